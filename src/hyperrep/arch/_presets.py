@@ -1,0 +1,50 @@
+"""The architectures of the paper, registered by name."""
+
+from __future__ import annotations
+
+from hyperrep._registry import Registry
+from hyperrep.arch._spec import Activation, Architecture, Conv2d, Flatten, Linear, MaxPool2d
+
+ARCHITECTURES: Registry[Architecture] = Registry("architecture")
+register_architecture = ARCHITECTURES.register
+
+
+@register_architecture("tetris-mlp")
+def tetris_mlp() -> Architecture:
+    """Appendix Table 3: 16-5-4 MLP without biases, 100 parameters."""
+    return Architecture(
+        "tetris-mlp",
+        (16,),
+        (Linear(16, 5, bias=False), Activation(), Linear(5, 4, bias=False)),
+    )
+
+
+@register_architecture("mnist-cnn")
+def mnist_cnn() -> Architecture:
+    """Appendix Table 4 with its two slips corrected: 2,464 parameters.
+
+    No pooling after the third convolution (the flatten has 4 x 3 x 3 = 36 inputs) and
+    the last linear layer has a bias.
+    """
+    return Architecture(
+        "mnist-cnn",
+        (1, 28, 28),
+        (
+            Conv2d(1, 8, 5), MaxPool2d(2), Activation(),
+            Conv2d(8, 6, 5), MaxPool2d(2), Activation(),
+            Conv2d(6, 4, 2), Activation(),
+            Flatten(),
+            Linear(36, 20), Activation(),
+            Linear(20, 10),
+        ),
+    )  # fmt: skip
+
+
+def create_architecture(name: str) -> Architecture:
+    """The registered architecture called `name`."""
+    return ARCHITECTURES.create(name)
+
+
+def list_architectures() -> list[str]:
+    """Names of the registered architectures."""
+    return ARCHITECTURES.names()

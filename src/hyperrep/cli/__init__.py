@@ -1,0 +1,1 @@
+"""The `hyperrep` command-line tool: a thin layer over the library."""

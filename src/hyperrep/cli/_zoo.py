@@ -1,0 +1,108 @@
+"""`hyperrep zoo ...`: list presets, create a zoo, describe a zoo."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from hyperrep.data import DataNotFoundError
+from hyperrep.zoo import ZOO_PRESETS, create_zoo, create_zoo_config, open_zoo
+from hyperrep._errors import HyperrepError
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    zoo = commands.add_parser("zoo", help="create and inspect model zoos")
+    sub = zoo.add_subparsers(dest="zoo_command", required=True, metavar="ACTION")
+
+    presets = sub.add_parser("presets", help="list the zoo presets")
+    presets.set_defaults(run=run_presets)
+
+    create = sub.add_parser("create", help="train a zoo (resumes an interrupted one)")
+    create.add_argument("preset", help="preset name, see `hyperrep zoo presets`")
+    create.add_argument("--out", required=True, type=Path, help="folder to write the zoo to")
+    create.add_argument("--models", type=int, help="train only this many models of the preset")
+    create.add_argument("--epochs", type=int, help="epochs per model (preset's default otherwise)")
+    create.add_argument("--train-subset", type=int, help="use the first K training images")
+    create.add_argument("--test-subset", type=int, help="use the first K test images")
+    create.add_argument("--batch-size", type=int, help="training batch size")
+    create.add_argument("--population", type=int, help="models trained together per population")
+    create.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    create.add_argument("--data-dir", type=Path, help="folder with MNIST / Fashion-MNIST IDX files")
+    create.add_argument("--quiet", action="store_true", help="no progress bar")
+    create.set_defaults(run=run_create)
+
+    info = sub.add_parser("info", help="summarise a zoo folder")
+    info.add_argument("zoo", type=Path, help="zoo folder")
+    info.set_defaults(run=run_info)
+
+
+def run_presets(args: argparse.Namespace) -> int:
+    for name in ZOO_PRESETS.names():
+        config = create_zoo_config(name)
+        doc = (ZOO_PRESETS.factory(name).__doc__ or "").strip().splitlines()[0]
+        print(
+            f"{name:24s} {config.architecture:11s} {config.dataset:14s} "
+            f"{config.total_models:5d} models x {config.epochs:2d} epochs  {doc}"
+        )
+    return 0
+
+
+def run_create(args: argparse.Namespace) -> int:
+    config = create_zoo_config(
+        args.preset,
+        n_models=args.models,
+        epochs=args.epochs,
+        train_subset=args.train_subset,
+        test_subset=args.test_subset,
+        batch_size=args.batch_size,
+    )
+    if args.population is not None and args.population < 1:
+        raise HyperrepError(f"--population must be >= 1, got {args.population}")
+    try:
+        zoo = create_zoo(
+            config,
+            args.out,
+            device=args.device,
+            population_size=args.population,
+            data_dir=args.data_dir,
+            progress=not args.quiet,
+        )
+    except DataNotFoundError as err:
+        raise HyperrepError(str(err)) from err
+    print(format_summary(zoo.summary()))
+    print(f"zoo written to {zoo.path}")
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    print(format_summary(open_zoo(args.zoo).summary()))
+    return 0
+
+
+def format_summary(summary: dict) -> str:
+    """Human-readable zoo summary, with the test accuracy spread per epoch."""
+    lines = [
+        f"preset        {summary['preset']}",
+        f"architecture  {summary['architecture']} ({summary['n_params']} parameters)",
+        f"models        {summary['models_done']} of {summary['models_planned']} trained"
+        + ("" if summary["complete"] else " (incomplete: rerun `zoo create` to resume)"),
+        f"epochs        {summary['epochs']} (+ epoch 0 = initialisation)",
+        f"diverged      {summary['diverged']} models (kept on disk, left out of data sets)",
+    ]
+    acc = summary.get("test_acc_by_epoch")
+    if isinstance(acc, pd.DataFrame) and not acc.empty:
+        epochs = sorted(set(acc.index) & set(_shown_epochs(int(acc.index.max()))))
+        lines.append("test accuracy over healthy models (min / 25% / median / 75% / max):")
+        for e in epochs:
+            row = acc.loc[e]
+            cells = " / ".join(f"{100 * row[c]:5.1f}" for c in ["min", "25%", "50%", "75%", "max"])
+            lines.append(f"  epoch {e:3d}  {cells}")
+    return "\n".join(lines)
+
+
+def _shown_epochs(last: int) -> list[int]:
+    if last <= 10:
+        return list(range(last + 1))
+    return sorted({0, 1, 2, 5, *range(10, last, 10), last})

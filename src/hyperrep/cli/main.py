@@ -1,0 +1,41 @@
+"""Entry point: parse arguments, dispatch, and turn expected errors into one line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from hyperrep._errors import HyperrepError
+from hyperrep.cli import _demo, _zoo
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hyperrep",
+        description="Learning on neural network weights: model zoos and their representations.",
+    )
+    from hyperrep import __version__
+
+    parser.add_argument("--version", action="version", version=f"hyperrep {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _zoo.add_parser(commands)
+    _demo.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except HyperrepError as err:
+        print(f"hyperrep: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hyperrep: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Reader for the IDX binary format (MNIST, Fashion-MNIST), gzip-compressed or not."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["GZIP_MAGIC", "decode_idx", "read_idx", "read_idx_bytes"]
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+# IDX type code -> big-endian numpy dtype
+_DTYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+
+def decode_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
+    """Decode uncompressed IDX bytes into an array (native byte order)."""
+    if len(data) < 4:
+        raise ValueError(f"{source}: not an IDX file (only {len(data)} bytes)")
+    zero0, zero1, code, ndim = data[0], data[1], data[2], data[3]
+    if zero0 != 0 or zero1 != 0:
+        raise ValueError(f"{source}: bad IDX magic number {data[:4].hex()} (must start 0000)")
+    if code not in _DTYPES:
+        raise ValueError(f"{source}: unknown IDX type code 0x{code:02x}")
+    if ndim == 0:
+        raise ValueError(f"{source}: IDX file declares 0 dimensions")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise ValueError(f"{source}: truncated IDX header ({len(data)} of {header} bytes)")
+    shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    dtype = _DTYPES[code]
+    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(data) != expected:
+        kind = "truncated" if len(data) < expected else "trailing bytes in"
+        raise ValueError(
+            f"{source}: {kind} IDX file: shape {shape} of {dtype.name} needs {expected} bytes, "
+            f"found {len(data)}"
+        )
+    arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+    return arr.astype(dtype.newbyteorder("="))
+
+
+def read_idx_bytes(raw: bytes, source: str = "<bytes>") -> np.ndarray:
+    """Decode IDX bytes, gunzipping first if they start with the gzip magic."""
+    if raw[:2] == GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ValueError(f"{source}: corrupt gzip stream ({exc})") from exc
+    return decode_idx(raw, source)
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an IDX file (raw or gzip, detected by content) into a numpy array."""
+    path = Path(path)
+    return read_idx_bytes(path.read_bytes(), str(path))

@@ -1,0 +1,32 @@
+"""Model zoos: configuration, presets, population training, storage and loading."""
+
+from hyperrep.zoo._config import ModelSpec, ZooConfig
+from hyperrep.zoo._generate import create_zoo, default_population_size, plan_chunks
+from hyperrep.zoo._init import INITS, init_params
+from hyperrep.zoo._population import EpochRecord, TrainData, population_forward, train_population
+from hyperrep.zoo._presets import ZOO_PRESETS, create_zoo_config, list_zoo_presets, register_zoo
+from hyperrep.zoo._reference import train_single
+from hyperrep.zoo._storage import is_zoo
+from hyperrep.zoo._zoo import Zoo, open_zoo
+
+__all__ = [
+    "INITS",
+    "ZOO_PRESETS",
+    "EpochRecord",
+    "ModelSpec",
+    "TrainData",
+    "Zoo",
+    "ZooConfig",
+    "create_zoo",
+    "create_zoo_config",
+    "default_population_size",
+    "init_params",
+    "is_zoo",
+    "list_zoo_presets",
+    "open_zoo",
+    "plan_chunks",
+    "population_forward",
+    "register_zoo",
+    "train_population",
+    "train_single",
+]

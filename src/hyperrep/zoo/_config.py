@@ -1,0 +1,116 @@
+"""Zoo configuration as data: which models a zoo holds and how each is trained."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from hyperrep._errors import HyperrepError
+
+GRID_KEYS = ("init", "optimizer", "activation", "lr", "weight_decay", "dropout")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything that decides one model of a zoo: its seed and hyperparameters."""
+
+    model_id: int
+    seed: int
+    init: str
+    optimizer: str
+    activation: str
+    lr: float
+    weight_decay: float
+    dropout: float
+
+    @property
+    def group(self) -> tuple[str, str]:
+        """Models of one group can share a population (same activation and optimizer)."""
+        return (self.activation, self.optimizer)
+
+
+@dataclass(frozen=True)
+class ZooConfig:
+    """A zoo: architecture, data, training schedule, and the grid of models.
+
+    Every combination of `grid` values is trained once per seed: with the shared
+    `seeds`, or, when `random_seeds_per_config` is set, with that many seeds drawn for
+    each combination from [1, 1e6] by `seed_draw_seed`.
+    """
+
+    preset: str
+    architecture: str
+    dataset: str
+    epochs: int
+    batch_size: int
+    grid: dict[str, tuple[Any, ...]]
+    seeds: tuple[int, ...] = ()
+    random_seeds_per_config: int = 0
+    seed_draw_seed: int = 0
+    n_models: int | None = None  # train a deterministic subset of this size
+    train_subset: int | None = None  # first k training images
+    test_subset: int | None = None
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        missing = [k for k in GRID_KEYS if k not in self.grid]
+        if missing:
+            raise HyperrepError(f"zoo {self.preset!r}: grid lacks {missing}")
+        if bool(self.seeds) == bool(self.random_seeds_per_config):
+            raise HyperrepError(f"zoo {self.preset!r}: give either seeds or random seeds per config")
+        for name, value in (("epochs", self.epochs), ("batch_size", self.batch_size)):
+            if value < 1:
+                raise HyperrepError(f"{name} must be >= 1, got {value}")
+        for name in ("n_models", "train_subset", "test_subset"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise HyperrepError(f"{name} must be >= 1, got {value}")
+
+    @property
+    def total_models(self) -> int:
+        """Size of the full grid, before any `n_models` subset."""
+        combos = int(np.prod([len(self.grid[k]) for k in GRID_KEYS]))
+        return combos * (len(self.seeds) or self.random_seeds_per_config)
+
+    def models(self) -> list[ModelSpec]:
+        """The zoo's models in a fixed order; model_id is the position in the full grid."""
+        combos = list(itertools.product(*(self.grid[k] for k in GRID_KEYS)))
+        if self.seeds:
+            seeds_per_combo = [self.seeds] * len(combos)
+        else:
+            rng = np.random.default_rng(self.seed_draw_seed)
+            draws = rng.integers(1, 1_000_001, size=(len(combos), self.random_seeds_per_config))
+            seeds_per_combo = [tuple(int(s) for s in row) for row in draws]
+        specs = []
+        for combo, seeds in zip(combos, seeds_per_combo, strict=True):
+            values = dict(zip(GRID_KEYS, combo, strict=True))
+            for seed in seeds:
+                specs.append(ModelSpec(model_id=len(specs), seed=int(seed), **values))
+        if self.n_models is None or self.n_models >= len(specs):
+            return specs
+        if len(combos) == 1:  # a seed zoo: the first n seeds
+            return specs[: self.n_models]
+        keep = np.random.default_rng(0).choice(len(specs), size=self.n_models, replace=False)
+        return [specs[i] for i in sorted(keep)]
+
+    def with_overrides(self, **overrides: Any) -> ZooConfig:
+        """A copy with the given fields replaced (None values are ignored)."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, inverse of `from_dict`."""
+        data = asdict(self)
+        data["grid"] = {k: list(v) for k, v in self.grid.items()}
+        data["seeds"] = list(self.seeds)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ZooConfig:
+        """Rebuild a configuration from `to_dict` output."""
+        data = dict(data)
+        data["grid"] = {k: tuple(v) for k, v in data["grid"].items()}
+        data["seeds"] = tuple(data.get("seeds", ()))
+        return cls(**data)

@@ -1,0 +1,99 @@
+"""Building a zoo on disk: plan populations, train them, write each as it finishes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from hyperrep._errors import HyperrepError
+from hyperrep.arch import Architecture, Conv2d, create_architecture
+from hyperrep.data import load_dataset
+from hyperrep.zoo._config import ModelSpec, ZooConfig
+from hyperrep.zoo._population import TrainData, train_population
+from hyperrep.zoo._storage import ZooWriter, chunk_table
+from hyperrep.zoo._zoo import Zoo
+
+
+def default_population_size(arch: Architecture) -> int:
+    """Models trained together by default: many for MLPs, fewer for CNNs."""
+    return 32 if any(isinstance(layer, Conv2d) for layer in arch.layers) else 1000
+
+
+def plan_chunks(models: Sequence[ModelSpec], population_size: int) -> list[list[int]]:
+    """Split model rows into populations of one activation/optimizer group each."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for row, spec in enumerate(models):
+        groups.setdefault(spec.group, []).append(row)
+    return [
+        rows[i : i + population_size]
+        for rows in groups.values()
+        for i in range(0, len(rows), population_size)
+    ]
+
+
+def load_zoo_data(
+    config: ZooConfig, arch: Architecture, data_dir: str | Path | None, device: str
+) -> TrainData:
+    """The zoo's data set, cut to the configured subsets, on `device`."""
+    kwargs: dict[str, object] = dict(config.dataset_options)
+    if config.dataset != "tetris":
+        kwargs["data_dir"] = data_dir
+    data = TrainData.for_arch(arch, load_dataset(config.dataset, **kwargs), device)
+    return data.subset(config.train_subset, config.test_subset)
+
+
+def create_zoo(
+    config: ZooConfig,
+    out: str | Path,
+    *,
+    device: str = "cpu",
+    population_size: int | None = None,
+    data_dir: str | Path | None = None,
+    progress: bool = True,
+    max_chunks: int | None = None,
+) -> Zoo:
+    """Train every model of `config` into the zoo folder `out`, resuming if it is there.
+
+    `max_chunks` stops after that many populations were trained in this call (the
+    zoo is left resumable), which is how an interruption is simulated in tests.
+    """
+    from hyperrep import __version__
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise HyperrepError("--device cuda asked for, but PyTorch sees no CUDA device")
+    arch = create_architecture(config.architecture)
+    models = config.models()
+    chunks = plan_chunks(models, population_size or default_population_size(arch))
+    writer = ZooWriter.open(out, config, arch, chunks, __version__)
+    todo = [c for c in range(len(chunks)) if c not in writer.done]
+    if todo:
+        data = load_zoo_data(config, arch, data_dir, device)
+    epochs = config.epochs
+    total = len(models) * epochs
+    done_work = sum(len(chunks[c]) for c in writer.done) * epochs
+    with tqdm(
+        total=total, initial=done_work, unit="model-epoch", disable=not progress,
+        desc=config.preset, dynamic_ncols=True,
+    ) as bar:  # fmt: skip
+        for trained, chunk in enumerate(todo):
+            if max_chunks is not None and trained >= max_chunks:
+                return Zoo(out)
+            rows = chunks[chunk]
+            specs = [models[r] for r in rows]
+            bar.set_postfix_str(f"population {chunk + 1}/{len(chunks)} ({len(rows)} models)")
+            records = []
+            for record in train_population(arch, specs, data, epochs, config.batch_size):
+                writer.write_weights(rows, record.epoch, record.weights)
+                record.weights = np.empty(0, np.float32)  # stored; free the memory
+                records.append(record)
+                if record.epoch:
+                    bar.update(len(rows))
+            writer.commit_chunk(chunk, chunk_table(rows, specs, records))
+    zoo = Zoo(out)
+    summary = zoo.summary()
+    writer.finish({"models": summary["models_done"], "diverged": summary["diverged"]})
+    return Zoo(out)

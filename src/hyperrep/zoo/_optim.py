@@ -1,0 +1,68 @@
+"""Adam and SGD over stacked parameters, with a learning rate and weight decay per model.
+
+The update follows torch.optim.Adam / torch.optim.SGD (L2 weight decay added to the
+gradient; SGD with momentum 0.9) so that each model matches a plain PyTorch run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+from hyperrep._errors import UnknownNameError
+
+OPTIMIZERS = ("adam", "sgd")
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-8
+SGD_MOMENTUM = 0.9
+
+
+class PopulationOptimizer:
+    """Steps every model of a population with its own lr and weight decay."""
+
+    def __init__(
+        self,
+        name: str,
+        params: Sequence[torch.Tensor],
+        lr: torch.Tensor,
+        weight_decay: torch.Tensor,
+    ) -> None:
+        if name not in OPTIMIZERS:
+            raise UnknownNameError(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZERS)}")
+        self.name = name
+        self.params = list(params)
+        self.steps = 0
+        self._lr = [lr.view(-1, *[1] * (p.ndim - 1)).to(p.dtype) for p in self.params]
+        self._wd = [weight_decay.view(-1, *[1] * (p.ndim - 1)).to(p.dtype) for p in self.params]
+        self._use_wd = bool((weight_decay != 0).any())
+        self._m = [torch.zeros_like(p) for p in self.params]
+        self._v = [torch.zeros_like(p) for p in self.params] if name == "adam" else []
+
+    @torch.no_grad()
+    def step(self, grads: Sequence[torch.Tensor]) -> None:
+        """Apply one update given the gradient of every stacked parameter."""
+        self.steps += 1
+        for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
+            if self._use_wd:
+                g = g + self._wd[i] * p
+            if self.name == "adam":
+                self._adam(i, p, g)
+            else:
+                buf = self._m[i]
+                if self.steps == 1:
+                    buf.copy_(g)
+                else:
+                    buf.mul_(SGD_MOMENTUM).add_(g)
+                p.sub_(self._lr[i] * buf)
+
+    def _adam(self, i: int, p: torch.Tensor, g: torch.Tensor) -> None:
+        beta1, beta2 = ADAM_BETAS
+        m, v = self._m[i], self._v[i]
+        m.lerp_(g, 1 - beta1)
+        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+        bias1 = 1 - beta1**self.steps
+        bias2_sqrt = math.sqrt(1 - beta2**self.steps)
+        denom = (v.sqrt() / bias2_sqrt).add_(ADAM_EPS)
+        p.sub_((self._lr[i] / bias1) * m / denom)

@@ -1,0 +1,259 @@
+"""Training a population of models of one architecture at once, vectorized across models.
+
+Parameters are stacked along a leading model axis and activations carry a leading
+model axis too; linear layers become batched matrix multiplies. Each model draws its
+initialisation, data order and dropout masks from its own seeded streams, so a model
+trained here equals the same model trained alone (see `_reference.py`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from hyperrep._errors import HyperrepError
+from hyperrep.arch import (
+    Activation,
+    Architecture,
+    Conv2d,
+    Flatten,
+    Linear,
+    MaxPool2d,
+    activation_fn,
+    flatten_params,
+)
+from hyperrep.arch._activations import dropout_mask
+from hyperrep.zoo._config import ModelSpec
+from hyperrep.zoo._init import init_params
+from hyperrep.zoo._metrics import Tally
+from hyperrep.zoo._optim import PopulationOptimizer
+from hyperrep.zoo._rng import DROPOUT_STREAM, INIT_STREAM, ORDER_STREAM, epoch_order, model_generator
+
+DIVERGENCE_LIMIT = 1e5  # |weight| above this counts as exploded
+_EVAL_BUDGET = 1 << 25  # activation elements per evaluation batch
+
+
+@dataclass
+class TrainData:
+    """Training and test tensors, reshaped to the architecture's input shape."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    num_classes: int
+
+    @classmethod
+    def for_arch(cls, arch: Architecture, dataset: object, device: torch.device | str) -> TrainData:
+        """Take an `ImageDataset` and reshape its images to the architecture's input."""
+        tensors = []
+        for name in ("x_train", "x_test"):
+            x = getattr(dataset, name)
+            if math.prod(x.shape[1:]) != math.prod(arch.input_shape):
+                raise HyperrepError(
+                    f"{arch.name} takes inputs of shape {arch.input_shape}, "
+                    f"the data set has {tuple(x.shape[1:])}"
+                )
+            tensors.append(x.reshape(x.shape[0], *arch.input_shape).float().to(device))
+        return cls(
+            tensors[0],
+            dataset.y_train.to(device),
+            tensors[1],
+            dataset.y_test.to(device),
+            int(dataset.num_classes),
+        )
+
+    def subset(self, n_train: int | None, n_test: int | None) -> TrainData:
+        """The first `n_train` training and `n_test` test samples (None: all)."""
+        return TrainData(
+            self.x_train[:n_train],
+            self.y_train[:n_train],
+            self.x_test[:n_test],
+            self.y_test[:n_test],
+            self.num_classes,
+        )
+
+
+@dataclass
+class EpochRecord:
+    """The state of every model of a population after one epoch (0 = initialisation)."""
+
+    epoch: int
+    weights: np.ndarray  # (M, n_params) float32
+    train_loss: np.ndarray
+    train_acc: np.ndarray
+    test_loss: np.ndarray
+    test_acc: np.ndarray
+    test_f1: np.ndarray  # (M, classes)
+    diverged: np.ndarray  # (M,) bool: not finite, or weights above DIVERGENCE_LIMIT
+
+
+def population_forward(
+    arch: Architecture,
+    activation: str,
+    params: Sequence[torch.Tensor],
+    x: torch.Tensor,
+    dropout: Sequence[float] | None = None,
+    dropout_generators: Sequence[torch.Generator] | None = None,
+) -> torch.Tensor:
+    """Logits (M, B, classes) of M models, each on its own batch x[m] (M, B, *input).
+
+    If x has stride 0 along the model axis (an `expand`ed shared batch), the first
+    layer computes it once for all models. Dropout is applied when `dropout` is given.
+    """
+    act = activation_fn(activation)
+    m, b = x.shape[0], x.shape[1]
+    shared = x.stride(0) == 0
+    h = x  # (M, B, *features) throughout
+    slots = iter(params)
+    for layer in arch.layers:
+        if isinstance(layer, Linear):
+            w = next(slots)
+            bias = next(slots) if layer.bias else None
+            h = torch.matmul(h[0], w.transpose(1, 2)) if shared else torch.bmm(h, w.transpose(1, 2))
+            if bias is not None:
+                h = h + bias.unsqueeze(1)
+        elif isinstance(layer, Conv2d):
+            w = next(slots)
+            bias = next(slots) if layer.bias else None
+            h = _population_conv(h, w, bias, shared)
+        elif isinstance(layer, MaxPool2d):
+            h = F.max_pool2d(h.reshape(m * b, *h.shape[2:]), layer.kernel_size)
+            h = h.reshape(m, b, *h.shape[1:])
+        elif isinstance(layer, Activation):
+            h = act(h)
+            if dropout is not None and dropout_generators is not None:
+                h = h * _population_dropout(h, dropout, dropout_generators)
+        elif isinstance(layer, Flatten):
+            h = h.reshape(m, b, -1)
+        if isinstance(layer, Linear | Conv2d):
+            shared = False
+    return h
+
+
+def _population_conv(
+    h: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None, shared: bool
+) -> torch.Tensor:
+    m, b = h.shape[:2]
+    if shared:  # one convolution with the filters of all models side by side
+        flat_b = bias.reshape(-1) if bias is not None else None
+        out = F.conv2d(h[0], w.reshape(-1, *w.shape[2:]), flat_b)
+        return out.view(b, m, w.shape[1], *out.shape[2:]).transpose(0, 1)
+    # On CPU a loop of dense convolutions beats grouped convolutions and im2col +
+    # batched matmul by 5-90x in the backward pass (measured; see docs/zoo.md).
+    return torch.stack(
+        [F.conv2d(h[i], w[i], bias[i] if bias is not None else None) for i in range(m)]
+    )
+
+
+def _population_dropout(
+    h: torch.Tensor, dropout: Sequence[float], generators: Sequence[torch.Generator]
+) -> torch.Tensor:
+    shape = tuple(h.shape[1:])
+    masks = [
+        dropout_mask(shape, p, g, h.device) if p > 0 else torch.ones(shape, device=h.device)
+        for p, g in zip(dropout, generators, strict=True)
+    ]
+    return torch.stack(masks)
+
+
+def evaluate_population(
+    arch: Architecture,
+    activation: str,
+    params: Sequence[torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    num_classes: int,
+) -> Tally:
+    """Loss, accuracy and confusion of every model on a whole data set (no dropout)."""
+    m = params[0].shape[0]
+    widest = max(math.prod(s) for s in arch.feature_shapes)
+    batch = max(1, _EVAL_BUDGET // (m * widest))
+    tally = Tally.zeros(m, num_classes, x.device)
+    with torch.no_grad():
+        for start in range(0, x.shape[0], batch):
+            xb = x[start : start + batch]
+            logits = population_forward(arch, activation, params, xb.expand(m, *xb.shape))
+            tally.add(logits, y[start : start + batch])
+    return tally
+
+
+def _record(
+    epoch: int,
+    arch: Architecture,
+    activation: str,
+    params: Sequence[torch.Tensor],
+    data: TrainData,
+    diverged: torch.Tensor,
+) -> EpochRecord:
+    train = evaluate_population(arch, activation, params, data.x_train, data.y_train, data.num_classes)
+    test = evaluate_population(arch, activation, params, data.x_test, data.y_test, data.num_classes)
+    flat = flatten_params(arch, [p.detach() for p in params])
+    bad = ~torch.isfinite(flat).all(1) | (flat.abs().amax(1) > DIVERGENCE_LIMIT)
+    bad |= ~torch.isfinite(train.loss_sum) | ~torch.isfinite(test.loss_sum)
+    diverged |= bad
+    return EpochRecord(
+        epoch=epoch,
+        weights=flat.float().cpu().numpy(),
+        train_loss=train.loss(),
+        train_acc=train.accuracy(),
+        test_loss=test.loss(),
+        test_acc=test.accuracy(),
+        test_f1=test.f1(),
+        diverged=diverged.cpu().numpy().copy(),
+    )
+
+
+def train_population(
+    arch: Architecture,
+    models: Sequence[ModelSpec],
+    data: TrainData,
+    epochs: int,
+    batch_size: int,
+) -> Iterator[EpochRecord]:
+    """Train models that share activation and optimizer; yield a record per epoch 0..epochs."""
+    groups = {spec.group for spec in models}
+    if len(groups) != 1:
+        raise HyperrepError(f"a population needs one activation/optimizer, got {sorted(groups)}")
+    activation, optimizer = models[0].group
+    device = data.x_train.device
+    per_model = [init_params(arch, s.init, model_generator(s.seed, INIT_STREAM)) for s in models]
+    params = [torch.stack(ts).to(device).requires_grad_() for ts in zip(*per_model, strict=True)]
+    opt = PopulationOptimizer(
+        optimizer,
+        params,
+        lr=torch.tensor([s.lr for s in models], device=device),
+        weight_decay=torch.tensor([s.weight_decay for s in models], device=device),
+    )
+    order_gens = [model_generator(s.seed, ORDER_STREAM) for s in models]
+    dropout = [float(s.dropout) for s in models]
+    dropout_gens = [model_generator(s.seed, DROPOUT_STREAM) for s in models]
+    use_dropout = any(p > 0 for p in dropout)
+    diverged = torch.zeros(len(models), dtype=torch.bool, device=device)
+    n = data.x_train.shape[0]
+
+    yield _record(0, arch, activation, params, data, diverged)
+    for epoch in range(1, epochs + 1):
+        order = torch.stack([epoch_order(g, n) for g in order_gens]).to(device)
+        for start in range(0, n, batch_size):
+            idx = order[:, start : start + batch_size]
+            logits = population_forward(
+                arch,
+                activation,
+                params,
+                data.x_train[idx],
+                dropout if use_dropout else None,
+                dropout_gens if use_dropout else None,
+            )
+            m, b, k = logits.shape
+            losses = F.cross_entropy(
+                logits.reshape(m * b, k), data.y_train[idx].reshape(-1), reduction="none"
+            )
+            grads = torch.autograd.grad(losses.view(m, b).mean(1).sum(), params)
+            opt.step(grads)
+        yield _record(epoch, arch, activation, params, data, diverged)

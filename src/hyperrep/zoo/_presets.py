@@ -1,0 +1,125 @@
+"""The zoos of the paper (appendix Tables 1 and 2), registered by name."""
+
+from __future__ import annotations
+
+from hyperrep._registry import Registry
+from hyperrep.zoo._config import ZooConfig
+
+ZOO_PRESETS: Registry[ZooConfig] = Registry("zoo preset")
+register_zoo = ZOO_PRESETS.register
+
+_TETRIS_EPOCHS = 75
+_MNIST_EPOCHS = 25
+_TETRIS_BATCH = 32
+_MNIST_BATCH = 64
+_MNIST_HYP_INITS = ("uniform", "normal", "kaiming_uniform", "kaiming_normal")
+_MNIST_HYP_ACTS = ("tanh", "relu", "sigmoid", "gelu")
+
+
+def _fixed(**values: object) -> dict[str, tuple[object, ...]]:
+    grid: dict[str, tuple[object, ...]] = {
+        "init": ("uniform",), "optimizer": ("adam",), "activation": ("tanh",),
+        "lr": (3e-4,), "weight_decay": (0.0,), "dropout": (0.0,),
+    }  # fmt: skip
+    grid.update({k: v if isinstance(v, tuple) else (v,) for k, v in values.items()})
+    return grid
+
+
+@register_zoo("tetris-seed")
+def tetris_seed() -> ZooConfig:
+    """1,000 Tetris MLPs that differ only in their seed (1-1000)."""
+    return ZooConfig(
+        "tetris-seed", "tetris-mlp", "tetris", _TETRIS_EPOCHS, _TETRIS_BATCH,
+        _fixed(lr=3e-5), seeds=tuple(range(1, 1001)),
+    )  # fmt: skip
+
+
+@register_zoo("tetris-hyp")
+def tetris_hyp() -> ZooConfig:
+    """3,600 Tetris MLPs: 6 inits x 2 activations x 3 learning rates x seeds 1-100."""
+    inits = ("uniform", "normal", "kaiming_normal", "kaiming_uniform",
+             "xavier_normal", "xavier_uniform")  # fmt: skip
+    grid = _fixed(init=inits, activation=("tanh", "relu"), lr=(1e-3, 1e-4, 1e-5))
+    return ZooConfig(
+        "tetris-hyp", "tetris-mlp", "tetris", _TETRIS_EPOCHS, _TETRIS_BATCH, grid,
+        seeds=tuple(range(1, 101)),
+    )  # fmt: skip
+
+
+def _seed_zoo(name: str, dataset: str) -> ZooConfig:
+    return ZooConfig(
+        name, "mnist-cnn", dataset, _MNIST_EPOCHS, _MNIST_BATCH, _fixed(lr=3e-4),
+        seeds=tuple(range(1, 1001)),
+    )  # fmt: skip
+
+
+@register_zoo("mnist-seed")
+def mnist_seed() -> ZooConfig:
+    """1,000 MNIST CNNs that differ only in their seed (1-1000)."""
+    return _seed_zoo("mnist-seed", "mnist")
+
+
+@register_zoo("fashion-seed")
+def fashion_seed() -> ZooConfig:
+    """1,000 Fashion-MNIST CNNs that differ only in their seed (1-1000)."""
+    return _seed_zoo("fashion-seed", "fashion-mnist")
+
+
+def _hyp1_grid() -> dict[str, tuple[object, ...]]:
+    return _fixed(
+        init=_MNIST_HYP_INITS, optimizer=("adam", "sgd"), activation=_MNIST_HYP_ACTS,
+        lr=(3e-3, 1e-3, 3e-4, 1e-4), dropout=(0.0, 0.3, 0.5), weight_decay=(0.0, 1e-3, 1e-1),
+    )  # fmt: skip
+
+
+def _hyp5_grid() -> dict[str, tuple[object, ...]]:
+    return _fixed(
+        init=_MNIST_HYP_INITS, optimizer=("adam", "sgd"), activation=_MNIST_HYP_ACTS,
+        lr=(1e-3, 1e-4), dropout=(0.0, 0.5), weight_decay=(1e-3, 1e-1),
+    )  # fmt: skip
+
+
+@register_zoo("mnist-hyp-1-fix-seed")
+def mnist_hyp_1_fix_seed() -> ZooConfig:
+    """1,152 hyperparameter configurations, all with seed 42."""
+    return ZooConfig(
+        "mnist-hyp-1-fix-seed", "mnist-cnn", "mnist", _MNIST_EPOCHS, _MNIST_BATCH,
+        _hyp1_grid(), seeds=(42,),
+    )  # fmt: skip
+
+
+@register_zoo("mnist-hyp-1-rand-seed")
+def mnist_hyp_1_rand_seed() -> ZooConfig:
+    """1,152 hyperparameter configurations, each with one seed drawn from [1, 1e6]."""
+    return ZooConfig(
+        "mnist-hyp-1-rand-seed", "mnist-cnn", "mnist", _MNIST_EPOCHS, _MNIST_BATCH,
+        _hyp1_grid(), random_seeds_per_config=1, seed_draw_seed=1,
+    )  # fmt: skip
+
+
+@register_zoo("mnist-hyp-5-fix-seed")
+def mnist_hyp_5_fix_seed() -> ZooConfig:
+    """256 hyperparameter configurations, each with seeds 1-5 (1,280 models)."""
+    return ZooConfig(
+        "mnist-hyp-5-fix-seed", "mnist-cnn", "mnist", _MNIST_EPOCHS, _MNIST_BATCH,
+        _hyp5_grid(), seeds=(1, 2, 3, 4, 5),
+    )  # fmt: skip
+
+
+@register_zoo("mnist-hyp-5-rand-seed")
+def mnist_hyp_5_rand_seed() -> ZooConfig:
+    """256 hyperparameter configurations, each with 5 seeds drawn from [1, 1e6]."""
+    return ZooConfig(
+        "mnist-hyp-5-rand-seed", "mnist-cnn", "mnist", _MNIST_EPOCHS, _MNIST_BATCH,
+        _hyp5_grid(), random_seeds_per_config=5, seed_draw_seed=5,
+    )  # fmt: skip
+
+
+def create_zoo_config(name: str, **overrides: object) -> ZooConfig:
+    """The preset called `name`, with overrides (n_models, epochs, train_subset, ...)."""
+    return ZOO_PRESETS.create(name).with_overrides(**overrides)
+
+
+def list_zoo_presets() -> list[str]:
+    """Names of the registered zoo presets."""
+    return ZOO_PRESETS.names()

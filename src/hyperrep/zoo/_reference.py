@@ -1,0 +1,74 @@
+"""One model trained alone with plain PyTorch: the reference the population must equal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from hyperrep.arch import Architecture, state_dict_to_vector, to_module
+from hyperrep.zoo._config import ModelSpec
+from hyperrep.zoo._init import init_params
+from hyperrep.zoo._metrics import Tally
+from hyperrep.zoo._optim import ADAM_BETAS, ADAM_EPS, SGD_MOMENTUM
+from hyperrep.zoo._population import DIVERGENCE_LIMIT, EpochRecord, TrainData
+from hyperrep.zoo._rng import DROPOUT_STREAM, INIT_STREAM, ORDER_STREAM, epoch_order, model_generator
+
+
+def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, k: int) -> Tally:
+    tally = Tally.zeros(1, k, x.device)
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, x.shape[0], 1024):
+            tally.add(model(x[start : start + 1024]).unsqueeze(0), y[start : start + 1024])
+    model.train()
+    return tally
+
+
+def train_single(
+    arch: Architecture, spec: ModelSpec, data: TrainData, epochs: int, batch_size: int
+) -> Iterator[EpochRecord]:
+    """Train one model with torch.nn and torch.optim; yield a record per epoch 0..epochs."""
+    model = to_module(arch, spec.activation, spec.dropout, model_generator(spec.seed, DROPOUT_STREAM))
+    model.to(data.x_train.device)
+    init = init_params(arch, spec.init, model_generator(spec.seed, INIT_STREAM))
+    with torch.no_grad():
+        for slot, tensor in zip(arch.param_slots, init, strict=True):
+            model.get_parameter(slot.name).copy_(tensor)
+    if spec.optimizer == "adam":
+        opt: torch.optim.Optimizer = torch.optim.Adam(
+            model.parameters(), lr=spec.lr, betas=ADAM_BETAS, eps=ADAM_EPS,
+            weight_decay=spec.weight_decay,
+        )  # fmt: skip
+    else:
+        opt = torch.optim.SGD(
+            model.parameters(), lr=spec.lr, momentum=SGD_MOMENTUM, weight_decay=spec.weight_decay
+        )
+    order_gen = model_generator(spec.seed, ORDER_STREAM)
+    diverged = False
+
+    def record(epoch: int) -> EpochRecord:
+        nonlocal diverged
+        train = _evaluate(model, data.x_train, data.y_train, data.num_classes)
+        test = _evaluate(model, data.x_test, data.y_test, data.num_classes)
+        flat = state_dict_to_vector(arch, model.state_dict()).detach()
+        finite = bool(torch.isfinite(flat).all()) and np.isfinite(train.loss()).all()
+        diverged |= not finite or float(flat.abs().max()) > DIVERGENCE_LIMIT
+        return EpochRecord(
+            epoch, flat.cpu().numpy()[None], train.loss(), train.accuracy(), test.loss(),
+            test.accuracy(), test.f1(), np.array([diverged]),
+        )  # fmt: skip
+
+    model.train()
+    yield record(0)
+    n = data.x_train.shape[0]
+    for epoch in range(1, epochs + 1):
+        order = epoch_order(order_gen, n).to(data.x_train.device)
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            opt.zero_grad()
+            F.cross_entropy(model(data.x_train[idx]), data.y_train[idx]).backward()
+            opt.step()
+        yield record(epoch)

@@ -1,0 +1,181 @@
+"""The on-disk zoo format: a memory-mapped weight array, property tables, metadata.
+
+A zoo folder holds
+
+- ``zoo.json``: format name and version, hyperrep version, the zoo configuration,
+  the architecture description, the weight array's shape and dtype, the chunk plan,
+  and, once finished, a summary;
+- ``weights.npy``: float32 array of shape (models, epochs + 1, n_params), a plain
+  ``.npy`` file that ``numpy.load(..., mmap_mode="r")`` maps without reading it;
+- ``properties/chunk-NNNNN.parquet``: one row per (model, epoch) of each finished chunk;
+- ``progress.json``: the chunks whose weights and properties are safely on disk.
+
+A chunk is a population of models trained together. Its weights are written and
+flushed before its property file appears (by atomic rename), and the chunk is marked
+done only after both, so an interrupted run redoes at most the chunk in flight.
+See docs/zoo-format.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hyperrep._errors import HyperrepError
+from hyperrep.arch import Architecture
+from hyperrep.zoo._config import ModelSpec, ZooConfig
+
+FORMAT = "hyperrep-zoo"
+FORMAT_VERSION = 1
+META_FILE = "zoo.json"
+WEIGHTS_FILE = "weights.npy"
+PROPERTIES_DIR = "properties"
+PROGRESS_FILE = "progress.json"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so that readers see the old file or the new one, never a torn one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(data, fh, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def is_zoo(path: Path) -> bool:
+    """True if `path` is a folder holding a hyperrep zoo."""
+    meta = path / META_FILE
+    if not meta.is_file():
+        return False
+    try:
+        return read_json(meta).get("format") == FORMAT
+    except (OSError, ValueError):
+        return False
+
+
+class ZooWriter:
+    """Creates a zoo folder, or reopens one to resume it, and writes finished chunks."""
+
+    def __init__(self, path: Path, meta: dict[str, Any]) -> None:
+        self.path = path
+        self.meta = meta
+        self.weights = np.load(path / WEIGHTS_FILE, mmap_mode="r+")
+        self.done: set[int] = set(read_json(path / PROGRESS_FILE)["done"])
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        config: ZooConfig,
+        arch: Architecture,
+        chunks: Sequence[Sequence[int]],
+        version: str,
+    ) -> ZooWriter:
+        """Start a new zoo at `path`, or resume the same zoo if it is already there."""
+        path = Path(path)
+        config_dict = config.to_dict()
+        if is_zoo(path):
+            meta = read_json(path / META_FILE)
+            if meta["config"] != config_dict or meta["architecture"] != arch.to_dict():
+                raise HyperrepError(
+                    f"{path} holds another zoo ({meta['config']['preset']}, other settings); "
+                    "choose another --out"
+                )
+            if meta["chunks"] != [list(c) for c in chunks]:
+                raise HyperrepError(
+                    f"{path} was started with another population size; resume with "
+                    f"--population {len(meta['chunks'][0])}"
+                )
+            return cls(path, meta)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise HyperrepError(f"{path} exists and is not an empty folder or a hyperrep zoo")
+        try:
+            (path / PROPERTIES_DIR).mkdir(parents=True, exist_ok=True)
+            n_models = sum(len(c) for c in chunks)
+            shape = (n_models, config.epochs + 1, arch.n_params)
+            np.lib.format.open_memmap(path / WEIGHTS_FILE, mode="w+", dtype=np.float32, shape=shape)
+            write_json_atomic(path / PROGRESS_FILE, {"done": []})
+            meta = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "hyperrep_version": version,
+                "config": config_dict,
+                "architecture": arch.to_dict(),
+                "weights": {"file": WEIGHTS_FILE, "dtype": "float32", "shape": list(shape),
+                            "axes": ["model", "epoch", "param"]},  # fmt: skip
+                "chunks": [list(c) for c in chunks],
+                "complete": False,
+            }
+            write_json_atomic(path / META_FILE, meta)
+        except OSError as err:
+            raise HyperrepError(f"cannot write a zoo to {path}: {err.strerror or err}") from err
+        return cls(path, meta)
+
+    def write_weights(self, rows: Sequence[int], epoch: int, weights: np.ndarray) -> None:
+        """Store one epoch's weights of the models at `rows`."""
+        self.weights[np.asarray(rows), epoch] = weights
+
+    def commit_chunk(self, chunk: int, table: pd.DataFrame) -> None:
+        """Make a chunk durable: flush its weights, write its properties, mark it done."""
+        self.weights.flush()
+        final = self.path / PROPERTIES_DIR / f"chunk-{chunk:05d}.parquet"
+        tmp = final.with_name(f".{final.name}.tmp")
+        table.to_parquet(tmp, index=False)
+        os.replace(tmp, final)
+        self.done.add(chunk)
+        write_json_atomic(self.path / PROGRESS_FILE, {"done": sorted(self.done)})
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        """Mark the zoo complete and store its summary."""
+        self.meta["complete"] = True
+        self.meta["summary"] = summary
+        write_json_atomic(self.path / META_FILE, self.meta)
+
+
+def chunk_table(
+    rows: Sequence[int], specs: Sequence[ModelSpec], records: Sequence[Any]
+) -> pd.DataFrame:
+    """One row per (model, epoch) of a chunk: hyperparameters and recorded metrics."""
+    final_diverged = records[-1].diverged
+    first_bad = np.full(len(rows), -1)
+    for rec in reversed(records):
+        first_bad[rec.diverged] = rec.epoch
+    frames = []
+    for rec in records:
+        frame = pd.DataFrame(
+            {
+                "model_index": np.asarray(rows, dtype=np.int64),
+                "model_id": [s.model_id for s in specs],
+                "epoch": rec.epoch,
+                "seed": [s.seed for s in specs],
+                "init": [s.init for s in specs],
+                "optimizer": [s.optimizer for s in specs],
+                "activation": [s.activation for s in specs],
+                "lr": [s.lr for s in specs],
+                "weight_decay": [s.weight_decay for s in specs],
+                "dropout": [s.dropout for s in specs],
+                "train_loss": rec.train_loss,
+                "train_acc": rec.train_acc,
+                "test_loss": rec.test_loss,
+                "test_acc": rec.test_acc,
+                "ggap": rec.train_acc - rec.test_acc,
+            }
+        )
+        for c in range(rec.test_f1.shape[1]):
+            frame[f"f1_{c}"] = rec.test_f1[:, c]
+        frame["diverged"] = final_diverged
+        frame["diverged_epoch"] = first_bad
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,116 @@
+"""Reading a zoo: weights memory-mapped, properties as a pandas table."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hyperrep._errors import HyperrepError
+from hyperrep.arch import Architecture
+from hyperrep.zoo._config import ZooConfig
+from hyperrep.zoo._storage import (
+    FORMAT,
+    FORMAT_VERSION,
+    META_FILE,
+    PROGRESS_FILE,
+    PROPERTIES_DIR,
+    WEIGHTS_FILE,
+    read_json,
+)
+
+
+class Zoo:
+    """A zoo on disk. Nothing large is read until asked for, and weights never whole."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        meta_path = self.path / META_FILE
+        if not meta_path.is_file():
+            raise HyperrepError(f"{self.path} is not a hyperrep zoo (no {META_FILE})")
+        try:
+            self.meta: dict[str, Any] = read_json(meta_path)
+        except ValueError as err:
+            raise HyperrepError(f"{meta_path} is not valid JSON: {err}") from err
+        if self.meta.get("format") != FORMAT:
+            raise HyperrepError(f"{self.path} is not a hyperrep zoo")
+        if self.meta.get("format_version", 0) > FORMAT_VERSION:
+            raise HyperrepError(
+                f"{self.path} has zoo format {self.meta['format_version']}; this hyperrep reads "
+                f"up to {FORMAT_VERSION}: upgrade hyperrep"
+            )
+
+    @cached_property
+    def config(self) -> ZooConfig:
+        return ZooConfig.from_dict(self.meta["config"])
+
+    @cached_property
+    def architecture(self) -> Architecture:
+        return Architecture.from_dict(self.meta["architecture"])
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.meta.get("complete"))
+
+    @cached_property
+    def weights(self) -> np.ndarray:
+        """All weights, (models, epochs + 1, n_params) float32, memory-mapped read-only."""
+        arr = np.load(self.path / WEIGHTS_FILE, mmap_mode="r", allow_pickle=False)
+        expected = tuple(self.meta["weights"]["shape"])
+        if arr.shape != expected or arr.dtype != np.float32:
+            raise HyperrepError(
+                f"{self.path / WEIGHTS_FILE} has shape {arr.shape} {arr.dtype}, "
+                f"zoo.json says {expected} float32"
+            )
+        return arr
+
+    @cached_property
+    def properties(self) -> pd.DataFrame:
+        """One row per recorded (model, epoch) of every finished chunk."""
+        done = read_json(self.path / PROGRESS_FILE)["done"]
+        parts = [self.path / PROPERTIES_DIR / f"chunk-{c:05d}.parquet" for c in done]
+        if not parts:
+            return pd.DataFrame()
+        table = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+        return table.sort_values(["model_index", "epoch"], ignore_index=True)
+
+    def checkpoints(self, include_diverged: bool = False) -> pd.DataFrame:
+        """Properties of the checkpoints to learn from; diverged models left out by default."""
+        table = self.properties
+        if include_diverged or table.empty:
+            return table
+        return table[~table["diverged"]].reset_index(drop=True)
+
+    def load_weights(self, table: pd.DataFrame) -> np.ndarray:
+        """Weights (rows, n_params) of the checkpoints listed in `table`, read on demand."""
+        return self.weights[table["model_index"].to_numpy(), table["epoch"].to_numpy()]
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and accuracy range per epoch, from the recorded properties."""
+        table = self.properties
+        out: dict[str, Any] = {
+            "preset": self.config.preset,
+            "architecture": self.architecture.name,
+            "n_params": self.architecture.n_params,
+            "models_planned": int(self.meta["weights"]["shape"][0]),
+            "epochs": self.config.epochs,
+            "complete": self.complete,
+        }
+        if table.empty:
+            return out | {"models_done": 0, "diverged": 0}
+        per_model = table.groupby("model_index")["diverged"].first()
+        healthy = table[~table["diverged"]]
+        acc = healthy.groupby("epoch")["test_acc"].describe()[["min", "25%", "50%", "75%", "max"]]
+        return out | {
+            "models_done": int(per_model.size),
+            "diverged": int(per_model.sum()),
+            "test_acc_by_epoch": acc,
+        }
+
+
+def open_zoo(path: str | Path) -> Zoo:
+    """Open the zoo stored in folder `path`."""
+    return Zoo(path)

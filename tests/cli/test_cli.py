@@ -1,0 +1,73 @@
+"""The command line, as a user runs it."""
+
+import subprocess
+import sys
+
+import pytest
+
+from hyperrep.cli.main import main
+from hyperrep.zoo import open_zoo
+
+
+def test_presets_lists_every_zoo(capsys):
+    assert main(["zoo", "presets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("tetris-seed", "tetris-hyp", "mnist-seed", "fashion-seed",
+                 "mnist-hyp-1-fix-seed", "mnist-hyp-5-rand-seed"):  # fmt: skip
+        assert name in out
+
+
+def test_create_then_info(tmp_path, capsys):
+    out_dir = tmp_path / "zoo"
+    args = ["zoo", "create", "tetris-seed", "--out", str(out_dir), "--models", "6",
+            "--epochs", "2", "--quiet"]  # fmt: skip
+    assert main(args) == 0
+    assert main(["zoo", "info", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "6 of 6 trained" in out and "epoch   2" in out
+    # running the same command again resumes (nothing to do) instead of failing
+    assert main(args) == 0
+
+
+@pytest.mark.parametrize("preset", ["mnist-seed", "mnist-hyp-5-rand-seed"])
+def test_small_mnist_zoos_from_local_files(tmp_path, shared_data, preset):
+    out_dir = tmp_path / preset
+    args = ["zoo", "create", preset, "--out", str(out_dir), "--models", "8", "--epochs", "2",
+            "--train-subset", "256", "--test-subset", "128", "--quiet",
+            "--data-dir", str(shared_data / "mnist")]  # fmt: skip
+    assert main(args) == 0
+    zoo = open_zoo(out_dir)
+    assert zoo.complete
+    assert zoo.weights.shape == (8, 3, 2464)
+    table = zoo.properties
+    assert len(table) == 8 * 3
+    assert table["test_acc"].between(0, 1).all()
+    if preset != "mnist-seed":
+        assert table["activation"].nunique() > 1  # several populations were trained
+
+
+def _run(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "hyperrep.cli.main", *args], capture_output=True, text=True
+    )
+
+
+def test_bad_input_is_one_line_without_traceback(tmp_path):
+    unknown = _run("zoo", "create", "tetris-sed", "--out", str(tmp_path / "z"))
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip().count("\n") == 0 and "Traceback" not in unknown.stderr
+    assert "unknown zoo preset 'tetris-sed'" in unknown.stderr and "tetris-seed" in unknown.stderr
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    unwritable = _run("zoo", "create", "tetris-seed", "--out", str(blocker / "z"), "--models", "2")
+    assert unwritable.returncode == 2 and "cannot write a zoo" in unwritable.stderr
+    assert "Traceback" not in unwritable.stderr
+
+    not_zoo = _run("zoo", "info", str(tmp_path))
+    assert not_zoo.returncode == 2 and "not a hyperrep zoo" in not_zoo.stderr
+
+    missing = _run("zoo", "create", "mnist-seed", "--out", str(tmp_path / "m"), "--models", "2",
+                   "--data-dir", str(tmp_path / "nowhere"))  # fmt: skip
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert "train-images-idx3-ubyte" in missing.stderr

@@ -1,0 +1,42 @@
+"""Shared fixtures: the real IDX files under ../shared/data and an isolated environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.error import URLError
+
+import pytest
+
+from hyperrep.data import mnist
+
+# tests/data/conftest.py -> parents[2] is the repository root
+SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir() -> Path:
+    """The folder with mnist/ and fashion-mnist/; fails (never skips) if it is missing."""
+    root = SHARED_DATA.resolve()
+    missing = [
+        f"{name}/{stem}.gz"
+        for name in ("mnist", "fashion-mnist")
+        for stem in mnist.IDX_FILES.values()
+        if not (root / name / f"{stem}.gz").is_file()
+    ]
+    if missing:
+        pytest.fail(f"test data missing under {root}: {', '.join(missing)}", pytrace=False)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No HYPERREP_DATA_DIR, a private cache folder, and no network unless a test allows it."""
+    monkeypatch.delenv(mnist.DATA_DIR_ENV, raising=False)
+    cache = tmp_path / "xdg-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+
+    def no_network(url: str, timeout: float | None = None) -> None:
+        raise URLError(f"network disabled in tests ({url})")
+
+    monkeypatch.setattr(mnist, "urlopen", no_network)
+    return cache

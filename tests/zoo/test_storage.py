@@ -1,0 +1,130 @@
+"""Zoo format: resume, recorded metrics, divergence, memory mapping."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.metrics import f1_score
+
+from hyperrep import HyperrepError
+from hyperrep.arch import to_module, vector_to_state_dict
+from hyperrep.data import make_tetris
+from hyperrep.zoo import ZooConfig, create_zoo, create_zoo_config, open_zoo
+
+TINY = {"n_train": 256, "n_test": 128}
+
+
+def tiny_hyp(**overrides):
+    """A small TETRIS-HYP: two activation groups, several inits and learning rates."""
+    settings = {"n_models": 12, "epochs": 3, "dataset_options": TINY, **overrides}
+    return create_zoo_config("tetris-hyp", **settings)
+
+
+def test_resume_after_interruption_equals_uninterrupted(tmp_path):
+    config = tiny_hyp()
+    whole = create_zoo(config, tmp_path / "whole", population_size=4, progress=False)
+    part = create_zoo(config, tmp_path / "part", population_size=4, progress=False, max_chunks=1)
+    assert not part.complete and 0 < part.summary()["models_done"] < 12
+    # a crash mid-chunk leaves garbage in the weights of the chunk in flight
+    raw = np.load(tmp_path / "part" / "weights.npy", mmap_mode="r+")
+    raw[-1] = 123.0
+    raw.flush()
+    resumed = create_zoo(config, tmp_path / "part", population_size=4, progress=False)
+    assert resumed.complete
+    assert np.array_equal(np.asarray(resumed.weights), np.asarray(whole.weights))
+    pd.testing.assert_frame_equal(resumed.properties, whole.properties)
+    assert len(resumed.properties) == 12 * 4  # no duplicate rows
+    assert resumed.properties.groupby(["model_index", "epoch"]).size().max() == 1
+
+
+def test_recorded_metrics_match_recomputation_from_stored_weights(tmp_path):
+    zoo = create_zoo(tiny_hyp(), tmp_path / "z", population_size=6, progress=False)
+    data = make_tetris(**TINY)
+    arch = zoo.architecture
+    table = zoo.properties
+    for _, row in table[table["epoch"].isin([0, 3])].iterrows():
+        vector = torch.from_numpy(np.array(zoo.weights[row.model_index, row.epoch]))
+        model = to_module(arch, row.activation)
+        model.load_state_dict(vector_to_state_dict(arch, vector))
+        model.eval()
+        with torch.no_grad():
+            for split in ("train", "test"):
+                x = getattr(data, f"x_{split}").reshape(-1, 16)
+                y = getattr(data, f"y_{split}")
+                logits = model(x)
+                acc = (logits.argmax(1) == y).float().mean().item()
+                loss = torch.nn.functional.cross_entropy(logits, y).item()
+                assert row[f"{split}_acc"] == pytest.approx(acc, abs=1e-6)
+                assert row[f"{split}_loss"] == pytest.approx(loss, rel=1e-5)
+            f1 = f1_score(y.numpy(), logits.argmax(1).numpy(), average=None,
+                          labels=range(4), zero_division=0)  # fmt: skip
+            np.testing.assert_allclose(row[[f"f1_{c}" for c in range(4)]].astype(float), f1,
+                                       atol=1e-9)  # fmt: skip
+        assert row.ggap == pytest.approx(row.train_acc - row.test_acc)
+
+
+def test_every_model_recorded_with_hyperparameters(tmp_path):
+    config = tiny_hyp()
+    zoo = create_zoo(config, tmp_path / "z", progress=False)
+    table = zoo.properties
+    specs = config.models()
+    assert len(table) == len(specs) * (config.epochs + 1)
+    first = table[table.epoch == 0].set_index("model_index")
+    for row, spec in enumerate(specs):
+        for key in ("model_id", "seed", "init", "activation", "optimizer", "lr"):
+            assert first.loc[row, key] == getattr(spec, key)
+    assert zoo.weights.shape == (len(specs), config.epochs + 1, 100)
+
+
+def test_diverged_models_are_flagged_counted_and_left_out(tmp_path):
+    base = create_zoo_config("tetris-seed", n_models=4, epochs=2, dataset_options=TINY)
+    grid = dict(base.grid, optimizer=("sgd",), activation=("relu",), lr=(1e-2, 1e7))
+    config = ZooConfig.from_dict({**base.to_dict(), "grid": grid, "seeds": [1, 2]})
+    zoo = create_zoo(config, tmp_path / "z", progress=False)
+    per_model = zoo.properties.groupby("model_index").first()
+    assert list(per_model["lr"]) == [1e-2, 1e-2, 1e7, 1e7]
+    assert list(per_model["diverged"]) == [False, False, True, True]
+    assert (per_model["diverged_epoch"] == [-1, -1, 1, 1]).all()
+    assert zoo.summary()["diverged"] == 2
+    assert json.loads((tmp_path / "z" / "zoo.json").read_text())["summary"]["diverged"] == 2
+    kept = zoo.checkpoints()
+    assert set(kept["model_index"]) == {0, 1}
+    assert len(zoo.checkpoints(include_diverged=True)) == 4 * 3
+
+
+def test_loader_memory_maps_and_reads_rows_on_demand(tmp_path):
+    zoo = create_zoo(tiny_hyp(), tmp_path / "z", progress=False)
+    assert isinstance(zoo.weights, np.memmap)
+    assert not zoo.weights.flags.writeable
+    rows = zoo.checkpoints().iloc[[0, 5, 17]]
+    got = zoo.load_weights(rows)
+    for i, (_, row) in enumerate(rows.iterrows()):
+        assert np.array_equal(got[i], zoo.weights[row.model_index, row.epoch])
+    # plain numpy reads the weights without hyperrep
+    plain = np.load(tmp_path / "z" / "weights.npy", mmap_mode="r", allow_pickle=False)
+    assert plain.shape == zoo.weights.shape
+
+
+def test_folder_holding_another_zoo_is_refused(tmp_path):
+    create_zoo(tiny_hyp(), tmp_path / "z", progress=False)
+    with pytest.raises(HyperrepError, match="holds another zoo"):
+        create_zoo(tiny_hyp(epochs=2), tmp_path / "z", progress=False)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(HyperrepError, match="not an empty folder"):
+        create_zoo(tiny_hyp(), tmp_path / "other", progress=False)
+    assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
+
+
+def test_unwritable_destination_is_reported(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(HyperrepError, match="cannot write a zoo"):
+        create_zoo(tiny_hyp(), blocker / "zoo", progress=False)
+
+
+def test_not_a_zoo(tmp_path):
+    with pytest.raises(HyperrepError, match="not a hyperrep zoo"):
+        open_zoo(tmp_path)
