@@ -7,3 +7,7 @@ class HyperrepError(Exception):
 
 class UnknownNameError(HyperrepError, ValueError):
     """A name that no registry knows."""
+
+
+class DataFormatError(HyperrepError, ValueError):
+    """A data file or data set that is malformed or inconsistent."""

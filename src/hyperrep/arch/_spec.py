@@ -110,7 +110,7 @@ class Architecture:
     @property
     def parametric_layers(self) -> tuple[int, ...]:
         """Indices of the layers that hold parameters."""
-        return tuple(i for i, l in enumerate(self.layers) if isinstance(l, Linear | Conv2d))
+        return tuple(i for i, layer in enumerate(self.layers) if isinstance(layer, Linear | Conv2d))
 
     @property
     def param_slots(self) -> tuple[ParamSlot, ...]:
@@ -128,12 +128,23 @@ class Architecture:
         slots = self.param_slots
         return slots[-1].stop if slots else 0
 
+    def forward_flops(self) -> int:
+        """Multiply-adds x 2 of one sample's forward pass through the parametric layers."""
+        flops = 0
+        for layer, out_shape in zip(self.layers, self.feature_shapes, strict=True):
+            if isinstance(layer, Linear):
+                flops += 2 * layer.in_features * layer.out_features
+            elif isinstance(layer, Conv2d):
+                fan_in = layer.in_channels * layer.kernel_size**2
+                flops += 2 * fan_in * math.prod(out_shape)
+        return flops
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description, inverse of `from_dict`."""
         return {
             "name": self.name,
             "input_shape": list(self.input_shape),
-            "layers": [{"type": type(l).__name__, **asdict(l)} for l in self.layers],
+            "layers": [{"type": type(x).__name__, **asdict(x)} for x in self.layers],
         }
 
     @classmethod
@@ -169,7 +180,9 @@ def _output_shape(layer: Layer, shape: tuple[int, ...], where: str) -> tuple[int
         return (layer.out_features,)
     if isinstance(layer, Conv2d):
         if len(shape) != 3 or shape[0] != layer.in_channels:
-            raise HyperrepError(f"{where}: Conv2d expects {layer.in_channels} channels, got {shape}")
+            raise HyperrepError(
+                f"{where}: Conv2d expects {layer.in_channels} channels, got {shape}"
+            )
         h, w = shape[1] - layer.kernel_size + 1, shape[2] - layer.kernel_size + 1
         if h < 1 or w < 1:
             raise HyperrepError(f"{where}: kernel larger than input {shape}")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from hyperrep._errors import HyperrepError
 from hyperrep.data import DataNotFoundError
 from hyperrep.zoo import ZOO_PRESETS, create_zoo, create_zoo_config, open_zoo
-from hyperrep._errors import HyperrepError
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 import torch
 
+from hyperrep._errors import DataFormatError
+from hyperrep._registry import Registry
+
 __all__ = ["ImageDataset", "list_datasets", "load_dataset", "register_dataset"]
 
 
@@ -29,7 +32,7 @@ class ImageDataset:
     def __post_init__(self) -> None:
         problems = _validate(self)
         if problems:
-            raise ValueError(f"invalid ImageDataset {self.name!r}: " + "; ".join(problems))
+            raise DataFormatError(f"invalid ImageDataset {self.name!r}: " + "; ".join(problems))
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -74,38 +77,21 @@ def _validate(ds: ImageDataset) -> list[str]:
     return problems
 
 
-Loader = Callable[..., ImageDataset]
-_REGISTRY: dict[str, Loader] = {}
+DATASETS: Registry[ImageDataset] = Registry("data set")
 
 
-def register_dataset(name: str) -> Callable[[Loader], Loader]:
+def register_dataset(
+    name: str,
+) -> Callable[[Callable[..., ImageDataset]], Callable[..., ImageDataset]]:
     """Register a loader ``(**kwargs) -> ImageDataset`` under ``name``."""
-
-    def decorator(fn: Loader) -> Loader:
-        old = _REGISTRY.get(name)
-        if old is not None and _qualname(old) != _qualname(fn):
-            raise ValueError(f"data set {name!r} is already registered to {_qualname(old)}")
-        _REGISTRY[name] = fn
-        return fn
-
-    return decorator
-
-
-def _qualname(fn: Loader) -> str:
-    return f"{fn.__module__}.{getattr(fn, '__qualname__', repr(fn))}"
+    return DATASETS.register(name)
 
 
 def list_datasets() -> list[str]:
     """Names of all registered data sets, sorted."""
-    return sorted(_REGISTRY)
+    return DATASETS.names()
 
 
 def load_dataset(name: str, **kwargs: object) -> ImageDataset:
     """Load the registered data set ``name``, passing ``kwargs`` to its loader."""
-    try:
-        loader = _REGISTRY[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown data set {name!r}; known: {', '.join(list_datasets())}"
-        ) from None
-    return loader(**kwargs)
+    return DATASETS.create(name, **kwargs)

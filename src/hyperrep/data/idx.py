@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hyperrep._errors import DataFormatError
+
 __all__ = ["GZIP_MAGIC", "decode_idx", "read_idx", "read_idx_bytes"]
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -27,23 +29,23 @@ _DTYPES: dict[int, np.dtype] = {
 def decode_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
     """Decode uncompressed IDX bytes into an array (native byte order)."""
     if len(data) < 4:
-        raise ValueError(f"{source}: not an IDX file (only {len(data)} bytes)")
+        raise DataFormatError(f"{source}: not an IDX file (only {len(data)} bytes)")
     zero0, zero1, code, ndim = data[0], data[1], data[2], data[3]
     if zero0 != 0 or zero1 != 0:
-        raise ValueError(f"{source}: bad IDX magic number {data[:4].hex()} (must start 0000)")
+        raise DataFormatError(f"{source}: bad IDX magic number {data[:4].hex()} (must start 0000)")
     if code not in _DTYPES:
-        raise ValueError(f"{source}: unknown IDX type code 0x{code:02x}")
+        raise DataFormatError(f"{source}: unknown IDX type code 0x{code:02x}")
     if ndim == 0:
-        raise ValueError(f"{source}: IDX file declares 0 dimensions")
+        raise DataFormatError(f"{source}: IDX file declares 0 dimensions")
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise ValueError(f"{source}: truncated IDX header ({len(data)} of {header} bytes)")
+        raise DataFormatError(f"{source}: truncated IDX header ({len(data)} of {header} bytes)")
     shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = _DTYPES[code]
     expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(data) != expected:
         kind = "truncated" if len(data) < expected else "trailing bytes in"
-        raise ValueError(
+        raise DataFormatError(
             f"{source}: {kind} IDX file: shape {shape} of {dtype.name} needs {expected} bytes, "
             f"found {len(data)}"
         )
@@ -57,7 +59,7 @@ def read_idx_bytes(raw: bytes, source: str = "<bytes>") -> np.ndarray:
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{source}: corrupt gzip stream ({exc})") from exc
+            raise DataFormatError(f"{source}: corrupt gzip stream ({exc})") from exc
     return decode_idx(raw, source)
 
 

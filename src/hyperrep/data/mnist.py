@@ -19,6 +19,8 @@ from urllib.request import urlopen
 import numpy as np
 import torch
 
+from hyperrep._errors import DataFormatError, HyperrepError
+
 from ._dataset import ImageDataset, register_dataset
 from .idx import read_idx
 
@@ -46,7 +48,7 @@ _TIMEOUT_S = 60.0
 _CHUNK = 1 << 20
 
 
-class DataNotFoundError(RuntimeError):
+class DataNotFoundError(HyperrepError, RuntimeError):
     """The files of a data set are neither on disk nor downloadable."""
 
 
@@ -137,21 +139,20 @@ def find_idx_files(
     Returns the files found (or None) and a description of every place looked in.
     """
     looked: list[str] = []
-    env = os.environ.get(DATA_DIR_ENV)
-    places: list[tuple[str, list[Path]]] = []
+    folders: list[Path] = []
     if data_dir is not None:
-        places.append(("data_dir", _candidates(Path(data_dir).expanduser(), source)))
+        folders += _candidates(Path(data_dir).expanduser(), source)
+    env = os.environ.get(DATA_DIR_ENV)
     if env:
-        places.append((f"${DATA_DIR_ENV}", _candidates(Path(env).expanduser(), source)))
+        folders += _candidates(Path(env).expanduser(), source)
     else:
         looked.append(f"${DATA_DIR_ENV} (unset)")
-    places.append(("cache", [cache_dir(source.name)]))
-    for _, folders in places:
-        for folder in folders:
-            looked.append(str(folder))
-            found = _files_in(folder)
-            if found is not None:
-                return found, looked
+    folders.append(cache_dir(source.name))
+    for folder in folders:
+        looked.append(str(folder))
+        found = _files_in(folder)
+        if found is not None:
+            return found, looked
     return None, looked
 
 
@@ -162,7 +163,10 @@ def download_idx(source: IdxSource, dest: str | os.PathLike[str] | None = None) 
     after its checksum matches; raises DataNotFoundError if a file cannot be fetched.
     """
     dest = Path(dest) if dest is not None else cache_dir(source.name)
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataNotFoundError(f"cannot create {dest}: {exc}") from exc
     for fname, md5 in source.md5.items():
         target = dest / fname
         if target.is_file() and _md5(target) == md5:
@@ -183,7 +187,7 @@ def download_idx(source: IdxSource, dest: str | os.PathLike[str] | None = None) 
 
 
 def _md5(path: Path) -> str:
-    h = hashlib.md5()
+    h = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
             h.update(chunk)
@@ -194,13 +198,13 @@ def _fetch(url: str, target: Path, md5: str) -> None:
     """Stream ``url`` to a temp file next to ``target``; os.replace it if the MD5 matches."""
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
-        h = hashlib.md5()
+        h = hashlib.md5(usedforsecurity=False)
         with os.fdopen(fd, "wb") as out, urlopen(url, timeout=_TIMEOUT_S) as resp:
             for chunk in iter(lambda: resp.read(_CHUNK), b""):
                 h.update(chunk)
                 out.write(chunk)
         if h.hexdigest() != md5:
-            raise ValueError(f"MD5 mismatch: got {h.hexdigest()}, expected {md5}")
+            raise DataFormatError(f"MD5 mismatch: got {h.hexdigest()}, expected {md5}")
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
@@ -218,7 +222,8 @@ def _resolve(
         try:
             return download_idx(source)
         except DataNotFoundError as exc:
-            reason = f"download failed ({exc})"
+            detail = str(exc).replace("\n", " ")
+            reason = f"download failed ({detail})"
     needed = ", ".join(f"{stem}[.gz]" for stem in IDX_FILES.values())
     raise DataNotFoundError(
         f"{source.name} data not found: need {needed}; looked in {'; '.join(looked)}; {reason}. "
@@ -231,7 +236,7 @@ def _first(arr: np.ndarray, k: int | None, what: str) -> np.ndarray:
     if k is None:
         return arr
     if k < 1:
-        raise ValueError(f"{what} must be >= 1, got {k}")
+        raise DataFormatError(f"{what} must be >= 1, got {k}")
     return arr[:k]
 
 
@@ -267,15 +272,15 @@ def _load(
 def _check_arrays(images: np.ndarray, labels: np.ndarray, where: Path, classes: int) -> None:
     """Check an images/labels pair; ``where`` is the labels file."""
     if images.dtype != np.uint8 or images.ndim != 3:
-        raise ValueError(
+        raise DataFormatError(
             f"{where}: images must be uint8 (N, H, W), got {images.dtype} {images.shape}"
         )
     if labels.dtype != np.uint8 or labels.ndim != 1 or len(labels) != len(images):
-        raise ValueError(
+        raise DataFormatError(
             f"{where}: labels {labels.dtype} {labels.shape} do not match images {images.shape}"
         )
     if labels.size and int(labels.max()) >= classes:
-        raise ValueError(f"{where}: label {int(labels.max())} outside [0, {classes})")
+        raise DataFormatError(f"{where}: label {int(labels.max())} outside [0, {classes})")
 
 
 @register_dataset("mnist")

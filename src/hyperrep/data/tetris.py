@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from hyperrep._errors import DataFormatError
+
 from ._dataset import ImageDataset, register_dataset
 
 __all__ = [
@@ -100,7 +102,7 @@ def _sample(
 def _check_range(name: str, lo_hi: tuple[float, float]) -> tuple[float, float]:
     lo, hi = (float(v) for v in lo_hi)
     if not lo <= hi:
-        raise ValueError(f"{name} must be a (low, high) pair with low <= high, got {lo_hi}")
+        raise DataFormatError(f"{name} must be a (low, high) pair with low <= high, got {lo_hi}")
     return lo, hi
 
 
@@ -123,11 +125,11 @@ def make_tetris(
     the same tensors. ``train_subset``/``test_subset`` keep the first k samples.
     """
     if n_train < 2 or n_test < 1:
-        raise ValueError(f"need n_train >= 2 and n_test >= 1, got {n_train}, {n_test}")
+        raise DataFormatError(f"need n_train >= 2 and n_test >= 1, got {n_train}, {n_test}")
     if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+        raise DataFormatError(f"noise must be >= 0, got {noise}")
     if not 0.0 <= shift_prob <= 1.0:
-        raise ValueError(f"shift_prob must be in [0, 1], got {shift_prob}")
+        raise DataFormatError(f"shift_prob must be in [0, 1], got {shift_prob}")
     intensity = _check_range("intensity", intensity)
     background = _check_range("background", background)
     rng_train, rng_test = np.random.default_rng(seed).spawn(2)
@@ -137,7 +139,7 @@ def make_tetris(
     std = std or 1.0
     for k, what in ((train_subset, "train_subset"), (test_subset, "test_subset")):
         if k is not None and k < 1:
-            raise ValueError(f"{what} must be >= 1, got {k}")
+            raise DataFormatError(f"{what} must be >= 1, got {k}")
 
     def to_tensor(x: np.ndarray, k: int | None) -> torch.Tensor:
         return torch.from_numpy((x[:k] - mean) / std).to(torch.float32).unsqueeze(1)

@@ -60,7 +60,9 @@ class ZooConfig:
         if missing:
             raise HyperrepError(f"zoo {self.preset!r}: grid lacks {missing}")
         if bool(self.seeds) == bool(self.random_seeds_per_config):
-            raise HyperrepError(f"zoo {self.preset!r}: give either seeds or random seeds per config")
+            raise HyperrepError(
+                f"zoo {self.preset!r}: give either seeds or random seeds per config"
+            )
         for name, value in (("epochs", self.epochs), ("batch_size", self.batch_size)):
             if value < 1:
                 raise HyperrepError(f"{name} must be >= 1, got {value}")

@@ -32,7 +32,13 @@ from hyperrep.zoo._config import ModelSpec
 from hyperrep.zoo._init import init_params
 from hyperrep.zoo._metrics import Tally
 from hyperrep.zoo._optim import PopulationOptimizer
-from hyperrep.zoo._rng import DROPOUT_STREAM, INIT_STREAM, ORDER_STREAM, epoch_order, model_generator
+from hyperrep.zoo._rng import (
+    DROPOUT_STREAM,
+    INIT_STREAM,
+    ORDER_STREAM,
+    epoch_order,
+    model_generator,
+)
 
 DIVERGENCE_LIMIT = 1e5  # |weight| above this counts as exploded
 _EVAL_BUDGET = 1 << 25  # activation elements per evaluation batch
@@ -162,6 +168,19 @@ def _population_dropout(
     return torch.stack(masks)
 
 
+def cross_entropy_grad(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Gradient of each model's mean cross-entropy loss w.r.t. its logits (M, B, K).
+
+    Written out (softmax minus one-hot, over B) because PyTorch's log-softmax kernels
+    are slow for the few classes these zoos have.
+    """
+    m, b, _ = logits.shape
+    probs = (logits - logits.amax(-1, keepdim=True)).exp_()
+    probs /= probs.sum(-1, keepdim=True)
+    probs.scatter_add_(2, labels.unsqueeze(2), probs.new_full((m, b, 1), -1.0))
+    return probs.div_(b)
+
+
 def evaluate_population(
     arch: Architecture,
     activation: str,
@@ -191,7 +210,9 @@ def _record(
     data: TrainData,
     diverged: torch.Tensor,
 ) -> EpochRecord:
-    train = evaluate_population(arch, activation, params, data.x_train, data.y_train, data.num_classes)
+    train = evaluate_population(
+        arch, activation, params, data.x_train, data.y_train, data.num_classes
+    )
     test = evaluate_population(arch, activation, params, data.x_test, data.y_test, data.num_classes)
     flat = flatten_params(arch, [p.detach() for p in params])
     bad = ~torch.isfinite(flat).all(1) | (flat.abs().amax(1) > DIVERGENCE_LIMIT)
@@ -235,25 +256,23 @@ def train_population(
     dropout_gens = [model_generator(s.seed, DROPOUT_STREAM) for s in models]
     use_dropout = any(p > 0 for p in dropout)
     diverged = torch.zeros(len(models), dtype=torch.bool, device=device)
-    n = data.x_train.shape[0]
+    n, x_shape = data.x_train.shape[0], data.x_train.shape[1:]
 
     yield _record(0, arch, activation, params, data, diverged)
     for epoch in range(1, epochs + 1):
         order = torch.stack([epoch_order(g, n) for g in order_gens]).to(device)
         for start in range(0, n, batch_size):
             idx = order[:, start : start + batch_size]
+            xb = data.x_train.index_select(0, idx.reshape(-1)).view(*idx.shape, *x_shape)
             logits = population_forward(
                 arch,
                 activation,
                 params,
-                data.x_train[idx],
+                xb,
                 dropout if use_dropout else None,
                 dropout_gens if use_dropout else None,
             )
-            m, b, k = logits.shape
-            losses = F.cross_entropy(
-                logits.reshape(m * b, k), data.y_train[idx].reshape(-1), reduction="none"
-            )
-            grads = torch.autograd.grad(losses.view(m, b).mean(1).sum(), params)
+            dlogits = cross_entropy_grad(logits.detach(), data.y_train[idx])
+            grads = torch.autograd.grad(logits, params, grad_outputs=dlogits)
             opt.step(grads)
         yield _record(epoch, arch, activation, params, data, diverged)

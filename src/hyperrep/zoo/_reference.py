@@ -14,7 +14,13 @@ from hyperrep.zoo._init import init_params
 from hyperrep.zoo._metrics import Tally
 from hyperrep.zoo._optim import ADAM_BETAS, ADAM_EPS, SGD_MOMENTUM
 from hyperrep.zoo._population import DIVERGENCE_LIMIT, EpochRecord, TrainData
-from hyperrep.zoo._rng import DROPOUT_STREAM, INIT_STREAM, ORDER_STREAM, epoch_order, model_generator
+from hyperrep.zoo._rng import (
+    DROPOUT_STREAM,
+    INIT_STREAM,
+    ORDER_STREAM,
+    epoch_order,
+    model_generator,
+)
 
 
 def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, k: int) -> Tally:
@@ -31,7 +37,9 @@ def train_single(
     arch: Architecture, spec: ModelSpec, data: TrainData, epochs: int, batch_size: int
 ) -> Iterator[EpochRecord]:
     """Train one model with torch.nn and torch.optim; yield a record per epoch 0..epochs."""
-    model = to_module(arch, spec.activation, spec.dropout, model_generator(spec.seed, DROPOUT_STREAM))
+    model = to_module(
+        arch, spec.activation, spec.dropout, model_generator(spec.seed, DROPOUT_STREAM)
+    )
     model.to(data.x_train.device)
     init = init_params(arch, spec.init, model_generator(spec.seed, INIT_STREAM))
     with torch.no_grad():

@@ -113,8 +113,12 @@ class ZooWriter:
                 "hyperrep_version": version,
                 "config": config_dict,
                 "architecture": arch.to_dict(),
-                "weights": {"file": WEIGHTS_FILE, "dtype": "float32", "shape": list(shape),
-                            "axes": ["model", "epoch", "param"]},  # fmt: skip
+                "weights": {
+                    "file": WEIGHTS_FILE,
+                    "dtype": "float32",
+                    "shape": list(shape),
+                    "axes": ["model", "epoch", "param"],
+                },  # fmt: skip
                 "chunks": [list(c) for c in chunks],
                 "complete": False,
             }
