@@ -22,14 +22,34 @@ def tiny_hyp(**overrides):
     return create_zoo_config("tetris-hyp", **settings)
 
 
-def test_resume_after_interruption_equals_uninterrupted(tmp_path):
+class Interrupted(Exception):
+    pass
+
+
+def interrupt_at(stop_chunk, stop_epoch):
+    def on_epoch(chunk, epoch):
+        if (chunk, epoch) == (stop_chunk, stop_epoch):
+            raise Interrupted
+
+    return on_epoch
+
+
+@pytest.mark.parametrize("stop", [(0, 0), (1, 2), (2, 3)], ids=["start", "mid-chunk", "chunk-end"])
+def test_resume_after_interruption_equals_uninterrupted(tmp_path, stop):
     config = tiny_hyp()
     whole = create_zoo(config, tmp_path / "whole", population_size=4, progress=False)
-    part = create_zoo(config, tmp_path / "part", population_size=4, progress=False, max_chunks=1)
-    assert not part.complete and 0 < part.summary()["models_done"] < 12
-    # a crash mid-chunk leaves garbage in the weights of the chunk in flight
+    with pytest.raises(Interrupted):
+        create_zoo(config, tmp_path / "part", population_size=4, progress=False,
+                   on_epoch=interrupt_at(*stop))  # fmt: skip
+    part = open_zoo(tmp_path / "part")
+    assert not part.complete and part.summary()["models_done"] < 12
+    # a crash may leave garbage wherever nothing durable was recorded yet: the epoch in
+    # flight of this chunk, and all of the later chunks
+    chunks = part.meta["chunks"]
     raw = np.load(tmp_path / "part" / "weights.npy", mmap_mode="r+")
-    raw[-1] = 123.0
+    raw[chunks[stop[0]], stop[1] + 1 :] = 123.0
+    for rows in chunks[stop[0] + 1 :]:
+        raw[rows] = 123.0
     raw.flush()
     resumed = create_zoo(config, tmp_path / "part", population_size=4, progress=False)
     assert resumed.complete
@@ -37,6 +57,30 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path):
     pd.testing.assert_frame_equal(resumed.properties, whole.properties)
     assert len(resumed.properties) == 12 * 4  # no duplicate rows
     assert resumed.properties.groupby(["model_index", "epoch"]).size().max() == 1
+    assert not any((tmp_path / "part" / "state").iterdir())
+
+
+def test_resumed_trainer_continues_bit_for_bit(tmp_path):
+    """A trainer restored from its state equals one that never stopped (dropout on)."""
+    from hyperrep.arch import create_architecture
+    from hyperrep.zoo import ModelSpec, TrainData
+    from hyperrep.zoo._population import PopulationTrainer
+
+    arch = create_architecture("tetris-mlp")
+    data = TrainData.for_arch(arch, make_tetris(**TINY), "cpu")
+    specs = [ModelSpec(i, i + 1, "uniform", "adam", "relu", 1e-2, 1e-3, 0.5) for i in range(3)]
+    straight = PopulationTrainer(arch, specs, data, 32)
+    for _ in range(3):
+        straight.train_epoch()
+    first = PopulationTrainer(arch, specs, data, 32)
+    first.train_epoch()
+    second = PopulationTrainer(arch, specs, data, 32)
+    second.load_state_dict(first.state_dict())
+    for _ in range(2):
+        second.train_epoch()
+    assert second.epoch == 3
+    for a, b in zip(straight.params, second.params, strict=True):
+        assert torch.equal(a, b)
 
 
 def test_recorded_metrics_match_recomputation_from_stored_weights(tmp_path):

@@ -32,5 +32,5 @@ def dropout_mask(
     Both the population trainer and the single-model module draw masks through this
     function, one model at a time, so a model's masks depend on its own seed only.
     """
-    keep = torch.rand(shape, generator=generator, device=device) >= p
-    return keep.to(torch.float32) / (1.0 - p)
+    keep = torch.rand(shape, generator=generator) >= p  # CPU stream: same masks on any device
+    return (keep.to(torch.float32) / (1.0 - p)).to(device)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,7 @@ from hyperrep._errors import HyperrepError
 from hyperrep.arch import Architecture, Conv2d, create_architecture
 from hyperrep.data import load_dataset
 from hyperrep.zoo._config import ModelSpec, ZooConfig
-from hyperrep.zoo._population import TrainData, train_population
+from hyperrep.zoo._population import EpochRecord, PopulationTrainer, TrainData
 from hyperrep.zoo._storage import ZooWriter, chunk_table
 from hyperrep.zoo._zoo import Zoo
 
@@ -54,12 +54,11 @@ def create_zoo(
     population_size: int | None = None,
     data_dir: str | Path | None = None,
     progress: bool = True,
-    max_chunks: int | None = None,
+    on_epoch: Callable[[int, int], None] | None = None,
 ) -> Zoo:
     """Train every model of `config` into the zoo folder `out`, resuming if it is there.
 
-    `max_chunks` stops after that many populations were trained in this call (the
-    zoo is left resumable), which is how an interruption is simulated in tests.
+    `on_epoch(chunk, epoch)` is called once an epoch of a population is safely on disk.
     """
     from hyperrep import __version__
 
@@ -73,27 +72,50 @@ def create_zoo(
     if todo:
         data = load_zoo_data(config, arch, data_dir, device)
     epochs = config.epochs
-    total = len(models) * epochs
     done_work = sum(len(chunks[c]) for c in writer.done) * epochs
     with tqdm(
-        total=total, initial=done_work, unit="model-epoch", disable=not progress,
-        desc=config.preset, dynamic_ncols=True,
+        total=len(models) * epochs, initial=done_work, unit="model-epoch",
+        disable=not progress, desc=config.preset, dynamic_ncols=True,
     ) as bar:  # fmt: skip
-        for trained, chunk in enumerate(todo):
-            if max_chunks is not None and trained >= max_chunks:
-                return Zoo(out)
+        for chunk in todo:
             rows = chunks[chunk]
-            specs = [models[r] for r in rows]
             bar.set_postfix_str(f"population {chunk + 1}/{len(chunks)} ({len(rows)} models)")
-            records = []
-            for record in train_population(arch, specs, data, epochs, config.batch_size):
-                writer.write_weights(rows, record.epoch, record.weights)
-                record.weights = np.empty(0, np.float32)  # stored; free the memory
-                records.append(record)
-                if record.epoch:
-                    bar.update(len(rows))
+            specs = [models[r] for r in rows]
+            trainer = PopulationTrainer(arch, specs, data, config.batch_size)
+            records = _train_chunk(writer, trainer, chunk, rows, epochs, bar, on_epoch)
             writer.commit_chunk(chunk, chunk_table(rows, specs, records))
     zoo = Zoo(out)
     summary = zoo.summary()
     writer.finish({"models": summary["models_done"], "diverged": summary["diverged"]})
     return Zoo(out)
+
+
+def _train_chunk(
+    writer: ZooWriter,
+    trainer: PopulationTrainer,
+    chunk: int,
+    rows: list[int],
+    epochs: int,
+    bar: tqdm,
+    on_epoch: Callable[[int, int], None] | None,
+) -> list[EpochRecord]:
+    """Train one population to the last epoch, from its saved state if there is one."""
+    records: list[EpochRecord] = []
+    saved = writer.load_state(chunk)
+    if saved is not None:
+        trainer.load_state_dict(saved[0])
+        records.extend(saved[1])
+        bar.update(len(rows) * trainer.epoch)
+    while True:
+        if len(records) <= trainer.epoch:
+            record = trainer.record()
+            writer.write_weights(rows, record.epoch, record.weights)
+            record.weights = np.empty(0, np.float32)  # on disk now; free the memory
+            records.append(record)
+            writer.save_state(chunk, trainer.state_dict(), records)
+            if on_epoch is not None:
+                on_epoch(chunk, record.epoch)
+        if trainer.epoch == epochs:
+            return records
+        trainer.train_epoch()
+        bar.update(len(rows))

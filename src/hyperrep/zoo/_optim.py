@@ -40,6 +40,22 @@ class PopulationOptimizer:
         self._m = [torch.zeros_like(p) for p in self.params]
         self._v = [torch.zeros_like(p) for p in self.params] if name == "adam" else []
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Step count and moment buffers, as CPU tensors."""
+        state = {"steps": torch.tensor(self.steps)}
+        for name in ("m", "v"):
+            for i, buf in enumerate(getattr(self, f"_{name}")):
+                state[f"{name}.{i}"] = buf.cpu()
+        return state
+
+    @torch.no_grad()
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore what `state_dict` returned."""
+        self.steps = int(state["steps"])
+        for name in ("m", "v"):
+            for i, buf in enumerate(getattr(self, f"_{name}")):
+                buf.copy_(state[f"{name}.{i}"])
+
     @torch.no_grad()
     def step(self, grads: Sequence[torch.Tensor]) -> None:
         """Apply one update given the gradient of every stacked parameter."""

@@ -202,6 +202,113 @@ def evaluate_population(
     return tally
 
 
+class PopulationTrainer:
+    """Trains models that share activation and optimizer, one epoch at a time.
+
+    `state_dict` / `load_state_dict` capture everything a resumed run needs to continue
+    bit for bit: parameters, optimizer moments, and every model's random streams.
+    """
+
+    def __init__(
+        self, arch: Architecture, models: Sequence[ModelSpec], data: TrainData, batch_size: int
+    ) -> None:
+        groups = {spec.group for spec in models}
+        if len(groups) != 1:
+            raise HyperrepError(
+                f"a population needs one activation/optimizer, got {sorted(groups)}"
+            )
+        self.arch, self.data, self.batch_size = arch, data, batch_size
+        self.activation, optimizer = models[0].group
+        device = data.x_train.device
+        per_model = [
+            init_params(arch, s.init, model_generator(s.seed, INIT_STREAM)) for s in models
+        ]
+        self.params = [
+            torch.stack(ts).to(device).requires_grad_() for ts in zip(*per_model, strict=True)
+        ]
+        self.optimizer = PopulationOptimizer(
+            optimizer,
+            self.params,
+            lr=torch.tensor([s.lr for s in models], device=device),
+            weight_decay=torch.tensor([s.weight_decay for s in models], device=device),
+        )
+        self.order_generators = [model_generator(s.seed, ORDER_STREAM) for s in models]
+        self.dropout = [float(s.dropout) for s in models]
+        self.dropout_generators = [model_generator(s.seed, DROPOUT_STREAM) for s in models]
+        self.diverged = torch.zeros(len(models), dtype=torch.bool, device=device)
+        self.epoch = 0
+
+    def train_epoch(self) -> None:
+        """One pass over the training set, each model in its own order."""
+        data, n = self.data, self.data.x_train.shape[0]
+        x_shape = data.x_train.shape[1:]
+        use_dropout = any(p > 0 for p in self.dropout)
+        order = torch.stack([epoch_order(g, n) for g in self.order_generators])
+        order = order.to(data.x_train.device)
+        for start in range(0, n, self.batch_size):
+            idx = order[:, start : start + self.batch_size]
+            xb = data.x_train.index_select(0, idx.reshape(-1)).view(*idx.shape, *x_shape)
+            logits = population_forward(
+                self.arch,
+                self.activation,
+                self.params,
+                xb,
+                self.dropout if use_dropout else None,
+                self.dropout_generators if use_dropout else None,
+            )
+            dlogits = cross_entropy_grad(logits.detach(), data.y_train[idx])
+            self.optimizer.step(torch.autograd.grad(logits, self.params, grad_outputs=dlogits))
+        self.epoch += 1
+
+    def record(self) -> EpochRecord:
+        """Weights and metrics of every model at the current epoch."""
+        return _record(
+            self.epoch, self.arch, self.activation, self.params, self.data, self.diverged
+        )
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """CPU tensors that restore this trainer exactly (see `load_state_dict`)."""
+        state = {"epoch": torch.tensor(self.epoch), "diverged": self.diverged.cpu()}
+        state |= {f"optimizer.{k}": v for k, v in self.optimizer.state_dict().items()}
+        state |= {f"param.{i}": p.detach().cpu() for i, p in enumerate(self.params)}
+        for name in ("order", "dropout"):
+            gens = getattr(self, f"{name}_generators")
+            state[f"rng.{name}"] = torch.stack([g.get_state() for g in gens])
+        return state
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Continue from a state saved by `state_dict` for the same models."""
+        with torch.no_grad():
+            for i, p in enumerate(self.params):
+                p.copy_(state[f"param.{i}"])
+        prefix = "optimizer."
+        self.optimizer.load_state_dict(
+            {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+        )
+        for name in ("order", "dropout"):
+            for g, g_state in zip(
+                getattr(self, f"{name}_generators"), state[f"rng.{name}"], strict=True
+            ):
+                g.set_state(g_state.clone())  # set_state ignores a view's offset
+        self.diverged.copy_(state["diverged"])
+        self.epoch = int(state["epoch"])
+
+
+def train_population(
+    arch: Architecture,
+    models: Sequence[ModelSpec],
+    data: TrainData,
+    epochs: int,
+    batch_size: int,
+) -> Iterator[EpochRecord]:
+    """Train models that share activation and optimizer; yield a record per epoch 0..epochs."""
+    trainer = PopulationTrainer(arch, models, data, batch_size)
+    yield trainer.record()
+    while trainer.epoch < epochs:
+        trainer.train_epoch()
+        yield trainer.record()
+
+
 def _record(
     epoch: int,
     arch: Architecture,
@@ -228,51 +335,3 @@ def _record(
         test_f1=test.f1(),
         diverged=diverged.cpu().numpy().copy(),
     )
-
-
-def train_population(
-    arch: Architecture,
-    models: Sequence[ModelSpec],
-    data: TrainData,
-    epochs: int,
-    batch_size: int,
-) -> Iterator[EpochRecord]:
-    """Train models that share activation and optimizer; yield a record per epoch 0..epochs."""
-    groups = {spec.group for spec in models}
-    if len(groups) != 1:
-        raise HyperrepError(f"a population needs one activation/optimizer, got {sorted(groups)}")
-    activation, optimizer = models[0].group
-    device = data.x_train.device
-    per_model = [init_params(arch, s.init, model_generator(s.seed, INIT_STREAM)) for s in models]
-    params = [torch.stack(ts).to(device).requires_grad_() for ts in zip(*per_model, strict=True)]
-    opt = PopulationOptimizer(
-        optimizer,
-        params,
-        lr=torch.tensor([s.lr for s in models], device=device),
-        weight_decay=torch.tensor([s.weight_decay for s in models], device=device),
-    )
-    order_gens = [model_generator(s.seed, ORDER_STREAM) for s in models]
-    dropout = [float(s.dropout) for s in models]
-    dropout_gens = [model_generator(s.seed, DROPOUT_STREAM) for s in models]
-    use_dropout = any(p > 0 for p in dropout)
-    diverged = torch.zeros(len(models), dtype=torch.bool, device=device)
-    n, x_shape = data.x_train.shape[0], data.x_train.shape[1:]
-
-    yield _record(0, arch, activation, params, data, diverged)
-    for epoch in range(1, epochs + 1):
-        order = torch.stack([epoch_order(g, n) for g in order_gens]).to(device)
-        for start in range(0, n, batch_size):
-            idx = order[:, start : start + batch_size]
-            xb = data.x_train.index_select(0, idx.reshape(-1)).view(*idx.shape, *x_shape)
-            logits = population_forward(
-                arch,
-                activation,
-                params,
-                xb,
-                dropout if use_dropout else None,
-                dropout_gens if use_dropout else None,
-            )
-            dlogits = cross_entropy_grad(logits.detach(), data.y_train[idx])
-            grads = torch.autograd.grad(logits, params, grad_outputs=dlogits)
-            opt.step(grads)
-        yield _record(epoch, arch, activation, params, data, diverged)

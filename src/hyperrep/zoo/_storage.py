@@ -8,11 +8,15 @@ A zoo folder holds
 - ``weights.npy``: float32 array of shape (models, epochs + 1, n_params), a plain
   ``.npy`` file that ``numpy.load(..., mmap_mode="r")`` maps without reading it;
 - ``properties/chunk-NNNNN.parquet``: one row per (model, epoch) of each finished chunk;
-- ``progress.json``: the chunks whose weights and properties are safely on disk.
+- ``progress.json``: the chunks whose weights and properties are safely on disk;
+- ``state/chunk-NNNNN.safetensors``: while a chunk trains, its trainer state after
+  the last finished epoch (parameters, optimizer moments, random streams, metrics).
 
-A chunk is a population of models trained together. Its weights are written and
-flushed before its property file appears (by atomic rename), and the chunk is marked
-done only after both, so an interrupted run redoes at most the chunk in flight.
+A chunk is a population of models trained together. After every epoch its weights
+are flushed to ``weights.npy`` and then its state file is replaced atomically; when
+the chunk ends its property file appears (atomic rename), it is marked done, and its
+state file is removed. An interrupted run so resumes from the last finished epoch of
+the chunk in flight and produces the same bytes as an uninterrupted one.
 See docs/zoo-format.md.
 """
 
@@ -26,10 +30,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
+from safetensors.torch import load_file, save_file
 
 from hyperrep._errors import HyperrepError
 from hyperrep.arch import Architecture
 from hyperrep.zoo._config import ModelSpec, ZooConfig
+from hyperrep.zoo._population import EpochRecord
 
 FORMAT = "hyperrep-zoo"
 FORMAT_VERSION = 1
@@ -37,6 +44,8 @@ META_FILE = "zoo.json"
 WEIGHTS_FILE = "weights.npy"
 PROPERTIES_DIR = "properties"
 PROGRESS_FILE = "progress.json"
+STATE_DIR = "state"
+_METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "test_f1", "diverged")
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -131,8 +140,39 @@ class ZooWriter:
         """Store one epoch's weights of the models at `rows`."""
         self.weights[np.asarray(rows), epoch] = weights
 
+    def _state_path(self, chunk: int) -> Path:
+        return self.path / STATE_DIR / f"chunk-{chunk:05d}.safetensors"
+
+    def save_state(
+        self, chunk: int, state: dict[str, torch.Tensor], records: Sequence[EpochRecord]
+    ) -> None:
+        """Make a chunk's progress durable: flush its weights, then replace its state file."""
+        self.weights.flush()
+        tensors = dict(state)
+        for name in _METRICS:
+            stacked = np.stack([getattr(r, name) for r in records])
+            tensors[f"metrics.{name}"] = torch.from_numpy(np.ascontiguousarray(stacked))
+        path = self._state_path(chunk)
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
+        os.replace(tmp, path)
+
+    def load_state(self, chunk: int) -> tuple[dict[str, torch.Tensor], list[EpochRecord]] | None:
+        """The saved trainer state and metric records of a chunk in flight, if any."""
+        path = self._state_path(chunk)
+        if not path.is_file():
+            return None
+        tensors = load_file(str(path))
+        metrics = {n: tensors.pop(f"metrics.{n}").numpy() for n in _METRICS}
+        records = [
+            EpochRecord(epoch, np.empty(0, np.float32), **{n: metrics[n][epoch] for n in _METRICS})
+            for epoch in range(len(metrics["diverged"]))
+        ]
+        return tensors, records
+
     def commit_chunk(self, chunk: int, table: pd.DataFrame) -> None:
-        """Make a chunk durable: flush its weights, write its properties, mark it done."""
+        """Make a chunk final: flush its weights, write its properties, mark it done."""
         self.weights.flush()
         final = self.path / PROPERTIES_DIR / f"chunk-{chunk:05d}.parquet"
         tmp = final.with_name(f".{final.name}.tmp")
@@ -140,6 +180,7 @@ class ZooWriter:
         os.replace(tmp, final)
         self.done.add(chunk)
         write_json_atomic(self.path / PROGRESS_FILE, {"done": sorted(self.done)})
+        self._state_path(chunk).unlink(missing_ok=True)
 
     def finish(self, summary: dict[str, Any]) -> None:
         """Mark the zoo complete and store its summary."""
