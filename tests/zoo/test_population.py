@@ -49,8 +49,13 @@ def mnist(shared_data):
          (3, "kaiming_uniform", "adam", "tanh", 1e-2, 0.0, 0.0)],
         [(4, "normal", "sgd", "relu", 1e-1, 0.0, 0.0),
          (5, "kaiming_normal", "sgd", "relu", 3e-2, 1e-2, 0.0)],
+        [(6, "xavier_uniform", "adam", "sigmoid", 1e-2, 0.0, 0.3),
+         (7, "uniform", "adam", "sigmoid", 3e-3, 1e-3, 0.0),
+         (8, "normal", "adam", "sigmoid", 1e-2, 0.0, 0.5)],
+        [(9, "kaiming_uniform", "sgd", "gelu", 1e-1, 0.0, 0.5),
+         (10, "xavier_normal", "sgd", "gelu", 3e-2, 1e-1, 0.3)],
     ],
-    ids=["adam-tanh", "sgd-relu"],
+    ids=["adam-tanh", "sgd-relu", "adam-sigmoid-dropout", "sgd-gelu-dropout"],
 )  # fmt: skip
 def test_mlp_population_equals_alone(tetris, rows):
     arch, data = tetris

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 
 @dataclass
@@ -26,13 +25,17 @@ class Tally:
             torch.zeros(models, classes, classes, dtype=torch.int64, device=device),
         )
 
-    def add(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
-        """Add a batch: logits (M, B, K) for labels (B,) shared by all models."""
-        m, b, k = logits.shape
-        flat_labels = labels.expand(m, b).reshape(-1)
-        loss = F.cross_entropy(logits.reshape(m * b, k).float(), flat_labels, reduction="none")
-        self.loss_sum += loss.view(m, b).sum(1).double()
-        pred = logits.argmax(-1)
+    def add(self, logits: torch.Tensor, labels: torch.Tensor, class_dim: int = -1) -> None:
+        """Add a batch: logits (M, B, K), or (M, K, B) with class_dim=1, for labels (B,)."""
+        logits = logits.float()
+        m, k = logits.shape[0], logits.shape[class_dim]
+        b = labels.shape[0]
+        peak = logits.amax(class_dim, keepdim=True)
+        log_norm = (logits - peak).exp_().sum(class_dim, keepdim=True).log_().add_(peak)
+        index = labels.view(1, -1, 1) if class_dim == -1 else labels.view(1, 1, -1)
+        picked = logits.gather(class_dim, index.expand(*_with(logits.shape, class_dim, 1)))
+        self.loss_sum += (log_norm - picked).view(m, b).sum(1).double()
+        pred = _argmax(logits, class_dim)
         self.correct += (pred == labels).sum(1)
         cell = (torch.arange(m, device=logits.device)[:, None] * k + pred) * k + labels
         self.confusion += torch.bincount(cell.reshape(-1), minlength=m * k * k).view(m, k, k)
@@ -51,3 +54,21 @@ class Tally:
         denom = conf.sum(2) + conf.sum(1)  # predicted + true counts per class
         f1 = torch.where(denom > 0, 2 * tp / denom.clamp(min=1), torch.zeros_like(tp))
         return f1.cpu().numpy()
+
+
+def _with(shape: torch.Size, dim: int, size: int) -> list[int]:
+    out = list(shape)
+    out[dim] = size
+    return out
+
+
+def _argmax(logits: torch.Tensor, dim: int) -> torch.Tensor:
+    """First index of the maximum along a short `dim`; torch.argmax is slow there on CPU."""
+    best = logits.select(dim, 0)
+    pred = torch.zeros(best.shape, dtype=torch.int64, device=logits.device)
+    for c in range(1, logits.shape[dim]):
+        value = logits.select(dim, c)
+        better = value > best
+        pred.masked_fill_(better, c)
+        best = torch.where(better, value, best)
+    return pred

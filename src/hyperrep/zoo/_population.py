@@ -26,9 +26,11 @@ from hyperrep.arch import (
     MaxPool2d,
     activation_fn,
     flatten_params,
+    unflatten_params,
 )
 from hyperrep.arch._activations import dropout_mask
 from hyperrep.zoo._config import ModelSpec
+from hyperrep.zoo._dense import dense_logits, dense_train_grads, is_dense
 from hyperrep.zoo._init import init_params
 from hyperrep.zoo._metrics import Tally
 from hyperrep.zoo._optim import PopulationOptimizer
@@ -41,7 +43,7 @@ from hyperrep.zoo._rng import (
 )
 
 DIVERGENCE_LIMIT = 1e5  # |weight| above this counts as exploded
-_EVAL_BUDGET = 1 << 25  # activation elements per evaluation batch
+_EVAL_BUDGET = 1 << 22  # activation elements per evaluation batch (cache-sized)
 
 
 @dataclass
@@ -168,17 +170,19 @@ def _population_dropout(
     return torch.stack(masks)
 
 
-def cross_entropy_grad(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Gradient of each model's mean cross-entropy loss w.r.t. its logits (M, B, K).
+def cross_entropy_grad(logits: torch.Tensor, labels: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Gradient of each model's mean cross-entropy loss w.r.t. its logits.
 
+    `logits` is (M, B, K) with dim=-1 or (M, K, B) with dim=1; labels are (M, B).
     Written out (softmax minus one-hot, over B) because PyTorch's log-softmax kernels
     are slow for the few classes these zoos have.
     """
-    m, b, _ = logits.shape
-    probs = (logits - logits.amax(-1, keepdim=True)).exp_()
-    probs /= probs.sum(-1, keepdim=True)
-    probs.scatter_add_(2, labels.unsqueeze(2), probs.new_full((m, b, 1), -1.0))
-    return probs.div_(b)
+    batch = labels.shape[1]
+    probs = (logits - logits.amax(dim, keepdim=True)).exp_()
+    probs /= probs.sum(dim, keepdim=True)
+    index = labels.unsqueeze(dim)
+    probs.scatter_add_(dim, index, probs.new_full(index.shape, -1.0))
+    return probs.div_(batch)
 
 
 def evaluate_population(
@@ -194,19 +198,25 @@ def evaluate_population(
     widest = max(math.prod(s) for s in arch.feature_shapes)
     batch = max(1, _EVAL_BUDGET // (m * widest))
     tally = Tally.zeros(m, num_classes, x.device)
+    dense = is_dense(arch)
     with torch.no_grad():
         for start in range(0, x.shape[0], batch):
             xb = x[start : start + batch]
-            logits = population_forward(arch, activation, params, xb.expand(m, *xb.shape))
-            tally.add(logits, y[start : start + batch])
+            if dense:
+                logits = dense_logits(arch, activation, params, xb.reshape(xb.shape[0], -1).T)
+                tally.add(logits, y[start : start + batch], class_dim=1)
+            else:
+                logits = population_forward(arch, activation, params, xb.expand(m, *xb.shape))
+                tally.add(logits, y[start : start + batch])
     return tally
 
 
 class PopulationTrainer:
     """Trains models that share activation and optimizer, one epoch at a time.
 
-    `state_dict` / `load_state_dict` capture everything a resumed run needs to continue
-    bit for bit: parameters, optimizer moments, and every model's random streams.
+    All parameters live in one (models, n_params) buffer that layers read through
+    views. `state_dict` / `load_state_dict` capture everything a resumed run needs to
+    continue bit for bit: parameters, optimizer moments, and every model's random streams.
     """
 
     def __init__(
@@ -219,16 +229,14 @@ class PopulationTrainer:
             )
         self.arch, self.data, self.batch_size = arch, data, batch_size
         self.activation, optimizer = models[0].group
+        self.dense = is_dense(arch)
         device = data.x_train.device
-        per_model = [
-            init_params(arch, s.init, model_generator(s.seed, INIT_STREAM)) for s in models
-        ]
-        self.params = [
-            torch.stack(ts).to(device).requires_grad_() for ts in zip(*per_model, strict=True)
-        ]
+        inits = [init_params(arch, s.init, model_generator(s.seed, INIT_STREAM)) for s in models]
+        flat = torch.stack([torch.cat([t.reshape(-1) for t in ts]) for ts in inits])
+        self.flat = flat.to(device).requires_grad_(not self.dense)
         self.optimizer = PopulationOptimizer(
             optimizer,
-            self.params,
+            [self.flat],
             lr=torch.tensor([s.lr for s in models], device=device),
             weight_decay=torch.tensor([s.weight_decay for s in models], device=device),
         )
@@ -238,27 +246,44 @@ class PopulationTrainer:
         self.diverged = torch.zeros(len(models), dtype=torch.bool, device=device)
         self.epoch = 0
 
+    @property
+    def params(self) -> list[torch.Tensor]:
+        """Per-slot views (M, *shape) of the flat parameter buffer."""
+        return unflatten_params(self.arch, self.flat)
+
     def train_epoch(self) -> None:
         """One pass over the training set, each model in its own order."""
         data, n = self.data, self.data.x_train.shape[0]
         x_shape = data.x_train.shape[1:]
-        use_dropout = any(p > 0 for p in self.dropout)
+        dropout = self.dropout if any(p > 0 for p in self.dropout) else None
         order = torch.stack([epoch_order(g, n) for g in self.order_generators])
         order = order.to(data.x_train.device)
         for start in range(0, n, self.batch_size):
             idx = order[:, start : start + self.batch_size]
             xb = data.x_train.index_select(0, idx.reshape(-1)).view(*idx.shape, *x_shape)
-            logits = population_forward(
+            self.optimizer.step([self._gradient(xb, data.y_train[idx], dropout)])
+        self.epoch += 1
+
+    def _gradient(
+        self, xb: torch.Tensor, labels: torch.Tensor, dropout: list[float] | None
+    ) -> torch.Tensor:
+        """Gradient (M, n_params) of every model's mean loss on its batch xb[m]."""
+        if self.dense:
+            grads = dense_train_grads(
                 self.arch,
                 self.activation,
                 self.params,
-                xb,
-                self.dropout if use_dropout else None,
-                self.dropout_generators if use_dropout else None,
+                xb.reshape(*labels.shape, -1).transpose(1, 2),
+                lambda logits: cross_entropy_grad(logits, labels, dim=1),
+                dropout,
+                self.dropout_generators,
             )
-            dlogits = cross_entropy_grad(logits.detach(), data.y_train[idx])
-            self.optimizer.step(torch.autograd.grad(logits, self.params, grad_outputs=dlogits))
-        self.epoch += 1
+            return flatten_params(self.arch, grads)
+        logits = population_forward(
+            self.arch, self.activation, self.params, xb, dropout, self.dropout_generators
+        )
+        dlogits = cross_entropy_grad(logits.detach(), labels)
+        return torch.autograd.grad(logits, self.flat, grad_outputs=dlogits)[0]
 
     def record(self) -> EpochRecord:
         """Weights and metrics of every model at the current epoch."""
@@ -268,9 +293,12 @@ class PopulationTrainer:
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """CPU tensors that restore this trainer exactly (see `load_state_dict`)."""
-        state = {"epoch": torch.tensor(self.epoch), "diverged": self.diverged.cpu()}
+        state = {
+            "epoch": torch.tensor(self.epoch),
+            "diverged": self.diverged.cpu(),
+            "params": self.flat.detach().cpu(),
+        }
         state |= {f"optimizer.{k}": v for k, v in self.optimizer.state_dict().items()}
-        state |= {f"param.{i}": p.detach().cpu() for i, p in enumerate(self.params)}
         for name in ("order", "dropout"):
             gens = getattr(self, f"{name}_generators")
             state[f"rng.{name}"] = torch.stack([g.get_state() for g in gens])
@@ -279,16 +307,14 @@ class PopulationTrainer:
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         """Continue from a state saved by `state_dict` for the same models."""
         with torch.no_grad():
-            for i, p in enumerate(self.params):
-                p.copy_(state[f"param.{i}"])
+            self.flat.copy_(state["params"])
         prefix = "optimizer."
         self.optimizer.load_state_dict(
             {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
         )
         for name in ("order", "dropout"):
-            for g, g_state in zip(
-                getattr(self, f"{name}_generators"), state[f"rng.{name}"], strict=True
-            ):
+            gens = getattr(self, f"{name}_generators")
+            for g, g_state in zip(gens, state[f"rng.{name}"], strict=True):
                 g.set_state(g_state.clone())  # set_state ignores a view's offset
         self.diverged.copy_(state["diverged"])
         self.epoch = int(state["epoch"])

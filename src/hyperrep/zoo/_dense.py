@@ -1,0 +1,118 @@
+"""Hand-written forward and backward pass for populations of fully connected networks.
+
+Activations are kept feature-major, (models, features, batch), which makes the
+batched matrix multiplies of tiny layers about 3x faster on CPU than the
+(models, batch, features) layout, and backpropagation is written out to skip
+autograd's bookkeeping. The results equal autograd's (tests compare both with a
+plain PyTorch model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+from hyperrep.arch import Activation, Architecture, Flatten, Linear, activation_fn
+from hyperrep.arch._activations import dropout_mask
+
+_aten = torch.ops.aten
+_BACKWARD: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    # (gradient, pre-activation, activation) -> gradient of the pre-activation
+    "tanh": lambda g, z, a: _aten.tanh_backward(g, a),
+    "sigmoid": lambda g, z, a: _aten.sigmoid_backward(g, a),
+    "relu": lambda g, z, a: _aten.threshold_backward(g, a, 0),
+    "gelu": lambda g, z, a: _aten.gelu_backward(g, z),
+}
+
+
+def is_dense(arch: Architecture) -> bool:
+    """True if the architecture holds only linear layers and activations."""
+    return all(isinstance(layer, Linear | Activation | Flatten) for layer in arch.layers)
+
+
+def dense_logits(
+    arch: Architecture, activation: str, params: Sequence[torch.Tensor], x_t: torch.Tensor
+) -> torch.Tensor:
+    """Logits (M, K, B) of every model on inputs x_t: (M, F, B), or (F, B) shared by all."""
+    act = activation_fn(activation)
+    h = x_t
+    slots = iter(params)
+    for layer in arch.layers:
+        if isinstance(layer, Linear):
+            w = next(slots)
+            h = torch.matmul(w, h)
+            if layer.bias:
+                h = h + next(slots).unsqueeze(2)
+        elif isinstance(layer, Activation):
+            h = act(h)
+    return h
+
+
+def dense_train_grads(
+    arch: Architecture,
+    activation: str,
+    params: Sequence[torch.Tensor],
+    x_t: torch.Tensor,
+    loss_grad: Callable[[torch.Tensor], torch.Tensor],
+    dropout: Sequence[float] | None = None,
+    dropout_generators: Sequence[torch.Generator] | None = None,
+) -> list[torch.Tensor]:
+    """Gradients, one per parameter slot, of the losses of M models on batches x_t (M, F, B).
+
+    `loss_grad` maps the logits (M, K, B) to the gradient of the summed per-model losses.
+    """
+    act = activation_fn(activation)
+    b = x_t.shape[2]
+    h = x_t
+    tape: list[tuple] = []
+    slots = iter(params)
+    for layer in arch.layers:
+        if isinstance(layer, Linear):
+            w = next(slots)
+            bias = next(slots) if layer.bias else None
+            tape.append(("linear", w, bias, h))
+            h = torch.bmm(w, h)
+            if bias is not None:
+                h = h + bias.unsqueeze(2)
+        elif isinstance(layer, Activation):
+            z = h
+            a = h = act(z)
+            mask = None
+            if dropout is not None and dropout_generators is not None:
+                mask = _dropout_masks(h.shape[1], b, h.device, dropout, dropout_generators)
+                h = a * mask
+            tape.append(("act", z, a, mask))
+    grad = loss_grad(h)
+    grads: list[torch.Tensor] = []
+    for i, entry in enumerate(reversed(tape)):
+        if entry[0] == "linear":
+            _, w, bias, h_in = entry
+            if bias is not None:
+                grads.append(grad.sum(2))
+            grads.append(torch.bmm(grad, h_in.transpose(1, 2)))
+            if i < len(tape) - 1:
+                grad = torch.bmm(w.transpose(1, 2), grad)
+        else:
+            _, z, a, mask = entry
+            if mask is not None:
+                grad = grad * mask
+            grad = _BACKWARD[activation](grad, z, a)
+    grads.reverse()
+    return grads
+
+
+def _dropout_masks(
+    features: int,
+    batch: int,
+    device: torch.device,
+    dropout: Sequence[float],
+    generators: Sequence[torch.Generator],
+) -> torch.Tensor:
+    """Masks (M, F, B), each model's drawn as (B, F) exactly as a plain model draws it."""
+    shape = (batch, features)
+    masks = [
+        dropout_mask(shape, p, g, device) if p > 0 else torch.ones(shape, device=device)
+        for p, g in zip(dropout, generators, strict=True)
+    ]
+    return torch.stack(masks).transpose(1, 2)
