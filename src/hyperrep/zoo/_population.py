@@ -154,8 +154,10 @@ def _population_conv(
         return out.view(b, m, w.shape[1], *out.shape[2:]).transpose(0, 1)
     # On CPU a loop of dense convolutions beats grouped convolutions and im2col +
     # batched matmul by 5-90x in the backward pass (measured; see docs/zoo.md).
+    # unbind, not h[i]: indexing would make backward zero-fill a full-size tensor per model
+    biases = bias.unbind(0) if bias is not None else [None] * m
     return torch.stack(
-        [F.conv2d(h[i], w[i], bias[i] if bias is not None else None) for i in range(m)]
+        [F.conv2d(x, k, c) for x, k, c in zip(h.unbind(0), w.unbind(0), biases, strict=True)]
     )
 
 
