@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -34,3 +34,17 @@ def dropout_mask(
     """
     keep = torch.rand(shape, generator=generator) >= p  # CPU stream: same masks on any device
     return (keep.to(torch.float32) / (1.0 - p)).to(device)
+
+
+def stacked_dropout_masks(
+    shape: tuple[int, ...],
+    dropout: Sequence[float],
+    generators: Sequence[torch.Generator],
+    device: torch.device | str,
+) -> torch.Tensor:
+    """Masks (M, *shape) for M models, each drawn from its own generator (ones if p is 0)."""
+    masks = [
+        dropout_mask(shape, p, g, device) if p > 0 else torch.ones(shape, device=device)
+        for p, g in zip(dropout, generators, strict=True)
+    ]
+    return torch.stack(masks)

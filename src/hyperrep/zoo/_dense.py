@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from hyperrep.arch import Activation, Architecture, Flatten, Linear, activation_fn
-from hyperrep.arch._activations import dropout_mask
+from hyperrep.arch._activations import stacked_dropout_masks
 
 _aten = torch.ops.aten
 _BACKWARD: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {
@@ -80,7 +80,9 @@ def dense_train_grads(
             a = h = act(z)
             mask = None
             if dropout is not None and dropout_generators is not None:
-                mask = _dropout_masks(h.shape[1], b, h.device, dropout, dropout_generators)
+                # each model's mask drawn as (B, F), exactly as a plain model draws it
+                mask = stacked_dropout_masks((b, h.shape[1]), dropout, dropout_generators, h.device)
+                mask = mask.transpose(1, 2)
                 h = a * mask
             tape.append(("act", z, a, mask))
     grad = loss_grad(h)
@@ -100,19 +102,3 @@ def dense_train_grads(
             grad = _BACKWARD[activation](grad, z, a)
     grads.reverse()
     return grads
-
-
-def _dropout_masks(
-    features: int,
-    batch: int,
-    device: torch.device,
-    dropout: Sequence[float],
-    generators: Sequence[torch.Generator],
-) -> torch.Tensor:
-    """Masks (M, F, B), each model's drawn as (B, F) exactly as a plain model draws it."""
-    shape = (batch, features)
-    masks = [
-        dropout_mask(shape, p, g, device) if p > 0 else torch.ones(shape, device=device)
-        for p, g in zip(dropout, generators, strict=True)
-    ]
-    return torch.stack(masks).transpose(1, 2)

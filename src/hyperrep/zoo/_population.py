@@ -28,7 +28,7 @@ from hyperrep.arch import (
     flatten_params,
     unflatten_params,
 )
-from hyperrep.arch._activations import dropout_mask
+from hyperrep.arch._activations import stacked_dropout_masks
 from hyperrep.zoo._config import ModelSpec
 from hyperrep.zoo._dense import dense_logits, dense_train_grads, is_dense
 from hyperrep.zoo._init import init_params
@@ -136,7 +136,7 @@ def population_forward(
         elif isinstance(layer, Activation):
             h = act(h)
             if dropout is not None and dropout_generators is not None:
-                h = h * _population_dropout(h, dropout, dropout_generators)
+                h = h * stacked_dropout_masks(h.shape[1:], dropout, dropout_generators, h.device)
         elif isinstance(layer, Flatten):
             h = h.reshape(m, b, -1)
         if isinstance(layer, Linear | Conv2d):
@@ -159,17 +159,6 @@ def _population_conv(
     return torch.stack(
         [F.conv2d(x, k, c) for x, k, c in zip(h.unbind(0), w.unbind(0), biases, strict=True)]
     )
-
-
-def _population_dropout(
-    h: torch.Tensor, dropout: Sequence[float], generators: Sequence[torch.Generator]
-) -> torch.Tensor:
-    shape = tuple(h.shape[1:])
-    masks = [
-        dropout_mask(shape, p, g, h.device) if p > 0 else torch.ones(shape, device=h.device)
-        for p, g in zip(dropout, generators, strict=True)
-    ]
-    return torch.stack(masks)
 
 
 def cross_entropy_grad(logits: torch.Tensor, labels: torch.Tensor, dim: int = -1) -> torch.Tensor:
