@@ -1,6 +1,11 @@
 """Weight space: neuron tokens, permutation symmetry, augmentations, baseline features."""
 
 from hyperrep.weights._augment import Compose, GaussianNoise, PermuteNeurons, RandomErasing
+from hyperrep.weights._features import (
+    raw_features,
+    weight_statistic_names,
+    weight_statistics,
+)
 from hyperrep.weights._permutation import (
     PermutationPool,
     canonical_permutations,
@@ -26,5 +31,8 @@ __all__ = [
     "permutation_index",
     "permute",
     "random_permutations",
+    "raw_features",
     "token_layout",
+    "weight_statistic_names",
+    "weight_statistics",
 ]

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from hyperrep.arch import Architecture, state_dict_to_vector, to_module
+from hyperrep.arch import Architecture, state_dict_to_vector, to_module, unflatten_params
 from hyperrep.zoo._config import ModelSpec
 from hyperrep.zoo._init import init_params
 from hyperrep.zoo._metrics import Tally
@@ -34,14 +34,26 @@ def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, k: int) 
 
 
 def train_single(
-    arch: Architecture, spec: ModelSpec, data: TrainData, epochs: int, batch_size: int
+    arch: Architecture,
+    spec: ModelSpec,
+    data: TrainData,
+    epochs: int,
+    batch_size: int,
+    initial: torch.Tensor | None = None,
 ) -> Iterator[EpochRecord]:
-    """Train one model with torch.nn and torch.optim; yield a record per epoch 0..epochs."""
+    """Train one model with torch.nn and torch.optim; yield a record per epoch 0..epochs.
+
+    `initial` (a flat vector) replaces the seed's initialisation; the data order and
+    dropout masks still come from the seed.
+    """
     model = to_module(
         arch, spec.activation, spec.dropout, model_generator(spec.seed, DROPOUT_STREAM)
     )
     model.to(data.x_train.device)
-    init = init_params(arch, spec.init, model_generator(spec.seed, INIT_STREAM))
+    if initial is None:
+        init = init_params(arch, spec.init, model_generator(spec.seed, INIT_STREAM))
+    else:
+        init = [t[0] for t in unflatten_params(arch, initial.reshape(1, -1))]
     with torch.no_grad():
         for slot, tensor in zip(arch.param_slots, init, strict=True):
             model.get_parameter(slot.name).copy_(tensor)
@@ -80,3 +92,15 @@ def train_single(
             F.cross_entropy(model(data.x_train[idx]), data.y_train[idx]).backward()
             opt.step()
         yield record(epoch)
+
+
+def evaluate_single(
+    arch: Architecture, activation: str, vector: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+    num_classes: int,
+) -> Tally:  # fmt: skip
+    """Loss, accuracy and confusion of one flat weight vector, through a plain torch module."""
+    from hyperrep.arch import vector_to_state_dict
+
+    model = to_module(arch, activation).to(x.device)
+    model.load_state_dict(vector_to_state_dict(arch, vector.to(x.device)))
+    return _evaluate(model, x, y, num_classes)
