@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from hyperrep._errors import HyperrepError
-from hyperrep.cli import _demo, _symmetry, _zoo
+from hyperrep.cli import _demo, _represent, _symmetry, _zoo
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _zoo.add_parser(commands)
     _symmetry.add_parser(commands)
+    _represent.add_parsers(commands)
     _demo.add_parser(commands)
     return parser
 

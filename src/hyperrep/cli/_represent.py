@@ -1,0 +1,92 @@
+"""`hyperrep train` and `hyperrep embed`: learn a hyper-representation, embed a zoo."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+from hyperrep._errors import HyperrepError
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser("train", help="learn a hyper-representation of a zoo")
+    train.add_argument("zoo", type=Path, help="zoo folder")
+    train.add_argument("--out", type=Path, required=True, help="run folder (resumes if there)")
+    train.add_argument("--variant", choices=["ec", "ed", "ecd"], default="ecd",
+                       help="ec: contrastive, ed: reconstruction, ecd: both (default)")  # fmt: skip
+    train.add_argument("--compression", type=float, default=2.0,
+                       help="compression ratio c = n_params / latent size (default 2)")  # fmt: skip
+    train.add_argument("--preset", help="representation preset (default: the zoo's preset)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float)
+    train.add_argument("--gamma", type=float, help="contrastive weight of E_cD")
+    train.add_argument("--d-model", type=int)
+    train.add_argument("--recon-loss", choices=["flat", "layer"],
+                       help="MSE over the vector, or the mean of per-layer MSEs")  # fmt: skip
+    train.add_argument("--no-normalize", action="store_true",
+                       help="do not standardise weights per layer")  # fmt: skip
+    train.add_argument("--seed", type=int)
+    train.add_argument("--device", default="cpu")
+    train.add_argument("--quiet", action="store_true")
+    train.set_defaults(run=run_train)
+
+    embed = commands.add_parser("embed", help="latents of every checkpoint of a zoo")
+    embed.add_argument("run_dir", type=Path, metavar="RUN", help="run folder")
+    embed.add_argument("zoo", type=Path, help="zoo folder (same architecture)")
+    embed.add_argument("--out", type=Path, required=True, help="output .parquet file")
+    embed.add_argument("--device", default="cpu")
+    embed.set_defaults(run=run_embed)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from hyperrep.representation import (
+        REPRESENTATION_PRESETS,
+        representation_preset,
+        train_representation,
+    )
+    from hyperrep.zoo import open_zoo
+
+    zoo = open_zoo(args.zoo)
+    config = (REPRESENTATION_PRESETS.create(args.preset) if args.preset
+              else representation_preset(zoo.config.preset))  # fmt: skip
+    config = config.with_compression(zoo.architecture.n_params, args.compression)
+    train_overrides = {
+        "variant": args.variant, "epochs": args.epochs, "batch_size": args.batch_size,
+        "lr": args.lr, "gamma": args.gamma, "recon_loss": args.recon_loss, "seed": args.seed,
+    }  # fmt: skip
+    if args.no_normalize:
+        train_overrides["normalize"] = False
+    train = replace(config.train, **{k: v for k, v in train_overrides.items() if v is not None})
+    model = config.model if args.d_model is None else replace(config.model, d_model=args.d_model)
+    config = replace(config, train=train, model=model)
+    history = train_representation(
+        zoo, config, args.out, device=args.device, progress=not args.quiet
+    )
+    last = history[-1]
+    best = max(history, key=lambda h: h.get("val_r2", -h.get("val_contrastive", 0.0)))
+    print(f"trained {len(history)} epochs; last: {_fmt(last)}; best: {_fmt(best)}")
+    print(f"run written to {args.out}")
+    return 0
+
+
+def _fmt(metrics: dict) -> str:
+    shown = {k: v for k, v in metrics.items() if k == "epoch" or k.startswith("val")}
+    return ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                     for k, v in shown.items())  # fmt: skip
+
+
+def run_embed(args: argparse.Namespace) -> int:
+    from hyperrep.representation import embed_zoo, load_run
+    from hyperrep.zoo import open_zoo
+
+    table = embed_zoo(load_run(args.run_dir, args.device), open_zoo(args.zoo))
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_parquet(args.out, index=False)
+    except OSError as err:
+        raise HyperrepError(f"cannot write {args.out}: {err.strerror or err}") from err
+    latent = sum(c.startswith("z") and c[1:].isdigit() for c in table.columns)
+    print(f"wrote {len(table)} latents of size {latent} to {args.out}")
+    return 0

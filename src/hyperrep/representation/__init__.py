@@ -1,0 +1,34 @@
+"""Hyper-representations: an attention encoder/decoder over neuron tokens, trained with
+contrastive and reconstruction losses (variants E_c, ED, E_cD)."""
+
+from hyperrep.representation._config import (
+    REPRESENTATION_PRESETS,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    representation_preset,
+)
+from hyperrep.representation._data import Normalizer, load_checkpoints, split_models
+from hyperrep.representation._embed import TrainedRun, embed_zoo, load_run
+from hyperrep.representation._losses import nt_xent, r2_score, reconstruction_loss
+from hyperrep.representation._model import HyperRepresentation
+from hyperrep.representation._train import train_representation
+
+__all__ = [
+    "REPRESENTATION_PRESETS",
+    "HyperRepresentation",
+    "ModelConfig",
+    "Normalizer",
+    "RunConfig",
+    "TrainConfig",
+    "TrainedRun",
+    "embed_zoo",
+    "load_checkpoints",
+    "load_run",
+    "nt_xent",
+    "r2_score",
+    "reconstruction_loss",
+    "representation_preset",
+    "split_models",
+    "train_representation",
+]

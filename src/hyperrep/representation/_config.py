@@ -1,0 +1,145 @@
+"""Settings of a hyper-representation model and of its training, as data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from hyperrep._errors import HyperrepError
+from hyperrep._registry import Registry
+
+VARIANTS = {"ec": 1.0, "ed": 0.0}  # gamma of E_c and ED; E_cD takes the config's gamma
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes of the attention encoder / decoder and of the projection head."""
+
+    d_model: int = 128
+    n_heads: int = 4
+    n_blocks: int = 2
+    d_ff: int = 512
+    dropout: float = 0.1
+    latent_dim: int = 50
+    head_layers: int = 3
+    head_width: int = 50
+    head_out: int = 20
+
+    def __post_init__(self) -> None:
+        if self.d_model % self.n_heads:
+            raise HyperrepError(f"d_model {self.d_model} is not divisible by {self.n_heads} heads")
+        for name in ("d_model", "n_heads", "n_blocks", "d_ff", "latent_dim", "head_layers"):
+            if getattr(self, name) < 1:
+                raise HyperrepError(f"{name} must be >= 1")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a hyper-representation is trained."""
+
+    variant: str = "ecd"  # ec (contrastive only), ed (reconstruction only), ecd (both)
+    gamma: float = 0.5  # weight of the contrastive loss in E_cD
+    temperature: float = 0.1
+    recon_loss: str = "flat"  # "flat": MSE over the vector; "layer": mean of per-layer MSEs
+    normalize: bool = True  # standardise each layer's weights with train-split statistics
+    epochs: int = 30
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-9
+    warmup_epochs: float = 1.0
+    permutation: bool = True
+    erase_p: float = 0.5
+    erase_scale: tuple[float, float] = (0.02, 0.33)
+    noise_sigma: float = 0.0
+    split_seed: int = 0
+    seed: int = 0
+    amp: bool = True  # bfloat16 autocast on CUDA; ignored on CPU
+
+    def __post_init__(self) -> None:
+        if self.variant not in ("ec", "ed", "ecd"):
+            raise HyperrepError(f"unknown variant {self.variant!r}; known: ec, ed, ecd")
+        if self.recon_loss not in ("flat", "layer"):
+            raise HyperrepError(f"unknown reconstruction loss {self.recon_loss!r}: flat, layer")
+        if not 0 <= self.gamma <= 1:
+            raise HyperrepError(f"gamma must lie in [0, 1], got {self.gamma}")
+        if self.epochs < 1 or self.batch_size < 2:
+            raise HyperrepError("need epochs >= 1 and batch size >= 2")
+
+    @property
+    def contrastive_weight(self) -> float:
+        """gamma of L = gamma * NT-Xent + (1 - gamma) * reconstruction."""
+        return VARIANTS.get(self.variant, self.gamma)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A whole representation-learning run: model, training and compression."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": asdict(self.model), "train": asdict(self.train)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        train = dict(data["train"])
+        train["erase_scale"] = tuple(train["erase_scale"])
+        return cls(ModelConfig(**data["model"]), TrainConfig(**train))
+
+    def with_compression(self, n_params: int, ratio: float) -> RunConfig:
+        """The same run with latent size L = round(n_params / ratio)."""
+        if ratio <= 0:
+            raise HyperrepError(f"compression ratio must be > 0, got {ratio}")
+        return replace(self, model=replace(self.model, latent_dim=max(1, round(n_params / ratio))))
+
+
+REPRESENTATION_PRESETS: Registry[RunConfig] = Registry("representation preset")
+
+
+@REPRESENTATION_PRESETS.register("tetris-seed")
+def tetris_seed() -> RunConfig:
+    """TETRIS-SEED, sized for about an hour on 2 CPU cores (docs/representation.md)."""
+    return RunConfig(
+        ModelConfig(d_model=128, n_heads=4, n_blocks=2, d_ff=512, latent_dim=50),
+        TrainConfig(gamma=0.5),
+    )
+
+
+@REPRESENTATION_PRESETS.register("tetris-hyp")
+def tetris_hyp() -> RunConfig:
+    """TETRIS-HYP: as TETRIS-SEED."""
+    return tetris_seed()
+
+
+@REPRESENTATION_PRESETS.register("mnist-seed")
+def mnist_seed() -> RunConfig:
+    """MNIST-SEED / FASHION-SEED: the authors' 2 / 800 / 4 / 900, L 700, head 4-400-50."""
+    return RunConfig(
+        ModelConfig(
+            d_model=800,
+            n_heads=4,
+            n_blocks=2,
+            d_ff=900,
+            latent_dim=700,
+            head_layers=4,
+            head_width=400,
+            head_out=50,
+        ),  # fmt: skip
+        TrainConfig(gamma=0.1, batch_size=128),
+    )
+
+
+@REPRESENTATION_PRESETS.register("fashion-seed")
+def fashion_seed() -> RunConfig:
+    """FASHION-SEED: as MNIST-SEED."""
+    return mnist_seed()
+
+
+def representation_preset(zoo_preset: str) -> RunConfig:
+    """The representation settings for a zoo preset (MNIST-HYP zoos use MNIST-SEED's)."""
+    if zoo_preset in REPRESENTATION_PRESETS:
+        return REPRESENTATION_PRESETS.create(zoo_preset)
+    if zoo_preset.startswith("mnist"):
+        return mnist_seed()
+    return tetris_seed()

@@ -1,0 +1,87 @@
+"""Checkpoints of a zoo as training data: splits by model, and per-layer standardisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from hyperrep._errors import HyperrepError
+from hyperrep.arch import Architecture
+from hyperrep.representation._losses import layer_ids
+from hyperrep.zoo import Zoo
+
+SPLITS = ("train", "val", "test")
+SPLIT_FRACTIONS = (0.70, 0.15, 0.15)
+
+
+def split_models(model_ids: np.ndarray, seed: int = 0) -> dict[int, str]:
+    """Assign every model to train / val / test (70 / 15 / 15), seeded, by model id.
+
+    All checkpoints of a model share its split. The assignment of a model depends only
+    on the seed and the set of ids, so the same zoo always splits the same way.
+    """
+    ids = np.unique(np.asarray(model_ids))
+    order = np.random.default_rng(seed).permutation(len(ids))
+    n_train = int(round(SPLIT_FRACTIONS[0] * len(ids)))
+    n_val = int(round(SPLIT_FRACTIONS[1] * len(ids)))
+    names = np.array(["test"] * len(ids), dtype=object)
+    names[order[:n_train]] = "train"
+    names[order[n_train : n_train + n_val]] = "val"
+    return {int(i): str(s) for i, s in zip(ids, names, strict=True)}
+
+
+@dataclass
+class Normalizer:
+    """Per-layer standardisation: one mean and std per parametric layer, broadcast to
+    every position of that layer (so it commutes with permutations)."""
+
+    mean: torch.Tensor  # (n_params,)
+    std: torch.Tensor  # (n_params,)
+
+    @classmethod
+    def fit(cls, arch: Architecture, weights: torch.Tensor) -> Normalizer:
+        ids = layer_ids(arch)
+        mean, std = torch.empty(arch.n_params), torch.empty(arch.n_params)
+        for layer in ids.unique():
+            values = weights[:, ids == layer].double()
+            mean[ids == layer] = float(values.mean())
+            std[ids == layer] = float(values.std()) or 1.0
+        return cls(mean, std)
+
+    @classmethod
+    def identity(cls, arch: Architecture) -> Normalizer:
+        return cls(torch.zeros(arch.n_params), torch.ones(arch.n_params))
+
+    def forward(self, weights: torch.Tensor) -> torch.Tensor:
+        return (weights - self.mean.to(weights.device)) / self.std.to(weights.device)
+
+    def inverse(self, weights: torch.Tensor) -> torch.Tensor:
+        return weights * self.std.to(weights.device) + self.mean.to(weights.device)
+
+
+@dataclass
+class CheckpointData:
+    """The healthy checkpoints of a zoo with their split, properties and weights."""
+
+    table: pd.DataFrame  # properties, one row per checkpoint, with a "split" column
+    weights: torch.Tensor  # (rows, n_params) float32, raw
+
+    def split(self, name: str) -> torch.Tensor:
+        """Weights of one split."""
+        return self.weights[torch.as_tensor((self.table["split"] == name).to_numpy().copy())]
+
+
+def load_checkpoints(zoo: Zoo, split_seed: int = 0) -> CheckpointData:
+    """All checkpoints of non-diverged models, with their by-model split."""
+    table = zoo.checkpoints().copy()
+    if table.empty:
+        raise HyperrepError(f"{zoo.path} holds no finished, non-diverged models")
+    splits = split_models(table["model_id"].to_numpy(), split_seed)
+    table["split"] = table["model_id"].map(splits)
+    if table.groupby("split")["model_id"].nunique().reindex(list(SPLITS)).isna().any():
+        raise HyperrepError(f"{zoo.path} has too few models for a train/val/test split")
+    weights = torch.from_numpy(np.ascontiguousarray(zoo.load_weights(table)))
+    return CheckpointData(table.reset_index(drop=True), weights)

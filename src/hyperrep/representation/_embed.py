@@ -1,0 +1,77 @@
+"""Loading a trained run and embedding the checkpoints of a zoo."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors.torch import load_file
+
+from hyperrep._errors import HyperrepError
+from hyperrep.arch import Architecture
+from hyperrep.representation._config import RunConfig
+from hyperrep.representation._data import Normalizer, load_checkpoints
+from hyperrep.representation._model import HyperRepresentation
+from hyperrep.zoo import Zoo
+
+
+@dataclass
+class TrainedRun:
+    """A run folder's best model, normaliser, settings and metadata."""
+
+    path: Path
+    meta: dict
+    config: RunConfig
+    arch: Architecture
+    model: HyperRepresentation
+    normalizer: Normalizer
+
+    def encode(self, weights: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+        """Latents (rows, L) of raw, unaugmented weight vectors (rows, n_params)."""
+        self.model.eval()
+        with torch.no_grad():
+            parts = [self.model.encode(self.normalizer.forward(b)) for b in
+                     weights.float().split(batch_size)]  # fmt: skip
+        return torch.cat(parts)
+
+    def reconstruct(self, weights: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+        """Raw weight vectors decoded from the latents of `weights`."""
+        latents = self.encode(weights, batch_size)
+        with torch.no_grad():
+            decoded = torch.cat([self.model.decode(z) for z in latents.split(batch_size)])
+        return self.normalizer.inverse(decoded)
+
+
+def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
+    """Open a run folder written by `train_representation` (safetensors, no pickle)."""
+    path = Path(path)
+    try:
+        meta = json.loads((path / "run.json").read_text())
+    except (OSError, ValueError) as err:
+        raise HyperrepError(f"{path} is not a hyperrep run (no readable run.json)") from err
+    if not (path / "model.safetensors").is_file():
+        raise HyperrepError(f"{path} has no trained model yet (model.safetensors missing)")
+    config = RunConfig.from_dict(meta["config"])
+    arch = Architecture.from_dict(meta["architecture"])
+    tensors = load_file(str(path / "model.safetensors"))
+    model = HyperRepresentation(arch, config.model, decoder=config.train.variant != "ec")
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    normalizer = Normalizer(tensors["normalizer.mean"], tensors["normalizer.std"])
+    return TrainedRun(path, meta, config, arch, model.to(device), normalizer)
+
+
+def embed_zoo(run: TrainedRun, zoo: Zoo) -> pd.DataFrame:
+    """Properties, split and latent (columns z0..z{L-1}) of every healthy checkpoint."""
+    if zoo.architecture != run.arch:
+        raise HyperrepError(
+            f"the run was trained on {run.arch.name}, the zoo holds {zoo.architecture.name}"
+        )
+    data = load_checkpoints(zoo, run.config.train.split_seed)
+    latents = run.encode(data.weights).numpy()
+    columns = pd.DataFrame(latents.astype(np.float32),
+                           columns=[f"z{i}" for i in range(latents.shape[1])])  # fmt: skip
+    return pd.concat([data.table, columns], axis=1)

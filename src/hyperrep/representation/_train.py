@@ -1,0 +1,282 @@
+"""Training a hyper-representation on a zoo, with validation, best checkpoint and resume.
+
+A run folder holds ``run.json`` (zoo, architecture, settings), ``model.safetensors``
+(the best model and the weight normaliser), ``last.safetensors`` (everything needed to
+resume after the last finished epoch) and ``history.json`` (metrics per epoch).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+from hyperrep._errors import HyperrepError
+from hyperrep.arch import Architecture
+from hyperrep.representation._config import RunConfig
+from hyperrep.representation._data import CheckpointData, Normalizer, load_checkpoints
+from hyperrep.representation._losses import layer_ids, nt_xent, r2_score, reconstruction_loss
+from hyperrep.representation._model import HyperRepresentation
+from hyperrep.weights import Compose, GaussianNoise, PermuteNeurons, RandomErasing
+from hyperrep.zoo import Zoo
+from hyperrep.zoo._storage import write_json_atomic
+
+RUN_FORMAT = "hyperrep-run"
+_VAL_SEED = 12345  # fixed views for the validation contrastive loss
+
+
+@dataclass
+class Views:
+    """Draws training views: a permuted clean target, and its corrupted copy."""
+
+    permute: PermuteNeurons | None
+    corrupt: Compose
+
+    @classmethod
+    def from_config(cls, arch: Architecture, config: RunConfig) -> Views:
+        t = config.train
+        corruptions = [GaussianNoise(t.noise_sigma), RandomErasing(t.erase_p, t.erase_scale)]
+        return cls(PermuteNeurons(arch) if t.permutation else None, Compose(corruptions))
+
+    def __call__(
+        self, weights: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        clean = self.permute(weights, generator) if self.permute is not None else weights
+        return self.corrupt(clean, generator), clean
+
+
+class Trainer:
+    """Holds the model, optimiser and random state of one run; trains epoch by epoch."""
+
+    def __init__(
+        self, arch: Architecture, config: RunConfig, data: CheckpointData, device: str
+    ) -> None:
+        self.arch, self.config, self.device = arch, config, device
+        t = config.train
+        torch.manual_seed(t.seed)
+        self.model = HyperRepresentation(arch, config.model, decoder=t.variant != "ec").to(device)
+        train_raw = data.split("train")
+        self.normalizer = (
+            Normalizer.fit(arch, train_raw) if t.normalize else Normalizer.identity(arch)
+        )
+        self.train_x = self.normalizer.forward(train_raw).to(device)
+        self.val_raw = data.split("val").to(device)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay
+        )
+        self.generator = torch.Generator().manual_seed(t.seed + 1)
+        self.views = Views.from_config(arch, config)
+        self.layer_ids = layer_ids(arch).to(device) if t.recon_loss == "layer" else None
+        self.steps_per_epoch = math.ceil(self.train_x.shape[0] / t.batch_size)
+        self.epoch = 0
+        self.history: list[dict[str, float]] = []
+        self.best: float | None = None
+
+    # -- schedule and loss -------------------------------------------------------------
+    def _lr(self, step: int) -> float:
+        t = self.config.train
+        total = t.epochs * self.steps_per_epoch
+        warmup = max(1, int(t.warmup_epochs * self.steps_per_epoch))
+        if step < warmup:
+            return t.lr * (step + 1) / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        return t.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    def _loss(
+        self, x: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        t = self.config.train
+        gamma = t.contrastive_weight
+        contrastive = gamma > 0
+        view1, clean1 = self.views(x, generator)
+        if contrastive:
+            view2, clean2 = self.views(x, generator)
+            inputs, targets = torch.cat([view1, view2]), torch.cat([clean1, clean2])
+        else:
+            inputs, targets = view1, clean1
+        use_amp = t.amp and self.device.startswith("cuda")
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+            latent = self.model.encode(inputs)
+            terms: dict[str, torch.Tensor] = {}
+            if contrastive:
+                projected = self.model.project(latent).float()
+                half = x.shape[0]
+                terms["contrastive"] = nt_xent(projected[:half], projected[half:], t.temperature)
+            if gamma < 1:
+                decoded = self.model.decode(latent).float()
+                terms["reconstruction"] = reconstruction_loss(decoded, targets, self.layer_ids)
+        loss = gamma * terms.get("contrastive", 0.0) + (1 - gamma) * terms.get(
+            "reconstruction", 0.0
+        )
+        return loss, {k: float(v.detach()) for k, v in terms.items()}
+
+    # -- one epoch -----------------------------------------------------------------------
+    def train_epoch(self, bar: tqdm | None = None) -> dict[str, float]:
+        """One pass over the training split; returns the epoch's mean losses."""
+        t = self.config.train
+        self.model.train()
+        order = torch.randperm(self.train_x.shape[0], generator=self.generator)
+        sums: dict[str, float] = {}
+        for i, start in enumerate(range(0, len(order), t.batch_size)):
+            idx = order[start : start + t.batch_size]
+            if len(idx) < 2:
+                continue
+            for group in self.optimizer.param_groups:
+                group["lr"] = self._lr(self.epoch * self.steps_per_epoch + i)
+            loss, terms = self._loss(self.train_x[idx.to(self.device)], self.generator)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            for k, v in {"loss": float(loss.detach()), **terms}.items():
+                sums[k] = sums.get(k, 0.0) + v
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix({k: f"{v:.4f}" for k, v in terms.items()}, refresh=False)
+        self.epoch += 1
+        return {f"train_{k}": v / self.steps_per_epoch for k, v in sums.items()}
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Validation metrics: reconstruction R^2 (raw weights, unaugmented inputs) and,
+        with a contrastive term, NT-Xent on views drawn from a fixed seed."""
+        self.model.eval()
+        metrics: dict[str, float] = {}
+        x = self.normalizer.forward(self.val_raw)
+        if self.model.has_decoder:
+            decoded = torch.cat([self.model.decode(self.model.encode(b)) for b in x.split(1024)])
+            metrics["val_r2"] = r2_score(self.normalizer.inverse(decoded), self.val_raw)
+        if self.config.train.contrastive_weight > 0:
+            g = torch.Generator().manual_seed(_VAL_SEED)
+            losses = []
+            for batch in x.split(self.config.train.batch_size):
+                if batch.shape[0] < 2:
+                    continue
+                z1 = self.model.project(self.model.encode(self.views(batch, g)[0]))
+                z2 = self.model.project(self.model.encode(self.views(batch, g)[0]))
+                losses.append(float(nt_xent(z1, z2, self.config.train.temperature)))
+            metrics["val_contrastive"] = sum(losses) / max(1, len(losses))
+        return metrics
+
+    def score(self, metrics: dict[str, float]) -> float:
+        """Higher is better: val R^2 when there is a decoder, else -val NT-Xent."""
+        return metrics["val_r2"] if "val_r2" in metrics else -metrics["val_contrastive"]
+
+    # -- state ---------------------------------------------------------------------------
+    def model_tensors(self) -> dict[str, torch.Tensor]:
+        state = {f"model.{k}": v.detach().cpu() for k, v in self.model.state_dict().items()}
+        state["normalizer.mean"] = self.normalizer.mean
+        state["normalizer.std"] = self.normalizer.std
+        return state
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        state = self.model_tensors()
+        opt = self.optimizer.state_dict()
+        for i, param_state in opt["state"].items():
+            for k, v in param_state.items():
+                state[f"optimizer.{i}.{k}"] = torch.as_tensor(v).cpu()
+        state["rng.data"] = self.generator.get_state()
+        state["rng.torch"] = torch.get_rng_state()
+        state["epoch"] = torch.tensor(self.epoch)
+        return state
+
+    def load_state_tensors(self, state: dict[str, torch.Tensor]) -> None:
+        self.model.load_state_dict(
+            {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")}
+        )
+        self.normalizer = Normalizer(state["normalizer.mean"], state["normalizer.std"])
+        opt = self.optimizer.state_dict()
+        for key, value in state.items():
+            if key.startswith("optimizer."):
+                _, i, name = key.split(".", 2)
+                opt["state"].setdefault(int(i), {})[name] = value.to(self.device) \
+                    if name != "step" else value  # fmt: skip
+        self.optimizer.load_state_dict(opt)
+        self.generator.set_state(state["rng.data"].clone())
+        torch.set_rng_state(state["rng.torch"].clone())
+        self.epoch = int(state["epoch"])
+
+
+def _save(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
+    os.replace(tmp, path)
+
+
+def _run_meta(zoo: Zoo, config: RunConfig) -> dict[str, Any]:
+    from hyperrep import __version__
+
+    return {
+        "format": RUN_FORMAT,
+        "format_version": 1,
+        "hyperrep_version": __version__,
+        "zoo": {
+            "path": str(zoo.path.resolve()),
+            "preset": zoo.config.preset,
+            "config": zoo.meta["config"],
+        },  # fmt: skip
+        "architecture": zoo.architecture.to_dict(),
+        "config": config.to_dict(),
+    }
+
+
+def train_representation(
+    zoo: Zoo,
+    config: RunConfig,
+    out: str | Path,
+    *,
+    device: str = "cpu",
+    progress: bool = True,
+    on_epoch: Callable[[int], None] | None = None,
+) -> list[dict[str, float]]:
+    """Train on `zoo` into run folder `out` (resuming a run with the same settings there);
+    returns the per-epoch history."""
+    out = Path(out)
+    meta = json.loads(json.dumps(_run_meta(zoo, config)))  # as it reads back from disk
+    resume = (out / "run.json").is_file()
+    if resume:
+        old = json.loads((out / "run.json").read_text())
+        same_zoo = old.get("zoo", {}).get("config") == meta["zoo"]["config"]
+        if old.get("config") != meta["config"] or not same_zoo:
+            raise HyperrepError(f"{out} holds a run with other settings; choose another --out")
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise HyperrepError(f"{out} exists and is not an empty folder or a hyperrep run")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            write_json_atomic(out / "run.json", meta)
+    except OSError as err:
+        raise HyperrepError(f"cannot write a run to {out}: {err.strerror or err}") from err
+
+    data = load_checkpoints(zoo, config.train.split_seed)
+    trainer = Trainer(zoo.architecture, config, data, device)
+    if resume and (out / "last.safetensors").is_file():
+        trainer.load_state_tensors(load_file(str(out / "last.safetensors")))
+        trainer.history = json.loads((out / "history.json").read_text())
+        trainer.best = max((trainer.score(h) for h in trainer.history), default=None)
+    total = config.train.epochs * trainer.steps_per_epoch
+    with tqdm(total=total, initial=trainer.epoch * trainer.steps_per_epoch, unit="step",
+              disable=not progress, desc=f"train {config.train.variant}",
+              dynamic_ncols=True) as bar:  # fmt: skip
+        while trainer.epoch < config.train.epochs:
+            metrics = {"epoch": trainer.epoch + 1, **trainer.train_epoch(bar), **trainer.validate()}
+            trainer.history.append(metrics)
+            score = trainer.score(metrics)
+            if trainer.best is None or score > trainer.best:
+                trainer.best = score
+                _save(trainer.model_tensors(), out / "model.safetensors")
+            _save(trainer.state_tensors(), out / "last.safetensors")
+            write_json_atomic(out / "history.json", trainer.history)
+            shown = {k: round(v, 4) for k, v in metrics.items() if k.startswith("val")}
+            if progress:
+                bar.write(f"epoch {trainer.epoch}/{config.train.epochs} {shown}")
+            if on_epoch is not None:
+                on_epoch(trainer.epoch)
+    return trainer.history

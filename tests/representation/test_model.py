@@ -1,0 +1,87 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import r2_score as sklearn_r2
+
+from hyperrep.arch import create_architecture
+from hyperrep.representation import (
+    HyperRepresentation,
+    ModelConfig,
+    RunConfig,
+    nt_xent,
+    r2_score,
+    reconstruction_loss,
+    split_models,
+)
+
+SMALL = ModelConfig(d_model=32, n_heads=2, n_blocks=1, d_ff=64, latent_dim=10, head_layers=3,
+                    head_width=16, head_out=8)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["tetris-mlp", "mnist-cnn"])
+def test_shapes(name):
+    arch = create_architecture(name)
+    config = RunConfig(model=SMALL).with_compression(arch.n_params, 5).model
+    assert config.latent_dim == round(arch.n_params / 5)
+    model = HyperRepresentation(arch, config).eval()
+    weights = torch.randn(6, arch.n_params)
+    latent = model.encode(weights)
+    assert latent.shape == (6, config.latent_dim)
+    assert latent.abs().max() < 1  # tanh
+    assert model.decode(latent).shape == (6, arch.n_params)
+    assert model.project(latent).shape == (6, SMALL.head_out)
+
+
+def test_latent_depends_on_every_layer_and_not_on_the_batch():
+    arch = create_architecture("mnist-cnn")
+    model = HyperRepresentation(arch, SMALL).eval()
+    weights = torch.randn(4, arch.n_params)
+    base = model.encode(weights)
+    for slot in (arch.param_slots[0], arch.param_slots[-1]):  # first conv, last bias
+        changed = weights.clone()
+        changed[:, slot.offset] += 1.0
+        assert (model.encode(changed) - base).abs().max() > 1e-6
+    # a sample's latent does not depend on the other samples of its batch (eval mode)
+    torch.testing.assert_close(model.encode(weights[:1]), base[:1], rtol=1e-5, atol=1e-6)
+
+
+def test_nt_xent_hand_computed():
+    z = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    # each row: one positive (cos 1) and two negatives (cos 0) at temperature 1
+    assert float(nt_xent(z, z, temperature=1.0)) == pytest.approx(math.log((2 + math.e) / math.e))
+
+
+def test_nt_xent_against_a_plain_loop():
+    g = torch.Generator().manual_seed(0)
+    z1, z2 = torch.randn(5, 3, generator=g), torch.randn(5, 3, generator=g)
+    views = [v / v.norm() for v in torch.cat([z1, z2])]
+    n, t, total = 5, 0.1, 0.0
+    for i in range(2 * n):
+        positive = (i + n) % (2 * n)
+        logits = [float(views[i] @ views[j]) / t for j in range(2 * n) if j != i]
+        denom = sum(math.exp(v) for v in logits)
+        total += -(float(views[i] @ views[positive]) / t - math.log(denom))
+    assert float(nt_xent(z1, z2, t)) == pytest.approx(total / (2 * n), rel=1e-5)
+
+
+def test_reconstruction_losses_and_r2():
+    pred, target = torch.randn(8, 6), torch.randn(8, 6)
+    assert float(reconstruction_loss(pred, target)) == pytest.approx(
+        float(((pred - target) ** 2).mean()))  # fmt: skip
+    layers = torch.tensor([0, 0, 0, 0, 1, 1])
+    per_layer = (((pred - target) ** 2)[:, :4].mean() + ((pred - target) ** 2)[:, 4:].mean()) / 2
+    assert float(reconstruction_loss(pred, target, layers)) == pytest.approx(float(per_layer))
+    near = target + 0.1 * torch.randn(8, 6)
+    expected = sklearn_r2(target.numpy(), near.numpy(), multioutput="variance_weighted")
+    assert r2_score(near, target) == pytest.approx(expected, rel=1e-5)
+
+
+def test_split_is_by_model_seeded_and_70_15_15():
+    ids = np.arange(1000)
+    splits = split_models(np.repeat(ids, 5), seed=3)
+    assert splits == split_models(ids, seed=3)
+    assert splits != split_models(ids, seed=4)
+    counts = {s: list(splits.values()).count(s) for s in ("train", "val", "test")}
+    assert counts == {"train": 700, "val": 150, "test": 150}
