@@ -1,0 +1,28 @@
+"""Model characteristic prediction: linear probes on weights, statistics and latents."""
+
+from hyperrep.probes._evaluate import (
+    Features,
+    Prediction,
+    evaluate_probes,
+    results_table,
+    tau_table,
+)
+from hyperrep.probes._linear import RidgeProbe, SoftmaxProbe, fit_ridge, fit_softmax
+from hyperrep.probes._sources import run_label, zoo_features
+from hyperrep.probes._tasks import Task, tasks_for
+
+__all__ = [
+    "Features",
+    "Prediction",
+    "RidgeProbe",
+    "SoftmaxProbe",
+    "Task",
+    "evaluate_probes",
+    "fit_ridge",
+    "fit_softmax",
+    "results_table",
+    "run_label",
+    "tasks_for",
+    "tau_table",
+    "zoo_features",
+]

@@ -1,0 +1,87 @@
+"""Fitting a probe per task and representation, and scoring it in and out of distribution."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import kendalltau
+from sklearn.metrics import accuracy_score, r2_score
+
+from hyperrep.probes._linear import fit_ridge, fit_softmax
+from hyperrep.probes._tasks import Task
+
+
+@dataclass
+class Features:
+    """One representation of a zoo's checkpoints: rows aligned with `table`."""
+
+    table: pd.DataFrame  # properties with a "split" column
+    values: Mapping[str, np.ndarray]  # representation name -> (rows, features)
+
+
+@dataclass
+class Prediction:
+    """Test-split targets and predictions of one probe, in or out of distribution."""
+
+    representation: str
+    task: Task
+    domain: str  # "id" or "ood"
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+def _scores(task: Task, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    if task.kind == "classification":
+        return {"accuracy": float(accuracy_score(y_true, y_pred))}
+    tau = kendalltau(y_true, y_pred).statistic if np.ptp(y_true) > 0 else np.nan
+    return {"r2": float(r2_score(y_true, y_pred)), "kendall_tau": float(tau)}
+
+
+def evaluate_probes(
+    source: Features, tasks: list[Task], ood: Features | None = None
+) -> list[Prediction]:
+    """Fit on the source's train split (strength picked on validation), score on its test
+    split and, unchanged, on the test split of the out-of-distribution zoo."""
+    split = source.table["split"].to_numpy()
+    train, val, test = (split == s for s in ("train", "val", "test"))
+    ood_test = ood.table["split"].to_numpy() == "test" if ood is not None else None
+    results = []
+    for name, x in source.values.items():
+        for task in tasks:
+            y = source.table[task.column].to_numpy()
+            fit = fit_softmax if task.kind == "classification" else fit_ridge
+            probe = fit(x[train], y[train], x[val], y[val])
+            y_pred = probe.predict(x[test])
+            results.append(Prediction(name, task, "id", y[test], y_pred,
+                                      _scores(task, y[test], y_pred)))  # fmt: skip
+            if ood is not None and task.column in ood.table and name in ood.values:
+                y_ood = ood.table[task.column].to_numpy()[ood_test]
+                p_ood = probe.predict(ood.values[name][ood_test])
+                results.append(Prediction(name, task, "ood", y_ood, p_ood,
+                                          _scores(task, y_ood, p_ood)))  # fmt: skip
+    return results
+
+
+def results_table(predictions: list[Prediction], domain: str = "id") -> pd.DataFrame:
+    """Rows = tasks, columns = representations: R^2 in % (accuracy in % for categorical
+    tasks), the layout of appendix Tables 5 and 6."""
+    rows: dict[str, dict[str, float]] = {}
+    for p in predictions:
+        if p.domain != domain:
+            continue
+        value = p.scores.get("r2", p.scores.get("accuracy"))
+        rows.setdefault(p.task.name, {})[p.representation] = 100 * value
+    return pd.DataFrame(rows).T
+
+
+def tau_table(predictions: list[Prediction], domain: str = "id") -> pd.DataFrame:
+    """Kendall's tau of the regression tasks, rows = tasks, columns = representations."""
+    rows: dict[str, dict[str, float]] = {}
+    for p in predictions:
+        if p.domain == domain and "kendall_tau" in p.scores:
+            rows.setdefault(p.task.name, {})[p.representation] = p.scores["kendall_tau"]
+    return pd.DataFrame(rows).T

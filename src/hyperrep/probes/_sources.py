@@ -1,0 +1,34 @@
+"""The representations a zoo's checkpoints are probed on: W, s(W), learned latents."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hyperrep.probes._evaluate import Features
+from hyperrep.representation import TrainedRun, load_checkpoints
+from hyperrep.weights import raw_features, weight_statistics
+from hyperrep.zoo import Zoo
+
+_VARIANT_NAMES = {"ec": "E_c", "ed": "ED", "ecd": "E_cD"}
+
+
+def run_label(run: TrainedRun) -> str:
+    """A column name such as "E_cD c=2"."""
+    ratio = run.arch.n_params / run.config.model.latent_dim
+    return f"{_VARIANT_NAMES[run.config.train.variant]} c={ratio:g}"
+
+
+def zoo_features(
+    zoo: Zoo, runs: list[TrainedRun] = (), baselines: bool = True, split_seed: int = 0
+) -> Features:
+    """W, both s(W) variants and each run's latent for every healthy checkpoint."""
+    data = load_checkpoints(zoo, split_seed)
+    weights = data.weights.numpy()
+    values: dict[str, np.ndarray] = {}
+    if baselines:
+        values["W"] = raw_features(zoo.architecture, weights)
+        values["s(W)"] = weight_statistics(zoo.architecture, weights, "layer")
+        values["s(W) tensor"] = weight_statistics(zoo.architecture, weights, "tensor")
+    for run in runs:
+        values[run_label(run)] = run.encode(data.weights).numpy()
+    return Features(data.table, values)

@@ -1,0 +1,104 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import Ridge
+
+from hyperrep.probes import (
+    Features,
+    evaluate_probes,
+    fit_ridge,
+    fit_softmax,
+    results_table,
+    tasks_for,
+    zoo_features,
+)
+from hyperrep.representation import load_checkpoints
+
+
+def _table(n_models=60, epochs=5, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = [(m, e) for m in range(n_models) for e in range(epochs)]
+    table = pd.DataFrame(rows, columns=["model_id", "epoch"])
+    splits = rng.permutation(["train"] * 42 + ["val"] * 9 + ["test"] * 9)
+    table["split"] = splits[table["model_id"]]
+    return table
+
+
+def test_ridge_recovers_a_linear_target_and_not_noise():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 12)) * rng.uniform(0.1, 10, size=12)
+    y = x @ rng.normal(size=12) + 3.0
+    probe = fit_ridge(x[:400], y[:400], x[400:500], y[400:500])
+    pred = probe.predict(x[500:])
+    assert 1 - ((pred - y[500:]) ** 2).sum() / ((y[500:] - y[500:].mean()) ** 2).sum() > 0.999
+    noise = rng.normal(size=600)
+    probe = fit_ridge(x[:400], noise[:400], x[400:500], noise[400:500])
+    pred = probe.predict(x[500:])
+    r2 = 1 - ((pred - noise[500:]) ** 2).sum() / ((noise[500:] - noise[500:].mean()) ** 2).sum()
+    assert r2 < 0.05
+
+
+def test_ridge_matches_sklearn_for_a_fixed_alpha():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(200, 5)), rng.normal(size=200)
+    probe = fit_ridge(x, y, x[:10], y[:10], alphas=np.array([3.0]))
+    xs = (x - x.mean(0)) / x.std(0)
+    reference = Ridge(alpha=3.0).fit(xs, y)
+    np.testing.assert_allclose(probe.coef, reference.coef_, rtol=1e-8)
+    assert probe.intercept == pytest.approx(reference.intercept_)
+
+
+def test_softmax_probe_separates_classes():
+    rng = np.random.default_rng(2)
+    labels = rng.choice(["tanh", "relu", "gelu"], size=600)
+    centers = {"tanh": 0.0, "relu": 3.0, "gelu": -3.0}
+    x = rng.normal(size=(600, 4)) + np.array([centers[v] for v in labels])[:, None]
+    probe = fit_softmax(x[:400], labels[:400], x[400:500], labels[400:500])
+    assert (probe.predict(x[500:]) == labels[500:]).mean() > 0.95
+
+
+def test_probe_uses_train_for_fitting_and_never_sees_test():
+    table = _table()
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(len(table), 6))
+    table["test_acc"] = x @ rng.normal(size=6)
+    table["ggap"] = rng.normal(size=len(table))
+    poisoned = table.copy()
+    poisoned.loc[poisoned["split"] == "test", "test_acc"] = 1e6  # changing test targets ...
+    a = evaluate_probes(Features(table, {"X": x}), tasks_for(table))
+    b = evaluate_probes(Features(poisoned, {"X": x}), tasks_for(poisoned))
+    acc_a = next(p for p in a if p.task.name == "Acc")
+    acc_b = next(p for p in b if p.task.name == "Acc")
+    np.testing.assert_array_equal(acc_a.y_pred, acc_b.y_pred)  # ... does not change the probe
+    assert acc_a.scores["r2"] > 0.99
+
+
+def test_ood_evaluation_applies_the_source_probe_unchanged():
+    source, target = _table(seed=0), _table(seed=1)
+    rng = np.random.default_rng(4)
+    w = rng.normal(size=6)
+    xs, xt = rng.normal(size=(len(source), 6)), rng.normal(size=(len(target), 6)) + 2.0
+    source["test_acc"], target["test_acc"] = xs @ w, xt @ w + 5.0
+    predictions = evaluate_probes(Features(source, {"X": xs}), tasks_for(source),
+                                  ood=Features(target, {"X": xt}))  # fmt: skip
+    ood = next(p for p in predictions if p.domain == "ood" and p.task.name == "Acc")
+    train, val = source.split == "train", source.split == "val"
+    probe = fit_ridge(xs[train], source.test_acc[train], xs[val], source.test_acc[val])
+    np.testing.assert_allclose(ood.y_pred, probe.predict(xt[target.split == "test"]))
+    assert ood.scores["kendall_tau"] > 0.5 and ood.scores["r2"] < 0.9  # ordered, but biased
+
+
+def test_zoo_splits_never_share_a_model(tmp_path):
+    from hyperrep.zoo import create_zoo, create_zoo_config
+
+    config = create_zoo_config("tetris-hyp", n_models=30, epochs=2,
+                               dataset_options={"n_train": 128, "n_test": 64})  # fmt: skip
+    zoo = create_zoo(config, tmp_path / "z", progress=False)
+    table = load_checkpoints(zoo).table
+    assert (table.groupby("model_id")["split"].nunique() == 1).all()
+    features = zoo_features(zoo)
+    assert set(features.values) == {"W", "s(W)", "s(W) tensor"}
+    names = [t.name for t in tasks_for(features.table)]
+    assert {"Eph", "Acc", "GGap", "F_c0", "LR", "Act", "Init"} <= set(names)
+    table = results_table(evaluate_probes(features, tasks_for(features.table)))
+    assert list(table.columns) == ["W", "s(W)", "s(W) tensor"] and "Act" in table.index
