@@ -1,0 +1,60 @@
+"""Plots of probe results and zoo properties."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from hyperrep.probes import Prediction  # noqa: E402
+
+_LABELS = {"Eph": "epoch", "Acc": "test accuracy", "GGap": "generalization gap",
+           "LR": "learning rate", "L2": "l2 regularisation", "Drop": "dropout"}  # fmt: skip
+
+
+def plot_predictions(predictions: list[Prediction], representation: str, path: Path) -> Path:
+    """Predicted vs. true value on the test split, one panel per regression task."""
+    chosen = [p for p in predictions if p.representation == representation
+              and p.domain == "id" and "r2" in p.scores]  # fmt: skip
+    cols = min(4, len(chosen))
+    rows = math.ceil(len(chosen) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.4 * rows), squeeze=False,
+                             constrained_layout=True)  # fmt: skip
+    for ax, p in zip(axes.flat, chosen, strict=False):
+        ax.scatter(p.y_true, p.y_pred, s=4, alpha=0.3)
+        lo, hi = float(np.min(p.y_true)), float(np.max(p.y_true))
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+        name = _LABELS.get(p.task.name, p.task.name.replace("F_c", "F1 of class "))
+        ax.set(xlabel=f"true {name}", ylabel=f"predicted {name}",
+               title=f"{p.task.name}: R² {100 * p.scores['r2']:.1f}%, "
+                     f"τ {p.scores['kendall_tau']:.2f}")  # fmt: skip
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(chosen) :]:
+        ax.axis("off")
+    fig.suptitle(f"Linear probes on {representation}: test split")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_accuracy_over_epochs(tables: dict[str, pd.DataFrame], path: Path) -> Path:
+    """Box plot of test accuracy per epoch, one panel per zoo (appendix Figure 3, row 1)."""
+    fig, axes = plt.subplots(1, len(tables), figsize=(6.5 * len(tables), 3.8), squeeze=False,
+                             constrained_layout=True)  # fmt: skip
+    for ax, (name, table) in zip(axes.flat, tables.items(), strict=True):
+        epochs = sorted(table["epoch"].unique())
+        step = max(1, len(epochs) // 25)
+        shown = epochs[::step]
+        data = [100 * table.loc[table["epoch"] == e, "test_acc"].to_numpy() for e in shown]
+        ax.boxplot(data, positions=shown, widths=0.6 * step, showfliers=False)
+        ax.set(xlabel="epoch", ylabel="test accuracy (%)", title=f"{name}: accuracy over epochs")
+        ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
