@@ -102,3 +102,21 @@ def test_zoo_splits_never_share_a_model(tmp_path):
     assert {"Eph", "Acc", "GGap", "F_c0", "LR", "Act", "Init"} <= set(names)
     table = results_table(evaluate_probes(features, tasks_for(features.table)))
     assert list(table.columns) == ["W", "s(W)", "s(W) tensor"] and "Act" in table.index
+
+
+def test_evaluate_command_writes_tables_and_plots(tiny_zoo, tmp_path, capsys):
+    from hyperrep.cli.main import main
+
+    run_dir = tmp_path / "run"
+    assert main(["train", str(tiny_zoo.path), "--out", str(run_dir), "--variant", "ecd",
+                 "--epochs", "1", "--d-model", "32", "--quiet"]) == 0  # fmt: skip
+    out = tmp_path / "report"
+    assert main(["evaluate", str(run_dir), str(tiny_zoo.path), "--out", str(out),
+                 "--ood", str(tiny_zoo.path)]) == 0  # fmt: skip
+    table = pd.read_csv(out / "results.csv", index_col=0)
+    assert list(table.columns) == ["W", "s(W)", "s(W) tensor", "E_cD c=2"]
+    assert {"Eph", "Acc", "GGap", "F_c0", "F_c3"} <= set(table.index)
+    assert (out / "results_ood.csv").is_file() and (out / "results.md").is_file()
+    for png in ("predictions_sW.png", "predictions_E_cD_c2.png", "accuracy_over_epochs.png"):
+        assert (out / png).stat().st_size > 10_000
+    assert "In distribution" in capsys.readouterr().out
