@@ -117,6 +117,11 @@ def test_evaluate_command_writes_tables_and_plots(tiny_zoo, tmp_path, capsys):
     assert list(table.columns) == ["W", "s(W)", "s(W) tensor", "E_cD c=2"]
     assert {"Eph", "Acc", "GGap", "F_c0", "F_c3"} <= set(table.index)
     assert (out / "results_ood.csv").is_file() and (out / "results.md").is_file()
-    for png in ("predictions_sW.png", "predictions_E_cD_c2.png", "accuracy_over_epochs.png"):
+    for png in (
+        "predictions_sW.png",
+        "predictions_E_cD_c2.png",
+        "accuracy_over_epochs.png",
+        "umap.png",
+    ):
         assert (out / png).stat().st_size > 10_000
     assert "In distribution" in capsys.readouterr().out

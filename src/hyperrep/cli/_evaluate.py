@@ -21,12 +21,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--out", type=Path, required=True, help="report folder")
     evaluate.add_argument("--ood", type=Path, metavar="ZOO2",
                           help="another zoo of the same architecture to evaluate on")  # fmt: skip
+    evaluate.add_argument("--umap-points", type=int, default=3000,
+                          help="checkpoints per UMAP plot, 0 for none (default 3000)")  # fmt: skip
     evaluate.set_defaults(run=run_evaluate)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from hyperrep.probes import evaluate_probes, results_table, tasks_for, tau_table, zoo_features
-    from hyperrep.report import plot_accuracy_over_epochs, plot_predictions
+    from hyperrep.report import plot_accuracy_over_epochs, plot_predictions, plot_umaps
     from hyperrep.representation import load_run
     from hyperrep.zoo import open_zoo
 
@@ -62,6 +64,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if ood is not None:
         tables[f"{open_zoo(args.ood).config.preset} (OOD)"] = ood.table
     plot_accuracy_over_epochs(tables, args.out / "accuracy_over_epochs.png")
+    if args.umap_points > 0:
+        plot_umaps(source.values, source.table, args.out / "umap.png", args.umap_points)
     print(f"\nreport written to {args.out}")
     return 0
 

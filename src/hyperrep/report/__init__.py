@@ -1,6 +1,6 @@
 """Reports: plots and tables a researcher reads."""
 
-from hyperrep.report._probes import plot_accuracy_over_epochs, plot_predictions
+from hyperrep.report._probes import plot_accuracy_over_epochs, plot_predictions, plot_umaps
 from hyperrep.report._symmetry import plot_symmetry_check
 
-__all__ = ["plot_accuracy_over_epochs", "plot_predictions", "plot_symmetry_check"]
+__all__ = ["plot_accuracy_over_epochs", "plot_predictions", "plot_symmetry_check", "plot_umaps"]
