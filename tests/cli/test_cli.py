@@ -71,3 +71,20 @@ def test_bad_input_is_one_line_without_traceback(tmp_path):
                    "--data-dir", str(tmp_path / "nowhere"))  # fmt: skip
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert "train-images-idx3-ubyte" in missing.stderr
+
+
+def test_representation_commands_reject_bad_input_in_one_line(tmp_path, tiny_zoo):
+    cases = [
+        (["train", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")], "not a hyperrep zoo"),
+        (["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--compression", "0"],
+         "compression ratio must be > 0"),
+        (["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--device", "tpu"],
+         "unknown device"),
+        (["evaluate", str(tmp_path), str(tiny_zoo.path), "--out", str(tmp_path / "e")],
+         "not a hyperrep run"),
+    ]  # fmt: skip
+    for args, message in cases:
+        result = _run(*args)
+        assert result.returncode == 2, args
+        assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert not (tmp_path / "r").exists()  # nothing written for rejected input

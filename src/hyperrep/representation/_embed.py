@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 from safetensors.torch import load_file
 
+from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
 from hyperrep.arch import Architecture
 from hyperrep.representation._config import RunConfig
@@ -48,6 +49,7 @@ class TrainedRun:
 
 def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
     """Open a run folder written by `train_representation` (safetensors, no pickle)."""
+    check_device(device)
     path = Path(path)
     try:
         meta = json.loads((path / "run.json").read_text())

@@ -19,6 +19,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
+from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
 from hyperrep.arch import Architecture
 from hyperrep.representation._config import RunConfig
@@ -238,6 +239,7 @@ def train_representation(
 ) -> list[dict[str, float]]:
     """Train on `zoo` into run folder `out` (resuming a run with the same settings there);
     returns the per-epoch history."""
+    check_device(device)
     out = Path(out)
     meta = json.loads(json.dumps(_run_meta(zoo, config)))  # as it reads back from disk
     resume = (out / "run.json").is_file()

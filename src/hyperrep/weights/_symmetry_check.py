@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import torch
 
+from hyperrep._device import check_device
 from hyperrep.arch import create_architecture
 from hyperrep.weights._permutation import permute, random_permutations
 from hyperrep.zoo import ZooConfig, train_single
@@ -60,6 +61,7 @@ def run_symmetry_check(
 
     A is the preset's first model with the given `seed` (and `lr`, if given).
     """
+    check_device(device)
     arch = create_architecture(config.architecture)
     data = load_zoo_data(config, arch, data_dir, device)
     spec = replace(config.models()[0], seed=seed)

@@ -6,10 +6,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
-from hyperrep._errors import HyperrepError
+from hyperrep._device import check_device
 from hyperrep.arch import Architecture, Conv2d, create_architecture
 from hyperrep.data import load_dataset
 from hyperrep.zoo._config import ModelSpec, ZooConfig
@@ -62,8 +61,7 @@ def create_zoo(
     """
     from hyperrep import __version__
 
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise HyperrepError("--device cuda asked for, but PyTorch sees no CUDA device")
+    check_device(device)
     arch = create_architecture(config.architecture)
     models = config.models()
     chunks = plan_chunks(models, population_size or default_population_size(arch))
