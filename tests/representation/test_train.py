@@ -103,3 +103,21 @@ def test_train_and_embed_commands(tiny_zoo, tmp_path, capsys):
 def test_embed_of_a_missing_run_is_one_line(tmp_path, capsys):
     assert main(["embed", str(tmp_path), str(tmp_path), "--out", str(tmp_path / "x.parquet")]) == 2
     assert "not a hyperrep run" in capsys.readouterr().err
+
+
+def test_canonical_reconstruction_target(tiny_zoo, tmp_path):
+    from hyperrep.weights import canonicalize
+
+    history = train_representation(tiny_zoo, config(variant="ed", recon_target="canonical"),
+                                   tmp_path / "r", progress=False)  # fmt: skip
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    run = load_run(tmp_path / "r")
+    assert run.config.train.recon_target == "canonical"
+    # the target is invariant to permuting the input
+    from hyperrep.representation._train import Views
+
+    views = Views.from_config(tiny_zoo.architecture, run.config)
+    weights = torch.randn(4, 100)
+    g = torch.Generator().manual_seed(0)
+    _, target = views(weights, g)
+    assert torch.equal(target, canonicalize(tiny_zoo.architecture, weights))

@@ -25,6 +25,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--d-model", type=int)
     train.add_argument("--recon-loss", choices=["flat", "layer"],
                        help="MSE over the vector, or the mean of per-layer MSEs")  # fmt: skip
+    train.add_argument("--recon-target", choices=["view", "canonical"],
+                       help="reconstruct the permuted view, or its canonical form")  # fmt: skip
     train.add_argument("--no-normalize", action="store_true",
                        help="do not standardise weights per layer")  # fmt: skip
     train.add_argument("--seed", type=int)
@@ -55,6 +57,7 @@ def run_train(args: argparse.Namespace) -> int:
     train_overrides = {
         "variant": args.variant, "epochs": args.epochs, "batch_size": args.batch_size,
         "lr": args.lr, "gamma": args.gamma, "recon_loss": args.recon_loss, "seed": args.seed,
+        "recon_target": args.recon_target,
     }  # fmt: skip
     if args.no_normalize:
         train_overrides["normalize"] = False

@@ -41,6 +41,7 @@ class TrainConfig:
     gamma: float = 0.5  # weight of the contrastive loss in E_cD
     temperature: float = 0.1
     recon_loss: str = "flat"  # "flat": MSE over the vector; "layer": mean of per-layer MSEs
+    recon_target: str = "view"  # "view": the permuted clean view; "canonical": its canonical form
     normalize: bool = True  # standardise each layer's weights with train-split statistics
     epochs: int = 30
     batch_size: int = 256
@@ -60,6 +61,9 @@ class TrainConfig:
             raise HyperrepError(f"unknown variant {self.variant!r}; known: ec, ed, ecd")
         if self.recon_loss not in ("flat", "layer"):
             raise HyperrepError(f"unknown reconstruction loss {self.recon_loss!r}: flat, layer")
+        if self.recon_target not in ("view", "canonical"):
+            raise HyperrepError(f"unknown reconstruction target {self.recon_target!r}: "
+                                "view, canonical")  # fmt: skip
         if not 0 <= self.gamma <= 1:
             raise HyperrepError(f"gamma must lie in [0, 1], got {self.gamma}")
         if self.epochs < 1 or self.batch_size < 2:

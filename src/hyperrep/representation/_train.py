@@ -26,7 +26,7 @@ from hyperrep.representation._config import RunConfig
 from hyperrep.representation._data import CheckpointData, Normalizer, load_checkpoints
 from hyperrep.representation._losses import layer_ids, nt_xent, r2_score, reconstruction_loss
 from hyperrep.representation._model import HyperRepresentation
-from hyperrep.weights import Compose, GaussianNoise, PermuteNeurons, RandomErasing
+from hyperrep.weights import Compose, GaussianNoise, PermuteNeurons, RandomErasing, canonicalize
 from hyperrep.zoo import Zoo
 from hyperrep.zoo._storage import write_json_atomic
 
@@ -40,18 +40,26 @@ class Views:
 
     permute: PermuteNeurons | None
     corrupt: Compose
+    canonical_of: Architecture | None = None  # reconstruct the canonical form instead
 
     @classmethod
     def from_config(cls, arch: Architecture, config: RunConfig) -> Views:
         t = config.train
         corruptions = [GaussianNoise(t.noise_sigma), RandomErasing(t.erase_p, t.erase_scale)]
-        return cls(PermuteNeurons(arch) if t.permutation else None, Compose(corruptions))
+        canonical = arch if t.recon_target == "canonical" else None
+        return cls(PermuteNeurons(arch) if t.permutation else None, Compose(corruptions),
+                   canonical)  # fmt: skip
 
     def __call__(
         self, weights: torch.Tensor, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(corrupted view, reconstruction target)."""
         clean = self.permute(weights, generator) if self.permute is not None else weights
-        return self.corrupt(clean, generator), clean
+        return self.corrupt(clean, generator), self.target(clean)
+
+    def target(self, clean: torch.Tensor) -> torch.Tensor:
+        """What the decoder should output for a clean (permuted) vector."""
+        return clean if self.canonical_of is None else canonicalize(self.canonical_of, clean)
 
 
 class Trainer:
@@ -153,7 +161,8 @@ class Trainer:
         x = self.normalizer.forward(self.val_raw)
         if self.model.has_decoder:
             decoded = torch.cat([self.model.decode(self.model.encode(b)) for b in x.split(1024)])
-            metrics["val_r2"] = r2_score(self.normalizer.inverse(decoded), self.val_raw)
+            target = self.normalizer.inverse(self.views.target(x))
+            metrics["val_r2"] = r2_score(self.normalizer.inverse(decoded), target)
         if self.config.train.contrastive_weight > 0:
             g = torch.Generator().manual_seed(_VAL_SEED)
             losses = []
