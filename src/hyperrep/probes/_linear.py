@@ -60,16 +60,13 @@ def fit_ridge(
     # one eigendecomposition of X^T X serves every alpha
     eigvals, eigvecs = np.linalg.eigh(xs.T @ xs)
     projected = eigvecs.T @ (xs.T @ (y - intercept))
-    best: RidgeProbe | None = None
-    best_score = -np.inf
-    for alpha in alphas:
-        coef = eigvecs @ (projected / (np.maximum(eigvals, 0) + alpha))
-        probe = RidgeProbe(scaler, coef, intercept, float(alpha))
-        score = r2_score(y_val, probe.predict(x_val)) if len(y_val) > 1 else -alpha
-        if score > best_score:
-            best, best_score = probe, score
-    assert best is not None
-    return best
+    probes = (
+        RidgeProbe(scaler, eigvecs @ (projected / (np.maximum(eigvals, 0) + a)), intercept, a)
+        for a in map(float, alphas)
+    )
+    if len(y_val) < 2:  # R^2 is undefined: take the strongest regularisation
+        return list(probes)[-1]
+    return max(probes, key=lambda p: r2_score(y_val, p.predict(x_val)))
 
 
 @dataclass
@@ -93,15 +90,12 @@ def fit_softmax(
 ) -> SoftmaxProbe:
     """Linear softmax classifier trained with cross-entropy; C chosen on validation accuracy."""
     scaler = Standardizer.fit(np.asarray(x_train, dtype=np.float64))
-    xs, xv = scaler(np.asarray(x_train, dtype=np.float64)), scaler(np.asarray(x_val, np.float64))
-    best: SoftmaxProbe | None = None
-    best_score = -np.inf
-    for c in cs:
+    xs = scaler(np.asarray(x_train, dtype=np.float64))
+
+    def fit(c: float) -> SoftmaxProbe:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model = LogisticRegression(C=float(c), max_iter=500).fit(xs, y_train)
-        score = accuracy_score(y_val, model.predict(xv))
-        if score > best_score:
-            best, best_score = SoftmaxProbe(scaler, model, float(c)), score
-    assert best is not None
-    return best
+            return SoftmaxProbe(scaler, LogisticRegression(C=c, max_iter=500).fit(xs, y_train), c)
+
+    probes = (fit(c) for c in map(float, cs))
+    return max(probes, key=lambda p: accuracy_score(y_val, p.predict(x_val)))
