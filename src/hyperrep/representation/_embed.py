@@ -34,16 +34,19 @@ class TrainedRun:
     def encode(self, weights: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
         """Latents (rows, L) of raw, unaugmented weight vectors (rows, n_params)."""
         self.model.eval()
+        device = next(self.model.parameters()).device
         with torch.no_grad():
-            parts = [self.model.encode(self.normalizer.forward(b)) for b in
-                     weights.float().split(batch_size)]  # fmt: skip
+            parts = [self.model.encode(self.normalizer.forward(b.to(device))).cpu()
+                     for b in weights.float().split(batch_size)]  # fmt: skip
         return torch.cat(parts)
 
     def reconstruct(self, weights: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
         """Raw weight vectors decoded from the latents of `weights`."""
         latents = self.encode(weights, batch_size)
+        device = next(self.model.parameters()).device
         with torch.no_grad():
-            decoded = torch.cat([self.model.decode(z) for z in latents.split(batch_size)])
+            decoded = torch.cat([self.model.decode(z.to(device)).cpu()
+                                 for z in latents.split(batch_size)])  # fmt: skip
         return self.normalizer.inverse(decoded)
 
 
