@@ -25,3 +25,8 @@ d = np.abs(np.asarray(a.weights) - np.asarray(b.weights)).max()
 acc = np.abs(a.properties.test_acc.values - b.properties.test_acc.values).max()
 print(f"cpu vs cuda: max |w| diff {d:.2e}, max test acc diff {acc:.2e}")
 PY
+echo "== representation on cuda: 200-model Tetris zoo, E_cD 2 epochs, then embed"
+python3 -m hyperrep.cli.main zoo create tetris-seed --models 200 --out /tmp/zr --device cuda --quiet | tail -1
+/usr/bin/time -f "wall %e s" python3 -m hyperrep.cli.main train /tmp/zr --out /tmp/rr --variant ecd \
+    --epochs 2 --device cuda --quiet | tail -2
+python3 -m hyperrep.cli.main embed /tmp/rr /tmp/zr --out /tmp/rr/latents.parquet --device cuda
