@@ -82,6 +82,10 @@ def test_representation_commands_reject_bad_input_in_one_line(tmp_path, tiny_zoo
          "unknown device"),
         (["evaluate", str(tmp_path), str(tiny_zoo.path), "--out", str(tmp_path / "e")],
          "not a hyperrep run"),
+        (["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--compression", "nan"],
+         "compression ratio must be > 0"),
+        (["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--lr", "-1"],
+         "learning rate must be a positive number"),
     ]  # fmt: skip
     for args, message in cases:
         result = _run(*args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hyperrep._errors import HyperrepError
 from hyperrep.probes._evaluate import Features
 from hyperrep.representation import TrainedRun, load_checkpoints
 from hyperrep.weights import raw_features, weight_statistics
@@ -21,8 +22,18 @@ def run_label(run: TrainedRun) -> str:
 def zoo_features(
     zoo: Zoo, runs: list[TrainedRun] = (), baselines: bool = True, split_seed: int = 0
 ) -> Features:
-    """W, both s(W) variants and each run's latent for every healthy checkpoint."""
-    data = load_checkpoints(zoo, split_seed)
+    """W, both s(W) variants and each run's latent for every healthy checkpoint.
+
+    The split is the runs' (they must agree), else `split_seed`'s.
+    """
+    for run in runs:
+        if run.arch != zoo.architecture:
+            raise HyperrepError(f"{run.path} was trained on {run.arch.name}, "
+                                f"{zoo.path} holds {zoo.architecture.name}")  # fmt: skip
+    seeds = {run.config.train.split_seed for run in runs}
+    if len(seeds) > 1:
+        raise HyperrepError("the runs were trained with different split seeds")
+    data = load_checkpoints(zoo, seeds.pop() if seeds else split_seed)
     weights = data.weights.numpy()
     values: dict[str, np.ndarray] = {}
     if baselines:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -66,6 +67,8 @@ class TrainConfig:
                                 "view, canonical")  # fmt: skip
         if not 0 <= self.gamma <= 1:
             raise HyperrepError(f"gamma must lie in [0, 1], got {self.gamma}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise HyperrepError(f"learning rate must be a positive number, got {self.lr}")
         if self.epochs < 1 or self.batch_size < 2:
             raise HyperrepError("need epochs >= 1 and batch size >= 2")
 
@@ -93,7 +96,7 @@ class RunConfig:
 
     def with_compression(self, n_params: int, ratio: float) -> RunConfig:
         """The same run with latent size L = round(n_params / ratio)."""
-        if ratio <= 0:
+        if not (math.isfinite(ratio) and ratio > 0):
             raise HyperrepError(f"compression ratio must be > 0, got {ratio}")
         return replace(self, model=replace(self.model, latent_dim=max(1, round(n_params / ratio))))
 

@@ -18,19 +18,20 @@ SPLIT_FRACTIONS = (0.70, 0.15, 0.15)
 
 
 def split_models(model_ids: np.ndarray, seed: int = 0) -> dict[int, str]:
-    """Assign every model to train / val / test (70 / 15 / 15), seeded, by model id.
+    """Assign every model to train / val / test (about 70 / 15 / 15), seeded, by model id.
 
-    All checkpoints of a model share its split. The assignment of a model depends only
-    on the seed and the set of ids, so the same zoo always splits the same way.
+    Each model's split is drawn from (seed, model id) alone, so it never changes when
+    other models are added or left out (a partial zoo and the finished zoo agree), and all
+    checkpoints of a model share it.
     """
-    ids = np.unique(np.asarray(model_ids))
-    order = np.random.default_rng(seed).permutation(len(ids))
-    n_train = int(round(SPLIT_FRACTIONS[0] * len(ids)))
-    n_val = int(round(SPLIT_FRACTIONS[1] * len(ids)))
-    names = np.array(["test"] * len(ids), dtype=object)
-    names[order[:n_train]] = "train"
-    names[order[n_train : n_train + n_val]] = "val"
-    return {int(i): str(s) for i, s in zip(ids, names, strict=True)}
+    out = {}
+    for model_id in np.unique(np.asarray(model_ids)):
+        state = np.random.SeedSequence([seed, int(model_id)]).generate_state(1)[0]
+        u = state / 2.0**32
+        cut_val = SPLIT_FRACTIONS[0]
+        cut_test = SPLIT_FRACTIONS[0] + SPLIT_FRACTIONS[1]
+        out[int(model_id)] = "train" if u < cut_val else "val" if u < cut_test else "test"
+    return out
 
 
 @dataclass

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
@@ -114,14 +115,15 @@ class Trainer:
         use_amp = t.amp and self.device.startswith("cuda")
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
             latent = self.model.encode(inputs)
-            terms: dict[str, torch.Tensor] = {}
-            if contrastive:
-                projected = self.model.project(latent).float()
-                half = x.shape[0]
-                terms["contrastive"] = nt_xent(projected[:half], projected[half:], t.temperature)
-            if gamma < 1:
-                decoded = self.model.decode(latent).float()
-                terms["reconstruction"] = reconstruction_loss(decoded, targets, self.layer_ids)
+            projected = self.model.project(latent) if contrastive else None
+            decoded = self.model.decode(latent) if gamma < 1 else None
+        terms: dict[str, torch.Tensor] = {}  # losses in float32, outside autocast
+        if projected is not None:
+            half = x.shape[0]
+            projected = projected.float()
+            terms["contrastive"] = nt_xent(projected[:half], projected[half:], t.temperature)
+        if decoded is not None:
+            terms["reconstruction"] = reconstruction_loss(decoded.float(), targets, self.layer_ids)
         loss = gamma * terms.get("contrastive", 0.0) + (1 - gamma) * terms.get(
             "reconstruction", 0.0
         )
@@ -214,9 +216,13 @@ class Trainer:
         self.epoch = int(state["epoch"])
 
 
-def _save(tensors: dict[str, torch.Tensor], path: Path) -> None:
+def _save(
+    tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None
+) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
@@ -249,6 +255,8 @@ def train_representation(
     """Train on `zoo` into run folder `out` (resuming a run with the same settings there);
     returns the per-epoch history."""
     check_device(device)
+    if not zoo.complete:
+        raise HyperrepError(f"{zoo.path} is not complete; finish it with `hyperrep zoo create`")
     out = Path(out)
     meta = json.loads(json.dumps(_run_meta(zoo, config)))  # as it reads back from disk
     resume = (out / "run.json").is_file()
@@ -259,18 +267,20 @@ def train_representation(
             raise HyperrepError(f"{out} holds a run with other settings; choose another --out")
     elif out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise HyperrepError(f"{out} exists and is not an empty folder or a hyperrep run")
+
+    data = load_checkpoints(zoo, config.train.split_seed)
+    trainer = Trainer(zoo.architecture, config, data, device)
     try:
         out.mkdir(parents=True, exist_ok=True)
         if not resume:
             write_json_atomic(out / "run.json", meta)
     except OSError as err:
         raise HyperrepError(f"cannot write a run to {out}: {err.strerror or err}") from err
-
-    data = load_checkpoints(zoo, config.train.split_seed)
-    trainer = Trainer(zoo.architecture, config, data, device)
-    if resume and (out / "last.safetensors").is_file():
-        trainer.load_state_tensors(load_file(str(out / "last.safetensors")))
-        trainer.history = json.loads((out / "history.json").read_text())
+    last = out / "last.safetensors"
+    if last.is_file():  # the commit point of an epoch: state and history together
+        trainer.load_state_tensors(load_file(str(last)))
+        with safe_open(str(last), "pt") as handle:
+            trainer.history = json.loads(handle.metadata()["history"])
         trainer.best = max((trainer.score(h) for h in trainer.history), default=None)
     total = config.train.epochs * trainer.steps_per_epoch
     with tqdm(total=total, initial=trainer.epoch * trainer.steps_per_epoch, unit="step",
@@ -283,8 +293,8 @@ def train_representation(
             if trainer.best is None or score > trainer.best:
                 trainer.best = score
                 _save(trainer.model_tensors(), out / "model.safetensors")
-            _save(trainer.state_tensors(), out / "last.safetensors")
-            write_json_atomic(out / "history.json", trainer.history)
+            _save(trainer.state_tensors(), last, {"history": json.dumps(trainer.history)})
+            write_json_atomic(out / "history.json", trainer.history)  # a readable copy
             shown = {k: round(v, 4) for k, v in metrics.items() if k.startswith("val")}
             if progress:
                 bar.write(f"epoch {trainer.epoch}/{config.train.epochs} {shown}")

@@ -107,34 +107,47 @@ class ZooWriter:
                     f"{path} was started with another population size; resume with "
                     f"--population {len(meta['chunks'][0])}"
                 )
+            cls._create_files(path, meta)  # an interrupted start may lack them
             return cls(path, meta)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise HyperrepError(f"{path} exists and is not an empty folder or a hyperrep zoo")
+        n_models = sum(len(c) for c in chunks)
+        shape = (n_models, config.epochs + 1, arch.n_params)
+        meta = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "hyperrep_version": version,
+            "config": config_dict,
+            "architecture": arch.to_dict(),
+            "weights": {
+                "file": WEIGHTS_FILE,
+                "dtype": "float32",
+                "shape": list(shape),
+                "axes": ["model", "epoch", "param"],
+            },  # fmt: skip
+            "chunks": [list(c) for c in chunks],
+            "complete": False,
+        }
         try:
-            (path / PROPERTIES_DIR).mkdir(parents=True, exist_ok=True)
-            n_models = sum(len(c) for c in chunks)
-            shape = (n_models, config.epochs + 1, arch.n_params)
-            np.lib.format.open_memmap(path / WEIGHTS_FILE, mode="w+", dtype=np.float32, shape=shape)
-            write_json_atomic(path / PROGRESS_FILE, {"done": []})
-            meta = {
-                "format": FORMAT,
-                "format_version": FORMAT_VERSION,
-                "hyperrep_version": version,
-                "config": config_dict,
-                "architecture": arch.to_dict(),
-                "weights": {
-                    "file": WEIGHTS_FILE,
-                    "dtype": "float32",
-                    "shape": list(shape),
-                    "axes": ["model", "epoch", "param"],
-                },  # fmt: skip
-                "chunks": [list(c) for c in chunks],
-                "complete": False,
-            }
-            write_json_atomic(path / META_FILE, meta)
+            path.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(path / META_FILE, meta)  # first: the folder is ours from now on
+            cls._create_files(path, meta)
         except OSError as err:
             raise HyperrepError(f"cannot write a zoo to {path}: {err.strerror or err}") from err
         return cls(path, meta)
+
+    @staticmethod
+    def _create_files(path: Path, meta: dict[str, Any]) -> None:
+        """The weight array and progress file, where they do not exist yet."""
+        (path / PROPERTIES_DIR).mkdir(exist_ok=True)
+        weights = path / WEIGHTS_FILE
+        if not weights.is_file():
+            tmp = path / f".{WEIGHTS_FILE}.tmp"
+            shape = tuple(meta["weights"]["shape"])
+            np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape).flush()
+            os.replace(tmp, weights)
+        if not (path / PROGRESS_FILE).is_file():
+            write_json_atomic(path / PROGRESS_FILE, {"done": []})
 
     def write_weights(self, rows: Sequence[int], epoch: int, weights: np.ndarray) -> None:
         """Store one epoch's weights of the models at `rows`."""
@@ -156,6 +169,8 @@ class ZooWriter:
         path.parent.mkdir(exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
 
     def load_state(self, chunk: int) -> tuple[dict[str, torch.Tensor], list[EpochRecord]] | None:
@@ -177,6 +192,8 @@ class ZooWriter:
         final = self.path / PROPERTIES_DIR / f"chunk-{chunk:05d}.parquet"
         tmp = final.with_name(f".{final.name}.tmp")
         table.to_parquet(tmp, index=False)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
         os.replace(tmp, final)
         self.done.add(chunk)
         write_json_atomic(self.path / PROGRESS_FILE, {"done": sorted(self.done)})

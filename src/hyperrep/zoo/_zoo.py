@@ -33,10 +33,15 @@ class Zoo:
             raise HyperrepError(f"{self.path} is not a hyperrep zoo (no {META_FILE})")
         try:
             self.meta: dict[str, Any] = read_json(meta_path)
-        except ValueError as err:
-            raise HyperrepError(f"{meta_path} is not valid JSON: {err}") from err
+        except (OSError, ValueError) as err:
+            raise HyperrepError(f"cannot read {meta_path}: {err}") from err
         if self.meta.get("format") != FORMAT:
             raise HyperrepError(f"{self.path} is not a hyperrep zoo")
+        missing = [k for k in ("config", "architecture", "weights") if k not in self.meta]
+        if missing or not (self.path / PROGRESS_FILE).is_file():
+            raise HyperrepError(
+                f"{self.path} is a damaged zoo (missing {missing or PROGRESS_FILE})"
+            )
         if self.meta.get("format_version", 0) > FORMAT_VERSION:
             raise HyperrepError(
                 f"{self.path} has zoo format {self.meta['format_version']}; this hyperrep reads "
