@@ -86,7 +86,8 @@ def test_train_and_embed_commands(tiny_zoo, tmp_path, capsys):
     args = ["train", str(tiny_zoo.path), "--out", str(run_dir), "--variant", "ed",
             "--compression", "5", "--epochs", "2", "--d-model", "32", "--quiet"]  # fmt: skip
     assert main(args) == 0
-    assert "val_r2" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "val_r2" in printed and "test reconstruction R²" in printed
     out = tmp_path / "latents.parquet"
     assert main(["embed", str(run_dir), str(tiny_zoo.path), "--out", str(out)]) == 0
     table = pd.read_parquet(out)

@@ -80,3 +80,17 @@ def embed_zoo(run: TrainedRun, zoo: Zoo) -> pd.DataFrame:
     columns = pd.DataFrame(latents.astype(np.float32),
                            columns=[f"z{i}" for i in range(latents.shape[1])])  # fmt: skip
     return pd.concat([data.table, columns], axis=1)
+
+
+def test_reconstruction_r2(run: TrainedRun, zoo: Zoo) -> float:
+    """Reconstruction R^2 of the best model on the test split of `zoo` (raw weights)."""
+    data = load_checkpoints(zoo, run.config.train.split_seed)
+    test = data.split("test")
+    target = test if run.config.train.recon_target == "view" else None
+    if target is None:
+        from hyperrep.weights import canonicalize
+
+        target = run.normalizer.inverse(canonicalize(run.arch, run.normalizer.forward(test)))
+    from hyperrep.representation._losses import r2_score
+
+    return r2_score(run.reconstruct(test), target)
