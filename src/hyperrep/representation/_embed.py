@@ -16,7 +16,9 @@ from hyperrep._errors import HyperrepError
 from hyperrep.arch import Architecture
 from hyperrep.representation._config import RunConfig
 from hyperrep.representation._data import Normalizer, load_checkpoints
+from hyperrep.representation._losses import r2_score
 from hyperrep.representation._model import HyperRepresentation
+from hyperrep.weights import canonicalize
 from hyperrep.zoo import Zoo
 
 
@@ -86,11 +88,7 @@ def test_reconstruction_r2(run: TrainedRun, zoo: Zoo) -> float:
     """Reconstruction R^2 of the best model on the test split of `zoo` (raw weights)."""
     data = load_checkpoints(zoo, run.config.train.split_seed)
     test = data.split("test")
-    target = test if run.config.train.recon_target == "view" else None
-    if target is None:
-        from hyperrep.weights import canonicalize
-
+    target = test
+    if run.config.train.recon_target == "canonical":
         target = run.normalizer.inverse(canonicalize(run.arch, run.normalizer.forward(test)))
-    from hyperrep.representation._losses import r2_score
-
     return r2_score(run.reconstruct(test), target)
