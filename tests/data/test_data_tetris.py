@@ -6,6 +6,7 @@ import torch
 
 from hyperrep.data import load_dataset, make_tetris
 from hyperrep.data import tetris as tetris_mod
+from hyperrep.zoo import ZOO_PRESETS
 
 
 def test_shapes_dtypes_and_classes() -> None:
@@ -21,7 +22,7 @@ def test_defaults_via_registry() -> None:
     ds = load_dataset("tetris")
     assert len(ds.y_train) == tetris_mod.TETRIS_N_TRAIN
     assert len(ds.y_test) == tetris_mod.TETRIS_N_TEST
-    assert tetris_mod.TETRIS_BATCH_SIZE == 32
+    assert ZOO_PRESETS.create("tetris-seed").batch_size == tetris_mod.TETRIS_BATCH_SIZE
 
 
 def test_same_seed_same_data_other_seed_other_data() -> None:
@@ -45,9 +46,10 @@ def test_normalised_with_train_statistics() -> None:
     assert abs(float(ds.x_train.mean())) < 1e-5
     assert abs(float(ds.x_train.std(unbiased=False)) - 1) < 1e-5
     rng_train, rng_test = np.random.default_rng(seed).spawn(2)
-    args = (noise, tetris_mod.TETRIS_SHIFT_PROB, tetris_mod.TETRIS_INTENSITY)
-    raw_train, _ = tetris_mod._sample(300, rng_train, *args, tetris_mod.TETRIS_BACKGROUND)
-    raw_test, _ = tetris_mod._sample(100, rng_test, *args, tetris_mod.TETRIS_BACKGROUND)
+    looks = (tetris_mod.TETRIS_INTENSITY, tetris_mod.TETRIS_BACKGROUND)
+    shift, test_shift = tetris_mod.TETRIS_SHIFT_PROB, tetris_mod.TETRIS_TEST_SHIFT_PROB
+    raw_train, _ = tetris_mod._sample(300, rng_train, noise, shift, *looks)
+    raw_test, _ = tetris_mod._sample(100, rng_test, noise, test_shift, *looks)
     mean, std = raw_train.mean(dtype=np.float64), raw_train.std(dtype=np.float64)
     expected = torch.from_numpy(((raw_test - mean) / std).astype(np.float32)).unsqueeze(1)
     torch.testing.assert_close(ds.x_test, expected)
@@ -64,6 +66,25 @@ def test_noise_free_images_are_the_shapes() -> None:
         assert (masks == img).all(axis=(1, 2)).any()
 
 
+def _off_centre_fraction(x: torch.Tensor, y: torch.Tensor) -> float:
+    on = (x.flatten(1) > x.flatten(1).mean(1, keepdim=True)).view(-1, 4, 4).numpy()
+    templates = tetris_mod.tetris_templates()
+    centred = [
+        any((img == masks[centre]).all() for masks, centre in templates[label])
+        for img, label in zip(on, y.tolist(), strict=True)
+    ]
+    return 1 - float(np.mean(centred))
+
+
+def test_test_split_has_more_off_centre_shapes() -> None:
+    ds = make_tetris(n_train=4000, n_test=4000, noise=0.0, shift_prob=0.1,
+                     test_shift_prob=0.3, seed=4)  # fmt: skip
+    # a shifted draw can land on the centred placement, so the fractions sit a bit lower
+    train = _off_centre_fraction(ds.x_train, ds.y_train)
+    test = _off_centre_fraction(ds.x_test, ds.y_test)
+    assert 0.05 < train < 0.1 and 0.18 < test < 0.3 and test > 2 * train
+
+
 def test_templates_cover_rotations_and_placements() -> None:
     templates = tetris_mod.tetris_templates()
     distinct = [len({m.tobytes() for masks, _ in t for m in masks}) for t in templates]
@@ -77,8 +98,8 @@ def test_subset_takes_first_samples() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"n_train": 1}, {"noise": -0.1}, {"shift_prob": 1.5}, {"intensity": (1.0, 0.5)},
-     {"train_subset": 0}],
+    [{"n_train": 1}, {"noise": -0.1}, {"shift_prob": 1.5}, {"test_shift_prob": -0.1},
+     {"intensity": (1.0, 0.5)}, {"train_subset": 0}],
 )  # fmt: skip
 def test_bad_arguments(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):

@@ -71,7 +71,7 @@ def run_train(args: argparse.Namespace) -> int:
     best = max(history, key=lambda h: h.get("val_r2", -h.get("val_contrastive", 0.0)))
     print(f"trained {len(history)} epochs; last: {_fmt(last)}; best: {_fmt(best)}")
     if config.train.variant != "ec":
-        from hyperrep.representation._embed import load_run, test_reconstruction_r2
+        from hyperrep.representation import load_run, test_reconstruction_r2
 
         r2 = test_reconstruction_r2(load_run(args.out), zoo)
         print(f"test reconstruction R² of the best model: {100 * r2:.1f}%")

@@ -9,7 +9,12 @@ from hyperrep.representation._config import (
     representation_preset,
 )
 from hyperrep.representation._data import Normalizer, load_checkpoints, split_models
-from hyperrep.representation._embed import TrainedRun, embed_zoo, load_run
+from hyperrep.representation._embed import (
+    TrainedRun,
+    embed_zoo,
+    load_run,
+    test_reconstruction_r2,
+)
 from hyperrep.representation._losses import nt_xent, r2_score, reconstruction_loss
 from hyperrep.representation._model import HyperRepresentation
 from hyperrep.representation._train import train_representation
@@ -30,5 +35,6 @@ __all__ = [
     "reconstruction_loss",
     "representation_preset",
     "split_models",
+    "test_reconstruction_r2",
     "train_representation",
 ]

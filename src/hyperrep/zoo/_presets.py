@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hyperrep._registry import Registry
+from hyperrep.data import TETRIS_BATCH_SIZE
 from hyperrep.zoo._config import ZooConfig
 
 ZOO_PRESETS: Registry[ZooConfig] = Registry("zoo preset")
@@ -10,7 +11,6 @@ register_zoo = ZOO_PRESETS.register
 
 _TETRIS_EPOCHS = 75
 _MNIST_EPOCHS = 25
-_TETRIS_BATCH = 32
 _MNIST_BATCH = 64
 _MNIST_HYP_INITS = ("uniform", "normal", "kaiming_uniform", "kaiming_normal")
 _MNIST_HYP_ACTS = ("tanh", "relu", "sigmoid", "gelu")
@@ -29,7 +29,7 @@ def _fixed(**values: object) -> dict[str, tuple[object, ...]]:
 def tetris_seed() -> ZooConfig:
     """1,000 Tetris MLPs that differ only in their seed (1-1000)."""
     return ZooConfig(
-        "tetris-seed", "tetris-mlp", "tetris", _TETRIS_EPOCHS, _TETRIS_BATCH,
+        "tetris-seed", "tetris-mlp", "tetris", _TETRIS_EPOCHS, TETRIS_BATCH_SIZE,
         _fixed(lr=3e-5), seeds=tuple(range(1, 1001)),
     )  # fmt: skip
 
@@ -41,7 +41,7 @@ def tetris_hyp() -> ZooConfig:
              "xavier_normal", "xavier_uniform")  # fmt: skip
     grid = _fixed(init=inits, activation=("tanh", "relu"), lr=(1e-3, 1e-4, 1e-5))
     return ZooConfig(
-        "tetris-hyp", "tetris-mlp", "tetris", _TETRIS_EPOCHS, _TETRIS_BATCH, grid,
+        "tetris-hyp", "tetris-mlp", "tetris", _TETRIS_EPOCHS, TETRIS_BATCH_SIZE, grid,
         seeds=tuple(range(1, 101)),
     )  # fmt: skip
 

@@ -1,0 +1,64 @@
+"""`hyperrep reproduce` and `hyperrep demo`: a recipe end to end, table at the end."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+from hyperrep.cli._evaluate import print_tables
+from hyperrep.pipeline import RECIPES, Recipe, reproduce
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    recipes = "\n".join(f"  {n:14s}{RECIPES.factory(n).__doc__}" for n in RECIPES.names())
+    parser = commands.add_parser(
+        "reproduce", help="zoo -> hyper-representations -> probes -> report, from a recipe",
+        description="Run a stored recipe end to end. Run the same command again to resume "
+        f"an interrupted one.\n\nrecipes:\n{recipes}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("recipe", choices=RECIPES.names(), metavar="RECIPE",
+                        help=f"one of: {', '.join(RECIPES.names())}")  # fmt: skip
+    parser.add_argument("--out", type=Path, help="output folder (default: reproduce/RECIPE)")
+    _common(parser)
+    parser.set_defaults(run=run_reproduce)
+
+    demo = commands.add_parser(
+        "demo", help="the whole pipeline on a small Tetris zoo (a few minutes on a CPU)"
+    )
+    recipe = RECIPES.create("demo")
+    demo.add_argument("--out", type=Path, default=Path("demo"),
+                      help="folder for the zoo, run and report (default: demo)")  # fmt: skip
+    demo.add_argument("--models", type=int, default=recipe.zoo_options["n_models"],
+                      help="number of models (default %(default)s)")  # fmt: skip
+    demo.add_argument("--epochs", type=int, default=recipe.runs[0].epochs,
+                      help="epochs of representation learning (default %(default)s)")  # fmt: skip
+    _common(demo)
+    demo.set_defaults(run=run_demo)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, help="folder with the MNIST / Fashion-MNIST files")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run_reproduce(args: argparse.Namespace) -> int:
+    out = args.out or Path("reproduce") / args.recipe
+    return _run(RECIPES.create(args.recipe), out, args)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    recipe = RECIPES.create("demo")
+    recipe = replace(recipe, zoo_options={**recipe.zoo_options, "n_models": args.models},
+                     runs=(replace(recipe.runs[0], epochs=args.epochs),))  # fmt: skip
+    return _run(recipe, args.out, args)
+
+
+def _run(recipe: Recipe, out: Path, args: argparse.Namespace) -> int:
+    tables = reproduce(recipe, out, data_dir=args.data_dir, device=args.device,
+                       progress=not args.quiet)  # fmt: skip
+    print_tables(tables)
+    print(f"\nzoo, runs and report in {out} (timings in {out / 'timings.json'})")
+    return 0

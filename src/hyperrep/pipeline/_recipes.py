@@ -1,0 +1,81 @@
+"""Recipes: the settings of a whole experiment (zoo -> runs -> probes), as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hyperrep._errors import HyperrepError
+from hyperrep._registry import Registry
+
+
+@dataclass(frozen=True)
+class RunRecipe:
+    """One hyper-representation to train: variant, compression, epochs, other settings."""
+
+    variant: str
+    compression: float
+    epochs: int
+    train: dict[str, Any] = field(default_factory=dict)  # other TrainConfig fields
+    model: dict[str, Any] = field(default_factory=dict)  # ModelConfig fields (not latent_dim)
+
+    def __post_init__(self) -> None:
+        if self.variant not in ("ec", "ed", "ecd"):
+            raise HyperrepError(f"unknown variant {self.variant!r}; known: ec, ed, ecd")
+
+    @property
+    def name(self) -> str:
+        """Folder name of the run, such as "ecd-c2"."""
+        return f"{self.variant}-c{self.compression:.3g}"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A zoo (and optionally an out-of-distribution zoo), runs on it, and a probe report."""
+
+    zoo: str  # zoo preset
+    runs: tuple[RunRecipe, ...]
+    zoo_options: dict[str, Any] = field(default_factory=dict)  # e.g. n_models
+    ood_zoo: str | None = None
+    ood_options: dict[str, Any] = field(default_factory=dict)
+    umap_points: int = 3000
+
+
+RECIPES: Registry[Recipe] = Registry("recipe")
+register_recipe = RECIPES.register
+
+
+def _grid(variants: tuple[str, ...], ratios: tuple[float, ...], epochs: dict[str, int],
+          **train: Any) -> tuple[RunRecipe, ...]:  # fmt: skip
+    return tuple(RunRecipe(v, c, epochs[v], dict(train)) for v in variants for c in ratios)
+
+
+@register_recipe("demo")
+def demo() -> Recipe:
+    """200 TETRIS-SEED models, E_cD at c = 2 for 5 epochs: a few minutes on a laptop."""
+    return Recipe("tetris-seed", (RunRecipe("ecd", 2, 5),), {"n_models": 200}, umap_points=0)
+
+
+@register_recipe("tetris-seed")
+def tetris_seed() -> Recipe:
+    """Appendix Table 5: E_c, ED, E_cD at c = 2, 3, 5 on the full TETRIS-SEED zoo."""
+    epochs = {"ec": 6, "ed": 10, "ecd": 10}
+    return Recipe("tetris-seed", _grid(("ecd", "ed", "ec"), (2, 3, 5), epochs))
+
+
+@register_recipe("tetris-hyp")
+def tetris_hyp() -> Recipe:
+    """TETRIS-HYP: ED and E_cD at c = 2, with the hyperparameter tasks."""
+    return Recipe("tetris-hyp", _grid(("ecd", "ed"), (2,), {"ed": 5, "ecd": 5}))
+
+
+@register_recipe("mnist-seed")
+def mnist_seed() -> Recipe:
+    """Appendix Table 6 and Figure 10: E_cD on MNIST-SEED, probes also on FASHION-SEED."""
+    return Recipe("mnist-seed", (RunRecipe("ecd", 2464 / 700, 30),), ood_zoo="fashion-seed")
+
+
+@register_recipe("fashion-seed")
+def fashion_seed() -> Recipe:
+    """Appendix Table 6: E_cD on FASHION-SEED."""
+    return Recipe("fashion-seed", (RunRecipe("ecd", 2464 / 700, 30),))

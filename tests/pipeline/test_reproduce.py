@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from hyperrep import HyperrepError
+from hyperrep.cli.main import main
+from hyperrep.pipeline import RECIPES, Recipe, RunRecipe, reproduce
+from hyperrep.representation import load_run
+
+SMALL_ZOO = {"n_models": 16, "epochs": 3, "dataset_options": {"n_train": 256, "n_test": 128}}
+SMALL_MODEL = {"d_model": 32, "d_ff": 64}
+
+
+def test_recipe_runs_end_to_end_and_resumes(tmp_path):
+    recipe = Recipe(
+        "tetris-seed",
+        (RunRecipe("ed", 2, 1, model=SMALL_MODEL), RunRecipe("ecd", 5, 1, model=SMALL_MODEL)),
+        SMALL_ZOO,
+        ood_zoo="tetris-seed",
+        ood_options={**SMALL_ZOO, "dataset_options": {"n_train": 256, "n_test": 128, "seed": 1}},
+        umap_points=0,
+    )
+    lines: list[str] = []
+    tables = reproduce(recipe, tmp_path, progress=False, log=lines.append)
+    assert set(tables) == {"id", "ood"}
+    assert list(tables["id"].columns) == ["W", "s(W)", "s(W) tensor", "ED c=2", "E_cD c=5"]
+    assert {"Eph", "Acc", "GGap", "F_c0"} <= set(tables["id"].index)
+    rec = tables["id"].loc["Rec"]
+    assert rec[["W", "s(W)"]].isna().all()
+    assert rec[["ED c=2", "E_cD c=5"]].notna().all() and (rec.dropna() <= 100).all()
+    assert tables["ood"].loc["Rec"].notna().sum() == 2
+    assert load_run(tmp_path / "runs" / "ed-c2").config.model.latent_dim == 50
+    assert load_run(tmp_path / "runs" / "ecd-c5").config.model.latent_dim == 20
+    assert (tmp_path / "report" / "results.md").is_file()
+    assert (tmp_path / "report" / "results_ood.csv").is_file()
+    assert set(json.loads((tmp_path / "timings.json").read_text())) == {
+        "zoo tetris-seed", "run ed-c2", "run ecd-c5", "report"}  # fmt: skip
+
+    weights = tmp_path / "runs" / "ed-c2" / "model.safetensors"
+    stamp = weights.stat().st_mtime_ns
+    again = reproduce(recipe, tmp_path, progress=False, log=lines.append)
+    assert weights.stat().st_mtime_ns == stamp  # finished steps are not redone
+    pd.testing.assert_frame_equal(again["id"], tables["id"])
+
+
+def test_stored_recipes():
+    assert {"demo", "tetris-seed", "tetris-hyp", "mnist-seed", "fashion-seed"} <= set(
+        RECIPES.names()
+    )
+    table5 = RECIPES.create("tetris-seed")
+    assert {(r.variant, r.compression) for r in table5.runs} == {
+        (v, c) for v in ("ec", "ed", "ecd") for c in (2, 3, 5)
+    }
+    assert RECIPES.create("mnist-seed").ood_zoo == "fashion-seed"
+    with pytest.raises(HyperrepError, match="unknown variant"):
+        RunRecipe("vae", 2, 1)
+
+
+def test_reproduce_rejects_unknown_recipe_in_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reproduce", "no-such-recipe"])
+    assert exit_info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
