@@ -106,10 +106,15 @@ REPRESENTATION_PRESETS: Registry[RunConfig] = Registry("representation preset")
 
 @REPRESENTATION_PRESETS.register("tetris-seed")
 def tetris_seed() -> RunConfig:
-    """TETRIS-SEED, sized for about an hour on 2 CPU cores (docs/representation.md)."""
+    """TETRIS-SEED, sized for about an hour on 2 CPU cores (docs/representation.md).
+
+    gamma is 0.01, not the authors' 0.5: with per-layer standardised weights and tens of
+    epochs, gamma 0.5 and 0.1 leave E_cD's validation reconstruction R² near 17% after two
+    epochs, gamma 0.01 reaches 76% (ED: 77%); see docs/results.md.
+    """
     return RunConfig(
         ModelConfig(d_model=128, n_heads=4, n_blocks=2, d_ff=512, latent_dim=50),
-        TrainConfig(gamma=0.5),
+        TrainConfig(gamma=0.01),
     )
 
 
