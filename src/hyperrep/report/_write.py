@@ -30,7 +30,8 @@ def write_probe_report(
     """Probe W, s(W) and each run's latent on `zoo` (and on `ood`); write tables and plots.
 
     Returns the R² tables by domain ("id", and "ood" when `ood` is given), in %. Their
-    first row, Rec, is the test reconstruction R² of each run that has a decoder.
+    first row, Rec, is the test reconstruction R² of each run that has a decoder (absent
+    when no run has one).
     """
     out = Path(out)
     source = zoo_features(zoo, runs)
@@ -48,7 +49,8 @@ def write_probe_report(
     for domain in ["id"] + (["ood"] if target is not None else []):
         other_zoo = ood if domain == "ood" and ood is not None else zoo
         table = results_table(predictions, domain)
-        table = pd.concat([_reconstruction_row(runs, other_zoo, table.columns), table])
+        if any(r.config.train.variant != "ec" for r in runs):
+            table = pd.concat([_reconstruction_row(runs, other_zoo, table.columns), table])
         table = table.round(1)
         tau = tau_table(predictions, domain).round(3)
         stem = "results" if domain == "id" else "results_ood"
