@@ -16,7 +16,12 @@ from hyperrep.probes import (
     zoo_features,
 )
 from hyperrep.report._probes import plot_accuracy_over_epochs, plot_predictions, plot_umaps
-from hyperrep.representation import TrainedRun, test_reconstruction_r2
+from hyperrep.representation import (
+    CheckpointData,
+    TrainedRun,
+    load_checkpoints,
+    test_reconstruction_r2,
+)
 from hyperrep.zoo import Zoo
 
 
@@ -71,8 +76,14 @@ def write_probe_report(
 
 
 def _reconstruction_row(runs: list[TrainedRun], zoo: Zoo, columns: pd.Index) -> pd.DataFrame:
-    row = {run_label(r): 100 * test_reconstruction_r2(r, zoo)
-           for r in runs if r.config.train.variant != "ec"}  # fmt: skip
+    loaded: dict[int, CheckpointData] = {}  # one load of the zoo per split seed
+    row = {}
+    for run in runs:
+        if run.config.train.variant != "ec":
+            seed = run.config.train.split_seed
+            if seed not in loaded:
+                loaded[seed] = load_checkpoints(zoo, seed)
+            row[run_label(run)] = 100 * test_reconstruction_r2(run, zoo, loaded[seed])
     return pd.DataFrame([row], index=["Rec"], columns=columns, dtype=float)
 
 

@@ -8,7 +8,12 @@ from hyperrep.representation._config import (
     TrainConfig,
     representation_preset,
 )
-from hyperrep.representation._data import Normalizer, load_checkpoints, split_models
+from hyperrep.representation._data import (
+    CheckpointData,
+    Normalizer,
+    load_checkpoints,
+    split_models,
+)
 from hyperrep.representation._embed import (
     TrainedRun,
     embed_zoo,
@@ -20,6 +25,7 @@ from hyperrep.representation._model import HyperRepresentation
 from hyperrep.representation._train import train_representation
 
 __all__ = [
+    "CheckpointData",
     "REPRESENTATION_PRESETS",
     "HyperRepresentation",
     "ModelConfig",

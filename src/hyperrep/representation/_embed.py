@@ -15,7 +15,7 @@ from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
 from hyperrep.arch import Architecture
 from hyperrep.representation._config import RunConfig
-from hyperrep.representation._data import Normalizer, load_checkpoints
+from hyperrep.representation._data import CheckpointData, Normalizer, load_checkpoints
 from hyperrep.representation._losses import r2_score
 from hyperrep.representation._model import HyperRepresentation
 from hyperrep.weights import canonicalize
@@ -84,9 +84,13 @@ def embed_zoo(run: TrainedRun, zoo: Zoo) -> pd.DataFrame:
     return pd.concat([data.table, columns], axis=1)
 
 
-def test_reconstruction_r2(run: TrainedRun, zoo: Zoo) -> float:
-    """Reconstruction R^2 of the best model on the test split of `zoo` (raw weights)."""
-    data = load_checkpoints(zoo, run.config.train.split_seed)
+def test_reconstruction_r2(run: TrainedRun, zoo: Zoo, data: CheckpointData | None = None) -> float:
+    """Reconstruction R^2 of the best model on the test split of `zoo` (raw weights).
+
+    `data`, if given, is `zoo`'s checkpoints loaded with the run's split seed.
+    """
+    if data is None:
+        data = load_checkpoints(zoo, run.config.train.split_seed)
     test = data.split("test")
     target = test
     if run.config.train.recon_target == "canonical":
