@@ -2,7 +2,9 @@
 
 import numpy as np
 import pytest
+import torch
 
+import hyperrep.zoo._population as population
 from hyperrep.arch import create_architecture
 from hyperrep.data import load_dataset, make_tetris
 from hyperrep.zoo import ModelSpec, TrainData, train_population, train_single
@@ -15,16 +17,16 @@ def _specs(rows):
 
 
 def _assert_population_equals_alone(arch, specs, data, batch_size):
-    population = list(train_population(arch, specs, data, EPOCHS, batch_size))
-    assert [r.epoch for r in population] == list(range(EPOCHS + 1))
+    together = list(train_population(arch, specs, data, EPOCHS, batch_size))
+    assert [r.epoch for r in together] == list(range(EPOCHS + 1))
     for j, spec in enumerate(specs):
         alone = list(train_single(arch, spec, data, EPOCHS, batch_size))
-        for pop, ref in zip(population, alone, strict=True):
+        for pop, ref in zip(together, alone, strict=True):
             np.testing.assert_allclose(pop.weights[j], ref.weights[0], rtol=1e-4, atol=1e-5)
             np.testing.assert_allclose(pop.test_acc[j], ref.test_acc[0], atol=1e-3)
             np.testing.assert_allclose(pop.train_loss[j], ref.train_loss[0], rtol=1e-4)
     # training changed the weights: the comparison above is not between two inits
-    assert np.abs(population[-1].weights - population[0].weights).max() > 1e-3
+    assert np.abs(together[-1].weights - together[0].weights).max() > 1e-3
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +71,47 @@ def test_mlp_population_equals_alone(tetris, rows):
          (2, "normal", "adam", "tanh", 1e-3, 1e-3, 0.3)],
         [(7, "kaiming_uniform", "sgd", "gelu", 3e-2, 0.0, 0.5),
          (8, "uniform", "sgd", "gelu", 1e-2, 0.1, 0.0)],
+        [(3, "kaiming_normal", "sgd", "relu", 3e-2, 0.0, 0.2),
+         (4, "xavier_uniform", "sgd", "relu", 1e-2, 0.0, 0.0)],
     ],
-    ids=["adam-tanh-dropout", "sgd-gelu-dropout"],
+    ids=["adam-tanh-dropout", "sgd-gelu-dropout", "sgd-relu-dropout"],
 )  # fmt: skip
-def test_cnn_population_equals_alone(mnist, rows):
+@pytest.mark.parametrize("batch_size", [64, 40])  # 40: batches padded for the C kernels
+def test_cnn_population_equals_alone(mnist, rows, batch_size):
     arch, data = mnist
+    _assert_population_equals_alone(arch, _specs(rows), data, batch_size)
+
+
+def test_cnn_population_without_c_kernels_equals_alone(mnist, monkeypatch):
+    monkeypatch.setattr(population, "native_available", lambda: False)
+    arch, data = mnist
+    assert not population.uses_native(arch, "cpu")
+    rows = [
+        (1, "uniform", "adam", "tanh", 3e-3, 0.0, 0.3),
+        (2, "normal", "adam", "tanh", 1e-2, 0.0, 0.0),
+    ]
     _assert_population_equals_alone(arch, _specs(rows), data, batch_size=64)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "gelu"])
+def test_cnn_gradient_on_c_kernels_equals_pytorch_path(mnist, monkeypatch, activation):
+    # Adam turns last-bit differences in near-zero gradients into whole steps, so
+    # trajectories of Adam + ReLU models drift apart over epochs whatever the kernel;
+    # the gradients themselves must agree to rounding.
+    arch, data = mnist
+    rows = [(s, init, "adam", activation, 1e-3, 0.0, p) for s, init, p in
+            [(3, "kaiming_normal", 0.2), (4, "xavier_uniform", 0.0)]]  # fmt: skip
+    specs = _specs(rows)
+    x = data.x_train[:40].expand(2, 40, 1, 28, 28).contiguous()  # 40: a padded batch
+    y = data.y_train[:40].expand(2, 40)
+    grads = []
+    for native in (True, False):
+        monkeypatch.setattr(population, "native_available", lambda native=native: native)
+        trainer = population.PopulationTrainer(arch, specs, data, 40)
+        grads.append(trainer._gradient(x, y, trainer.dropout))
+    assert population.uses_native(arch, "cpu") is False  # the second pass was PyTorch's
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-4, atol=1e-5)
+    assert grads[1].abs().max() > 1e-2
 
 
 def test_same_seed_same_model_different_seed_different(tetris):

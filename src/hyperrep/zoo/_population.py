@@ -32,7 +32,9 @@ from hyperrep.arch._activations import stacked_dropout_masks
 from hyperrep.zoo._config import ModelSpec
 from hyperrep.zoo._dense import dense_logits, dense_train_grads, is_dense
 from hyperrep.zoo._init import init_params
+from hyperrep.zoo._lanes import lanes_forward
 from hyperrep.zoo._metrics import Tally
+from hyperrep.zoo._native import LANES, native_available
 from hyperrep.zoo._optim import PopulationOptimizer
 from hyperrep.zoo._rng import (
     DROPOUT_STREAM,
@@ -113,7 +115,10 @@ def population_forward(
 
     If x has stride 0 along the model axis (an `expand`ed shared batch), the first
     layer computes it once for all models. Dropout is applied when `dropout` is given.
+    CNNs on the CPU run on the C kernels when they are available (`_lanes.py`).
     """
+    if uses_native(arch, x.device):
+        return lanes_forward(arch, activation, params, x, dropout, dropout_generators)
     act = activation_fn(activation)
     m, b = x.shape[0], x.shape[1]
     shared = x.stride(0) == 0
@@ -142,6 +147,12 @@ def population_forward(
         if isinstance(layer, Linear | Conv2d):
             shared = False
     return h
+
+
+def uses_native(arch: Architecture, device: torch.device | str) -> bool:
+    """True if this architecture's population pass runs on the C kernels here."""
+    has_conv = any(isinstance(layer, Conv2d) for layer in arch.layers)
+    return has_conv and torch.device(device).type == "cpu" and native_available()
 
 
 def _population_conv(
@@ -188,6 +199,8 @@ def evaluate_population(
     m = params[0].shape[0]
     widest = max(math.prod(s) for s in arch.feature_shapes)
     batch = max(1, _EVAL_BUDGET // (m * widest))
+    if uses_native(arch, x.device):  # whole vectors of images; the layout needs less memory
+        batch = max(LANES, 4 * batch // LANES * LANES)
     tally = Tally.zeros(m, num_classes, x.device)
     dense = is_dense(arch)
     with torch.no_grad():

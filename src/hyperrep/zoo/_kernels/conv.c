@@ -1,0 +1,232 @@
+/* Direct 2-d convolutions, optionally fused with max pooling, for populations of
+   small CNNs (valid padding, stride 1, pooling window P = stride P, P in {1, 2}).
+
+   Layout: the batch is the innermost axis, so every vector operation covers LANES
+   images of one model and all arithmetic is vectorised whatever the channel counts:
+     x    (M, C, H, W, B)        inputs of M models, each on its own batch
+     w    (M, O, C, K, K)        filters
+     bias (M, O)
+     out  (M, O, PH, PW, B)      PH = (H - K + 1) / P, PW = (W - K + 1) / P
+     idx  (M, O, PH, PW, B)      P > 1: which window element was the maximum, as a float
+                                 (dy * P + dx); torch's tie rule (first in scan order)
+   B must be a multiple of LANES. The backward kernels take the gradient of `out` and
+   route it through `idx` themselves, so the un-pooled gradient is never stored.
+   Accumulators stay in registers: each loaded vector is reused for a block of output
+   channels (forward), input channels (backward to the input) or output channels x
+   kernel columns (backward to the filters). Models are split across OpenMP threads. */
+#include <omp.h>
+#include <stddef.h>
+
+#define LANES 16
+typedef float vf __attribute__((vector_size(4 * LANES)));
+typedef int vi __attribute__((vector_size(4 * LANES)));
+typedef float vfu __attribute__((vector_size(4 * LANES), aligned(4)));
+#define LD(p) (*(const vfu *)(p))
+#define ST(p, v) (*(vfu *)(p) = (v))
+#define INLINE static inline __attribute__((always_inline))
+#define SELECT(mask, a, b) ((vf)(((vi)(a) & (mask)) | ((vi)(b) & ~(mask))))
+#define MAXB 8 /* channel block held in registers */
+
+void set_threads(int n) { omp_set_num_threads(n); }
+
+/* Forward for output channels o0..o0+ob of one model: conv + bias, then max over
+   each P x P window (P = 1: no pooling). */
+INLINE void fwd_block(const float *xm, const float *wm, const float *bm, float *om,
+                      float *im, int C, int H, int W, int K, int B, int o0, const int ob,
+                      const int P) {
+  const int PH = (H - K + 1) / P, PW = (W - K + 1) / P, CKK = C * K * K;
+  for (int py = 0; py < PH; py++)
+    for (int px = 0; px < PW; px++)
+      for (int b = 0; b < B; b += LANES) {
+        vf best[MAXB], where[MAXB];
+        for (int d = 0; d < P * P; d++) {
+          const int y = py * P + d / P, x = px * P + d % P;
+          vf acc[MAXB];
+          for (int j = 0; j < ob; j++) acc[j] = (vf){} + bm[o0 + j];
+          for (int c = 0; c < C; c++)
+            for (int ky = 0; ky < K; ky++) {
+              const float *row = xm + ((size_t)(c * H + y + ky) * W + x) * B + b;
+              const float *wr = wm + (size_t)o0 * CKK + (c * K + ky) * K;
+              for (int kx = 0; kx < K; kx++) {
+                vf v = LD(row + (size_t)kx * B);
+                for (int j = 0; j < ob; j++) acc[j] += wr[j * CKK + kx] * v;
+              }
+            }
+          for (int j = 0; j < ob; j++) {
+            if (d == 0) {
+              best[j] = acc[j];
+              where[j] = (vf){};
+            } else { /* take the new value if larger, or NaN (torch propagates NaN) */
+              vi take = (acc[j] > best[j]) | (acc[j] != acc[j]);
+              best[j] = SELECT(take, acc[j], best[j]);
+              where[j] = SELECT(take, (vf){} + (float)d, where[j]);
+            }
+          }
+        }
+        for (int j = 0; j < ob; j++) {
+          const size_t at = ((size_t)((o0 + j) * PH + py) * PW + px) * B + b;
+          ST(om + at, best[j]);
+          if (P > 1) ST(im + at, where[j]);
+        }
+      }
+}
+
+#define DISPATCH_BLOCK(call, n)                                                        \
+  switch (n) {                                                                         \
+  case 1: call(1); break; case 2: call(2); break; case 3: call(3); break;              \
+  case 4: call(4); break; case 5: call(5); break; case 6: call(6); break;              \
+  case 7: call(7); break; case 8: call(8); break;                                      \
+  }
+
+void conv_forward(const float *x, const float *w, const float *bias, float *out,
+                  float *idx, int M, int C, int H, int W, int O, int K, int P, int B) {
+  const size_t pooled = (size_t)((H - K + 1) / P) * ((W - K + 1) / P) * B;
+#pragma omp parallel for schedule(dynamic)
+  for (int m = 0; m < M; m++) {
+    const float *xm = x + (size_t)m * C * H * W * B;
+    const float *wm = w + (size_t)m * O * C * K * K;
+    const float *bm = bias + (size_t)m * O;
+    float *om = out + (size_t)m * O * pooled;
+    float *im = P > 1 ? idx + (size_t)m * O * pooled : NULL;
+    for (int o0 = 0; o0 < O; o0 += MAXB) {
+      const int n = O - o0 < MAXB ? O - o0 : MAXB;
+#define CALL(ob)                                                                       \
+  if (P == 1) fwd_block(xm, wm, bm, om, im, C, H, W, K, B, o0, ob, 1);                 \
+  else fwd_block(xm, wm, bm, om, im, C, H, W, K, B, o0, ob, 2)
+      DISPATCH_BLOCK(CALL, n)
+#undef CALL
+    }
+  }
+}
+
+/* Gradient of the conv output at (o, y, x), lanes b..b+LANES: the pooled gradient
+   where this position was its window's maximum, else 0. */
+INLINE vf grad_at(const float *gm, const float *im, int o, int y, int x, int b, int PH,
+                  int PW, int B, const int P) {
+  const int py = y / P, px = x / P;
+  if (P > 1 && (py >= PH || px >= PW)) return (vf){};
+  const size_t at = ((size_t)(o * PH + py) * PW + px) * B + b;
+  vf g = LD(gm + at);
+  if (P == 1) return g;
+  vi hit = LD(im + at) == (vf){} + (float)((y % P) * P + x % P);
+  return (vf)((vi)g & hit);
+}
+
+/* dx[c, iy, ix] = sum over o, ky, kx of w[o, c, ky, kx] * g[o, iy - ky, ix - kx] */
+INLINE void bwd_data_block(const float *gm, const float *im, const float *wm, float *dxm,
+                           int C, int H, int W, int O, int K, int B, int c0, const int cb,
+                           const int P) {
+  const int OH = H - K + 1, OW = W - K + 1, KK = K * K;
+  const int PH = OH / P, PW = OW / P;
+  for (int iy = 0; iy < H; iy++) {
+    const int ky_lo = iy - OH + 1 > 0 ? iy - OH + 1 : 0, ky_hi = iy < K - 1 ? iy : K - 1;
+    for (int ix = 0; ix < W; ix++) {
+      const int kx_lo = ix - OW + 1 > 0 ? ix - OW + 1 : 0, kx_hi = ix < K - 1 ? ix : K - 1;
+      for (int b = 0; b < B; b += LANES) {
+        vf acc[MAXB];
+        for (int j = 0; j < cb; j++) acc[j] = (vf){};
+        for (int o = 0; o < O; o++)
+          for (int ky = ky_lo; ky <= ky_hi; ky++) {
+            const float *wr = wm + ((size_t)(o * C + c0) * K + ky) * K;
+            for (int kx = kx_lo; kx <= kx_hi; kx++) {
+              vf v = grad_at(gm, im, o, iy - ky, ix - kx, b, PH, PW, B, P);
+              for (int j = 0; j < cb; j++) acc[j] += wr[j * KK + kx] * v;
+            }
+          }
+        for (int j = 0; j < cb; j++)
+          ST(dxm + ((size_t)((c0 + j) * H + iy) * W + ix) * B + b, acc[j]);
+      }
+    }
+  }
+}
+
+void conv_backward_data(const float *g, const float *idx, const float *w, float *dx, int M,
+                        int C, int H, int W, int O, int K, int P, int B) {
+  const size_t pooled = (size_t)((H - K + 1) / P) * ((W - K + 1) / P) * B;
+#pragma omp parallel for schedule(dynamic)
+  for (int m = 0; m < M; m++) {
+    const float *gm = g + (size_t)m * O * pooled;
+    const float *im = P > 1 ? idx + (size_t)m * O * pooled : NULL;
+    const float *wm = w + (size_t)m * O * C * K * K;
+    float *dxm = dx + (size_t)m * C * H * W * B;
+    for (int c0 = 0; c0 < C; c0 += MAXB) {
+      const int n = C - c0 < MAXB ? C - c0 : MAXB;
+#define CALL(cb)                                                                       \
+  if (P == 1) bwd_data_block(gm, im, wm, dxm, C, H, W, O, K, B, c0, cb, 1);            \
+  else bwd_data_block(gm, im, wm, dxm, C, H, W, O, K, B, c0, cb, 2)
+      DISPATCH_BLOCK(CALL, n)
+#undef CALL
+    }
+  }
+}
+
+INLINE float hsum(vf v) {
+  float s = 0.f;
+  for (int i = 0; i < LANES; i++) s += v[i];
+  return s;
+}
+
+/* dw[o, c, ky, kx] = sum over y, x, b of g[o, y, x, b] * x[c, y + ky, x + kx, b], for
+   output channels o0..o0+ob and kernel columns kx0..kx0+kb of one (c, ky). */
+INLINE void bwd_filter_block(const float *gm, const float *im, const float *xm, float *dwm,
+                             int C, int H, int W, int K, int B, int c, int ky, int o0,
+                             const int ob, int kx0, const int kb, const int P) {
+  const int OH = H - K + 1, OW = W - K + 1, PH = OH / P, PW = OW / P;
+  vf acc[4][5];
+  for (int j = 0; j < ob; j++)
+    for (int k = 0; k < kb; k++) acc[j][k] = (vf){};
+  for (int y = 0; y < PH * P; y++)
+    for (int x = 0; x < PW * P; x++) {
+      const float *xrow = xm + ((size_t)(c * H + y + ky) * W + x + kx0) * B;
+      for (int b = 0; b < B; b += LANES) {
+        vf xv[5], gv[4];
+        for (int k = 0; k < kb; k++) xv[k] = LD(xrow + (size_t)k * B + b);
+        for (int j = 0; j < ob; j++) gv[j] = grad_at(gm, im, o0 + j, y, x, b, PH, PW, B, P);
+        for (int j = 0; j < ob; j++)
+          for (int k = 0; k < kb; k++) acc[j][k] += gv[j] * xv[k];
+      }
+    }
+  for (int j = 0; j < ob; j++)
+    for (int k = 0; k < kb; k++)
+      dwm[(((size_t)(o0 + j) * C + c) * K + ky) * K + kx0 + k] = hsum(acc[j][k]);
+}
+
+#define FILTER(ob, kb)                                                                 \
+  if (P == 1) bwd_filter_block(gm, im, xm, dwm, C, H, W, K, B, c, ky, o0, ob, kx0, kb, 1); \
+  else bwd_filter_block(gm, im, xm, dwm, C, H, W, K, B, c, ky, o0, ob, kx0, kb, 2)
+#define KB_CASES(ob)                                                                   \
+  switch (kb) {                                                                        \
+  case 1: FILTER(ob, 1); break; case 2: FILTER(ob, 2); break;                          \
+  case 3: FILTER(ob, 3); break; case 4: FILTER(ob, 4); break;                          \
+  case 5: FILTER(ob, 5); break;                                                        \
+  }
+
+void conv_backward_filter(const float *g, const float *idx, const float *x, float *dw,
+                          float *db, int M, int C, int H, int W, int O, int K, int P, int B) {
+  const size_t pooled = (size_t)((H - K + 1) / P) * ((W - K + 1) / P) * B;
+#pragma omp parallel for schedule(dynamic)
+  for (int m = 0; m < M; m++) {
+    const float *gm = g + (size_t)m * O * pooled;
+    const float *im = P > 1 ? idx + (size_t)m * O * pooled : NULL;
+    const float *xm = x + (size_t)m * C * H * W * B;
+    float *dwm = dw + (size_t)m * O * C * K * K;
+    for (int c = 0; c < C; c++)
+      for (int ky = 0; ky < K; ky++)
+        for (int o0 = 0; o0 < O; o0 += 4)
+          for (int kx0 = 0; kx0 < K; kx0 += 5) {
+            const int kb = K - kx0 < 5 ? K - kx0 : 5;
+            switch (O - o0 < 4 ? O - o0 : 4) {
+            case 1: KB_CASES(1) break;
+            case 2: KB_CASES(2) break;
+            case 3: KB_CASES(3) break;
+            case 4: KB_CASES(4) break;
+            }
+          }
+    for (int o = 0; o < O; o++) { /* each pooled gradient lands on exactly one position */
+      vf acc = (vf){};
+      const float *go = gm + o * pooled;
+      for (size_t i = 0; i < pooled; i += LANES) acc += LD(go + i);
+      db[(size_t)m * O + o] = hsum(acc);
+    }
+  }
+}

@@ -1,0 +1,149 @@
+"""The C convolution kernels: compiled once per machine with the system's C compiler.
+
+The source ships with the package (`_kernels/conv.c`); the shared library is built on
+first use into a cache folder ($HYPERREP_CACHE, default ~/.cache/hyperrep) under a
+name that hashes the source, the flags and the CPU, so a changed kernel or another
+machine builds its own. Without a compiler the population trainer falls back to
+PyTorch's convolutions (same results, slower); HYPERREP_NATIVE=0 forces that path.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import subprocess
+import tempfile
+import warnings
+from functools import cache
+from pathlib import Path
+
+import torch
+
+_SOURCE = Path(__file__).with_name("_kernels") / "conv.c"
+_FLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
+LANES = 16  # images per vector in the kernels; batches are padded to a multiple of it
+POOLS = (1, 2)  # max-pool windows the kernels fuse (1: no pooling)
+
+
+class NativeUnavailable(RuntimeError):
+    """The kernels could not be built or loaded here."""
+
+
+def _cpu_id() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor()
+    flags = [line for line in text.splitlines() if line.startswith(("model name", "flags"))]
+    return "\n".join(flags[:2])
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("HYPERREP_CACHE", Path.home() / ".cache" / "hyperrep"))
+
+
+def build_library() -> Path:
+    """Compile the kernels (if not cached) and return the shared library's path."""
+    compiler = os.environ.get("CC", "cc")
+    key = hashlib.sha256(
+        _SOURCE.read_bytes() + " ".join((compiler, *_FLAGS)).encode() + _cpu_id().encode()
+    ).hexdigest()[:16]
+    target = _cache_dir() / f"conv-{key}.so"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        built = Path(tmp) / target.name
+        try:
+            subprocess.run(
+                [compiler, *_FLAGS, "-o", str(built), str(_SOURCE)],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+        except (OSError, subprocess.CalledProcessError) as err:
+            detail = getattr(err, "stderr", "") or str(err)
+            raise NativeUnavailable(f"{compiler} failed: {detail.strip()[:500]}") from err
+        os.replace(built, target)  # atomic: concurrent builders both end with a whole file
+    return target
+
+
+@cache
+def _library() -> ctypes.CDLL:
+    if os.environ.get("HYPERREP_NATIVE", "1") == "0":
+        raise NativeUnavailable("disabled by HYPERREP_NATIVE=0")
+    lib = ctypes.CDLL(str(build_library()))
+    ptr, i32 = ctypes.c_void_p, ctypes.c_int
+    lib.conv_forward.argtypes = [ptr] * 5 + [i32] * 8
+    lib.conv_backward_data.argtypes = [ptr] * 4 + [i32] * 8
+    lib.conv_backward_filter.argtypes = [ptr] * 5 + [i32] * 8
+    lib.set_threads.argtypes = [i32]
+    return lib
+
+
+@cache
+def native_available() -> bool:
+    """True if the C kernels are built and loaded (warns once, with the reason, if not)."""
+    try:
+        _library()
+    except (NativeUnavailable, OSError) as err:
+        if os.environ.get("HYPERREP_NATIVE", "1") != "0":
+            warnings.warn(
+                f"C convolution kernels unavailable, CNN zoos train on the slower PyTorch "
+                f"path: {err}",
+                stacklevel=2,
+            )
+        return False
+    return True
+
+
+def _p(t: torch.Tensor | None) -> ctypes.c_void_p:
+    return ctypes.c_void_p(None if t is None else t.data_ptr())
+
+
+def _dims(x: torch.Tensor, w: torch.Tensor, pool: int, *others: torch.Tensor) -> tuple[int, ...]:
+    m, c, h, wd, b = x.shape
+    ok = b % LANES == 0 and w.shape[0] == m and w.shape[2] == c and pool in POOLS
+    ok &= all(t.dtype == torch.float32 and t.is_contiguous() for t in (x, w, *others))
+    if not ok:  # the kernels read raw memory: never hand them anything else
+        raise ValueError(f"bad kernel operands: x {tuple(x.shape)}, w {tuple(w.shape)}")
+    return m, c, h, wd, w.shape[1], w.shape[3], pool, b
+
+
+def conv_forward(
+    x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor, pool: int = 1
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Convolution + bias, then max pooling over pool x pool windows (1: none).
+
+    x is (M, C, H, W, B), w (M, O, C, K, K), bias (M, O). Returns the output
+    (M, O, PH, PW, B) and, when pooling, which window element was the maximum.
+    """
+    lib = _library()
+    lib.set_threads(torch.get_num_threads())
+    dims = _dims(x, w, pool, bias)
+    m, _, h, wd, o, k, _, b = dims
+    out = x.new_empty(m, o, (h - k + 1) // pool, (wd - k + 1) // pool, b)
+    idx = torch.empty_like(out) if pool > 1 else None
+    lib.conv_forward(_p(x), _p(w), _p(bias), _p(out), _p(idx), *dims)
+    return out, idx
+
+
+def conv_backward(
+    g: torch.Tensor,
+    idx: torch.Tensor | None,
+    x: torch.Tensor,
+    w: torch.Tensor,
+    pool: int,
+    input_grad: bool,
+) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+    """Gradients (input or None, filters, bias) from the gradient g of `conv_forward`'s output."""
+    lib = _library()
+    lib.set_threads(torch.get_num_threads())
+    dims = _dims(x, w, pool, g, *([idx] if idx is not None else []))
+    dx = None
+    if input_grad:
+        dx = torch.empty_like(x)
+        lib.conv_backward_data(_p(g), _p(idx), _p(w), _p(dx), *dims)
+    dw, db = torch.empty_like(w), w.new_empty(w.shape[:2])
+    lib.conv_backward_filter(_p(g), _p(idx), _p(x), _p(dw), _p(db), *dims)
+    return dx, dw, db

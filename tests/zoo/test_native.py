@@ -1,0 +1,80 @@
+"""The C convolution kernels against PyTorch's conv2d + max_pool2d and autograd."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hyperrep.zoo._native import conv_backward, conv_forward, native_available
+
+
+def test_kernels_build_here():
+    # CI machines have a C compiler: a missing kernel must fail loudly, not fall back
+    assert native_available()
+
+
+def _reference(x, w, bias, g, pool):
+    """Per-model PyTorch forward and gradients in the kernels' layout (M, C, H, W, B)."""
+    outs, dxs, dws, dbs = [], [], [], []
+    for m in range(x.shape[0]):
+        xm = x[m].permute(3, 0, 1, 2).clone().requires_grad_()
+        wm, bm = w[m].clone().requires_grad_(), bias[m].clone().requires_grad_()
+        out = F.conv2d(xm, wm, bm)
+        if pool > 1:
+            out = F.max_pool2d(out, pool)
+        out.backward(g[m].permute(3, 0, 1, 2))
+        outs.append(out.detach().permute(1, 2, 3, 0))
+        dxs.append(xm.grad.permute(1, 2, 3, 0))
+        dws.append(wm.grad)
+        dbs.append(bm.grad)
+    return [torch.stack(t) for t in (outs, dxs, dws, dbs)]
+
+
+@pytest.mark.parametrize(
+    "models, channels, size, out_channels, kernel, pool, batch",
+    [
+        (3, 1, 28, 8, 5, 2, 32),  # the MNIST CNN's first block
+        (2, 8, 12, 6, 5, 2, 16),  # its second
+        (2, 6, 4, 4, 2, 1, 16),  # its third, no pooling
+        (2, 3, 9, 10, 3, 2, 16),  # odd map (7 x 7): pooling drops the last row and column
+        (1, 9, 6, 3, 1, 1, 48),  # channel counts that leave partial register blocks
+    ],
+)
+def test_kernels_equal_pytorch(models, channels, size, out_channels, kernel, pool, batch):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(models, channels, size, size, batch, generator=gen)
+    w = torch.randn(models, out_channels, channels, kernel, kernel, generator=gen)
+    bias = torch.randn(models, out_channels, generator=gen)
+    side = (size - kernel + 1) // pool
+    g = torch.randn(models, out_channels, side, side, batch, generator=gen)
+    out, idx = conv_forward(x, w, bias, pool)
+    dx, dw, db = conv_backward(g, idx, x, w, pool, input_grad=True)
+    ref_out, ref_dx, ref_dw, ref_db = _reference(x, w, bias, g, pool)
+    torch.testing.assert_close(out, ref_out, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(dx, ref_dx, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(dw, ref_dw, rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(db, ref_db, rtol=1e-4, atol=1e-3)
+
+
+def test_pooling_ties_follow_pytorch():
+    # small integers make exact ties common; the gradient must go where torch sends it
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randint(-1, 2, (2, 2, 8, 8, 16), generator=gen).float()
+    w = torch.randint(-1, 2, (2, 3, 2, 3, 3), generator=gen).float()
+    bias = torch.zeros(2, 3)
+    g = torch.randn(2, 3, 3, 3, 16, generator=gen)
+    out, idx = conv_forward(x, w, bias, 2)
+    dx, dw, _ = conv_backward(g, idx, x, w, 2, input_grad=True)
+    ref_out, ref_dx, ref_dw, _ = _reference(x, w, bias, g, 2)
+    assert (idx > 0).any() and (idx == 0).float().mean() > 0.3  # ties were really there
+    torch.testing.assert_close(out, ref_out)
+    torch.testing.assert_close(dx, ref_dx, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(dw, ref_dw, rtol=1e-5, atol=1e-4)
+
+
+def test_kernels_refuse_bad_operands():
+    x = torch.randn(1, 1, 8, 8, 20)  # batch not a multiple of the vector width
+    with pytest.raises(ValueError, match="bad kernel operands"):
+        conv_forward(x, torch.randn(1, 2, 1, 3, 3), torch.zeros(1, 2))
+    x = torch.randn(1, 1, 8, 8, 16)
+    with pytest.raises(ValueError, match="bad kernel operands"):  # a strided view
+        conv_forward(x, torch.randn(1, 2, 1, 3, 3), torch.zeros(1, 4)[:, ::2])
