@@ -54,7 +54,13 @@ def test_stored_recipes():
     assert {(r.variant, r.compression) for r in table5.runs} == {
         (v, c) for v in ("ec", "ed", "ecd") for c in (2, 3, 5)
     }
-    assert RECIPES.create("mnist-seed").ood_zoo == "fashion-seed"
+    mnist = RECIPES.create("mnist-seed")
+    assert mnist.ood_zoo == "fashion-seed"
+    small = mnist.scaled(n_models=40, run_epochs=3)
+    assert small.zoo_options["n_models"] == small.ood_options["n_models"] == 40
+    assert [r.epochs for r in small.runs] == [3] * len(mnist.runs)
+    assert [r.compression for r in small.runs] == [r.compression for r in mnist.runs]
+    assert mnist.scaled() == mnist
     with pytest.raises(HyperrepError, match="unknown variant"):
         RunRecipe("vae", 2, 1)
 

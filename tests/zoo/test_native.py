@@ -78,3 +78,25 @@ def test_kernels_refuse_bad_operands():
     x = torch.randn(1, 1, 8, 8, 16)
     with pytest.raises(ValueError, match="bad kernel operands"):  # a strided view
         conv_forward(x, torch.randn(1, 2, 1, 3, 3), torch.zeros(1, 4)[:, ::2])
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+@pytest.mark.parametrize("pool", [1, 2])
+def test_fused_activation_backward_equals_autograd(activation, pool):
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(2, 3, 10, 10, 16, generator=gen)
+    w = torch.randn(2, 4, 3, 3, 3, generator=gen)
+    bias = torch.randn(2, 4, generator=gen)
+    out, idx = conv_forward(x, w, bias, pool)
+    activated = getattr(torch, activation)(out)
+    g = torch.randn(activated.shape, generator=gen)
+    dx, dw, db = conv_backward(g, idx, x, w, pool, True, activation, activated)
+    for m in range(2):
+        xm = x[m].permute(3, 0, 1, 2).clone().requires_grad_()
+        wm, bm = w[m].clone().requires_grad_(), bias[m].clone().requires_grad_()
+        z = F.conv2d(xm, wm, bm)
+        z = F.max_pool2d(z, pool) if pool > 1 else z
+        getattr(torch, activation)(z).backward(g[m].permute(3, 0, 1, 2))
+        torch.testing.assert_close(dx[m], xm.grad.permute(1, 2, 3, 0), rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(dw[m], wm.grad, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(db[m], bm.grad, rtol=1e-4, atol=1e-4)

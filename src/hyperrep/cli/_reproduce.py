@@ -21,6 +21,12 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("recipe", choices=RECIPES.names(), metavar="RECIPE",
                         help=f"one of: {', '.join(RECIPES.names())}")  # fmt: skip
     parser.add_argument("--out", type=Path, help="output folder (default: reproduce/RECIPE)")
+    parser.add_argument(
+        "--models", type=int, help="train only this many models of each zoo (default: the preset's)"
+    )
+    parser.add_argument(
+        "--run-epochs", type=int, help="epochs of every representation run (default: the recipe's)"
+    )
     _common(parser)
     parser.set_defaults(run=run_reproduce)
 
@@ -46,7 +52,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def run_reproduce(args: argparse.Namespace) -> int:
     out = args.out or Path("reproduce") / args.recipe
-    return _run(RECIPES.create(args.recipe), out, args)
+    recipe = RECIPES.create(args.recipe).scaled(args.models, args.run_epochs)
+    return _run(recipe, out, args)
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -40,6 +40,16 @@ class Recipe:
     ood_options: dict[str, Any] = field(default_factory=dict)
     umap_points: int = 3000
 
+    def scaled(self, n_models: int | None = None, run_epochs: int | None = None) -> Recipe:
+        """The recipe with fewer models per zoo and/or other epochs for every run."""
+        recipe = self
+        if n_models is not None:
+            recipe = replace(recipe, zoo_options={**self.zoo_options, "n_models": n_models},
+                             ood_options={**self.ood_options, "n_models": n_models})  # fmt: skip
+        if run_epochs is not None:
+            recipe = replace(recipe, runs=tuple(replace(r, epochs=run_epochs) for r in self.runs))
+        return recipe
+
 
 RECIPES: Registry[Recipe] = Registry("recipe")
 register_recipe = RECIPES.register

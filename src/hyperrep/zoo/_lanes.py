@@ -2,7 +2,8 @@
 
 Activations are kept as (models, channels, height, width, batch) so that the kernels
 vectorise over images (see `_kernels/conv.c`). A max-pool right after a convolution
-runs inside the kernel; any other runs as PyTorch's channels-last max-pool. The batch
+runs inside the kernel, and so does the backward pass of an activation after that
+(tanh, sigmoid, relu); any other pool or activation runs in PyTorch on the same memory. The batch
 is padded with zero images to a multiple of the kernels' vector width and the padding
 is cut off again at the flatten, so padded images never reach the loss.
 """
@@ -24,22 +25,36 @@ from hyperrep.arch import (
     activation_fn,
 )
 from hyperrep.arch._activations import stacked_dropout_masks
-from hyperrep.zoo._native import LANES, POOLS, conv_backward, conv_forward
+from hyperrep.zoo._native import (
+    FUSED_ACTIVATIONS,
+    LANES,
+    POOLS,
+    conv_backward,
+    conv_forward,
+)
+
+_IN_PLACE = {"tanh": torch.tanh_, "sigmoid": torch.sigmoid_, "relu": torch.relu_}
 
 
-class _ConvPool(torch.autograd.Function):
+class _ConvBlock(torch.autograd.Function):
+    """Convolution, then max pooling and activation when the kernels fuse them."""
+
     @staticmethod
-    def forward(ctx, x, w, bias, pool):  # type: ignore[override]
+    def forward(ctx, x, w, bias, pool, activation):  # type: ignore[override]
         out, idx = conv_forward(x, w, bias, pool)
-        ctx.pool = pool
-        ctx.save_for_backward(x, w, idx)
+        if activation is not None:
+            _IN_PLACE[activation](out)
+        ctx.pool, ctx.activation = pool, activation
+        ctx.save_for_backward(x, w, idx, out if activation is not None else None)
         return out
 
     @staticmethod
     def backward(ctx, g):  # type: ignore[override]
-        x, w, idx = ctx.saved_tensors
-        dx, dw, db = conv_backward(g.contiguous(), idx, x, w, ctx.pool, ctx.needs_input_grad[0])
-        return dx, dw, db, None
+        x, w, idx, out = ctx.saved_tensors
+        dx, dw, db = conv_backward(
+            g.contiguous(), idx, x, w, ctx.pool, ctx.needs_input_grad[0], ctx.activation, out
+        )
+        return dx, dw, db, None, None
 
 
 def lanes_forward(
@@ -56,23 +71,26 @@ def lanes_forward(
     padded = -(-b // LANES) * LANES
     h = F.pad(x.permute(0, 2, 3, 4, 1), (0, padded - b)).contiguous()
     slots = iter(params)
-    layers = arch.layers
-    for i, layer in enumerate(layers):
+    layers = list(arch.layers)
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
         if isinstance(layer, Conv2d):
             w = next(slots).contiguous()
             bias = next(slots).contiguous() if layer.bias else w.new_zeros(w.shape[:2])
-            h = _ConvPool.apply(h, w, bias, _fused_pool(layers, i))
-        elif isinstance(layer, MaxPool2d):
-            if _fused_pool(layers, i - 1) > 1:
-                continue
+            pool, fused_act, used = _fusion(layers, i, activation)
+            h = _ConvBlock.apply(h, w, bias, pool, fused_act)
+            i += used
+            if fused_act is not None:
+                h = _dropout(h, b, dropout, dropout_generators)
+            continue
+        if isinstance(layer, MaxPool2d):
             _, c, hh, ww, _ = h.shape
             nchw = h.view(m * c, hh, ww, padded).permute(0, 3, 1, 2)  # channels-last memory
             h = F.max_pool2d(nchw, layer.kernel_size).permute(0, 2, 3, 1)
             h = h.reshape(m, c, *h.shape[1:])
         elif isinstance(layer, Activation):
-            h = act(h)
-            if dropout is not None and dropout_generators is not None:
-                h = h * _lane_masks(h.shape, b, dropout, dropout_generators)
+            h = _dropout(act(h), b, dropout, dropout_generators)
         elif isinstance(layer, Flatten):
             if h.ndim == 5:
                 h = h.permute(0, 4, 1, 2, 3)[:, :b].reshape(m, b, -1)
@@ -81,15 +99,32 @@ def lanes_forward(
             h = torch.bmm(h, w.transpose(1, 2))
             if layer.bias:
                 h = h + next(slots).unsqueeze(1)
+        i += 1
     return h
 
 
-def _fused_pool(layers: Sequence[object], i: int) -> int:
-    """The pooling window fused into the convolution at layers[i] (1: none)."""
+def _fusion(layers: list[object], i: int, activation: str) -> tuple[int, str | None, int]:
+    """What the kernel fuses into the convolution at layers[i]: (pool window, activation
+    or None, number of layers consumed)."""
+    pool, used = 1, 1
     after = layers[i + 1] if i + 1 < len(layers) else None
-    if isinstance(layers[i], Conv2d) and isinstance(after, MaxPool2d):
-        return after.kernel_size if after.kernel_size in POOLS else 1
-    return 1
+    if isinstance(after, MaxPool2d) and after.kernel_size in POOLS:
+        pool, used = after.kernel_size, 2
+    after = layers[i + used] if i + used < len(layers) else None
+    if isinstance(after, Activation) and activation in FUSED_ACTIVATIONS:
+        return pool, activation, used + 1
+    return pool, None, used
+
+
+def _dropout(
+    h: torch.Tensor,
+    b: int,
+    dropout: Sequence[float] | None,
+    generators: Sequence[torch.Generator] | None,
+) -> torch.Tensor:
+    if dropout is None or generators is None:
+        return h
+    return h * _lane_masks(h.shape, b, dropout, generators)
 
 
 def _lane_masks(

@@ -25,6 +25,7 @@ _SOURCE = Path(__file__).with_name("_kernels") / "conv.c"
 _FLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
 LANES = 16  # images per vector in the kernels; batches are padded to a multiple of it
 POOLS = (1, 2)  # max-pool windows the kernels fuse (1: no pooling)
+FUSED_ACTIVATIONS = ("tanh", "sigmoid", "relu")  # derivatives the backward kernel applies
 
 
 class NativeUnavailable(RuntimeError):
@@ -75,8 +76,7 @@ def _library() -> ctypes.CDLL:
     lib = ctypes.CDLL(str(build_library()))
     ptr, i32 = ctypes.c_void_p, ctypes.c_int
     lib.conv_forward.argtypes = [ptr] * 5 + [i32] * 8
-    lib.conv_backward_data.argtypes = [ptr] * 4 + [i32] * 8
-    lib.conv_backward_filter.argtypes = [ptr] * 5 + [i32] * 8
+    lib.conv_backward.argtypes = [ptr, ptr, i32] + [ptr] * 6 + [i32] * 8
     lib.set_threads.argtypes = [i32]
     return lib
 
@@ -135,15 +135,23 @@ def conv_backward(
     w: torch.Tensor,
     pool: int,
     input_grad: bool,
+    activation: str | None = None,
+    activated: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
-    """Gradients (input or None, filters, bias) from the gradient g of `conv_forward`'s output."""
+    """Gradients (input or None, filters, bias) of `conv_forward`.
+
+    g is the gradient of its output or, with `activation` (one of FUSED_ACTIVATIONS),
+    of that activation applied to it; `activated` then holds the activation's output.
+    """
     lib = _library()
     lib.set_threads(torch.get_num_threads())
-    dims = _dims(x, w, pool, g, *([idx] if idx is not None else []))
-    dx = None
-    if input_grad:
-        dx = torch.empty_like(x)
-        lib.conv_backward_data(_p(g), _p(idx), _p(w), _p(dx), *dims)
+    act = FUSED_ACTIVATIONS.index(activation) + 1 if activation is not None else 0
+    extra = [t for t in (idx, activated) if t is not None]
+    dims = _dims(x, w, pool, g, *extra)
+    if act and (activated is None or activated.shape != g.shape):
+        raise ValueError("a fused activation needs its output, shaped like the gradient")
+    dx = torch.empty_like(x) if input_grad else None
     dw, db = torch.empty_like(w), w.new_empty(w.shape[:2])
-    lib.conv_backward_filter(_p(g), _p(idx), _p(x), _p(dw), _p(db), *dims)
+    lib.conv_backward(_p(g), _p(activated), act, _p(idx), _p(x), _p(w), _p(dx), _p(dw), _p(db),
+                      *dims)  # fmt: skip
     return dx, dw, db

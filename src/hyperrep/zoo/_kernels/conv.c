@@ -9,13 +9,16 @@
      out  (M, O, PH, PW, B)      PH = (H - K + 1) / P, PW = (W - K + 1) / P
      idx  (M, O, PH, PW, B)      P > 1: which window element was the maximum, as a float
                                  (dy * P + dx); torch's tie rule (first in scan order)
-   B must be a multiple of LANES. The backward kernels take the gradient of `out` and
-   route it through `idx` themselves, so the un-pooled gradient is never stored.
+   B must be a multiple of LANES. The backward kernel takes the gradient of `out`,
+   un-pools it one model at a time into a scratch buffer that stays in cache, and
+   computes the filter, bias and (optionally) input gradients from it.
    Accumulators stay in registers: each loaded vector is reused for a block of output
    channels (forward), input channels (backward to the input) or output channels x
    kernel columns (backward to the filters). Models are split across OpenMP threads. */
 #include <omp.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define LANES 16
 typedef float vf __attribute__((vector_size(4 * LANES)));
@@ -99,25 +102,10 @@ void conv_forward(const float *x, const float *w, const float *bias, float *out,
   }
 }
 
-/* Gradient of the conv output at (o, y, x), lanes b..b+LANES: the pooled gradient
-   where this position was its window's maximum, else 0. */
-INLINE vf grad_at(const float *gm, const float *im, int o, int y, int x, int b, int PH,
-                  int PW, int B, const int P) {
-  const int py = y / P, px = x / P;
-  if (P > 1 && (py >= PH || px >= PW)) return (vf){};
-  const size_t at = ((size_t)(o * PH + py) * PW + px) * B + b;
-  vf g = LD(gm + at);
-  if (P == 1) return g;
-  vi hit = LD(im + at) == (vf){} + (float)((y % P) * P + x % P);
-  return (vf)((vi)g & hit);
-}
-
 /* dx[c, iy, ix] = sum over o, ky, kx of w[o, c, ky, kx] * g[o, iy - ky, ix - kx] */
-INLINE void bwd_data_block(const float *gm, const float *im, const float *wm, float *dxm,
-                           int C, int H, int W, int O, int K, int B, int c0, const int cb,
-                           const int P) {
+INLINE void bwd_data_block(const float *gm, const float *wm, float *dxm, int C, int H, int W,
+                           int O, int K, int B, int c0, const int cb) {
   const int OH = H - K + 1, OW = W - K + 1, KK = K * K;
-  const int PH = OH / P, PW = OW / P;
   for (int iy = 0; iy < H; iy++) {
     const int ky_lo = iy - OH + 1 > 0 ? iy - OH + 1 : 0, ky_hi = iy < K - 1 ? iy : K - 1;
     for (int ix = 0; ix < W; ix++) {
@@ -129,33 +117,13 @@ INLINE void bwd_data_block(const float *gm, const float *im, const float *wm, fl
           for (int ky = ky_lo; ky <= ky_hi; ky++) {
             const float *wr = wm + ((size_t)(o * C + c0) * K + ky) * K;
             for (int kx = kx_lo; kx <= kx_hi; kx++) {
-              vf v = grad_at(gm, im, o, iy - ky, ix - kx, b, PH, PW, B, P);
+              vf v = LD(gm + ((size_t)(o * OH + iy - ky) * OW + ix - kx) * B + b);
               for (int j = 0; j < cb; j++) acc[j] += wr[j * KK + kx] * v;
             }
           }
         for (int j = 0; j < cb; j++)
           ST(dxm + ((size_t)((c0 + j) * H + iy) * W + ix) * B + b, acc[j]);
       }
-    }
-  }
-}
-
-void conv_backward_data(const float *g, const float *idx, const float *w, float *dx, int M,
-                        int C, int H, int W, int O, int K, int P, int B) {
-  const size_t pooled = (size_t)((H - K + 1) / P) * ((W - K + 1) / P) * B;
-#pragma omp parallel for schedule(dynamic)
-  for (int m = 0; m < M; m++) {
-    const float *gm = g + (size_t)m * O * pooled;
-    const float *im = P > 1 ? idx + (size_t)m * O * pooled : NULL;
-    const float *wm = w + (size_t)m * O * C * K * K;
-    float *dxm = dx + (size_t)m * C * H * W * B;
-    for (int c0 = 0; c0 < C; c0 += MAXB) {
-      const int n = C - c0 < MAXB ? C - c0 : MAXB;
-#define CALL(cb)                                                                       \
-  if (P == 1) bwd_data_block(gm, im, wm, dxm, C, H, W, O, K, B, c0, cb, 1);            \
-  else bwd_data_block(gm, im, wm, dxm, C, H, W, O, K, B, c0, cb, 2)
-      DISPATCH_BLOCK(CALL, n)
-#undef CALL
     }
   }
 }
@@ -168,20 +136,21 @@ INLINE float hsum(vf v) {
 
 /* dw[o, c, ky, kx] = sum over y, x, b of g[o, y, x, b] * x[c, y + ky, x + kx, b], for
    output channels o0..o0+ob and kernel columns kx0..kx0+kb of one (c, ky). */
-INLINE void bwd_filter_block(const float *gm, const float *im, const float *xm, float *dwm,
-                             int C, int H, int W, int K, int B, int c, int ky, int o0,
-                             const int ob, int kx0, const int kb, const int P) {
-  const int OH = H - K + 1, OW = W - K + 1, PH = OH / P, PW = OW / P;
+INLINE void bwd_filter_block(const float *gm, const float *xm, float *dwm, int C, int H,
+                             int W, int K, int B, int c, int ky, int o0, const int ob,
+                             int kx0, const int kb) {
+  const int OH = H - K + 1, OW = W - K + 1;
   vf acc[4][5];
   for (int j = 0; j < ob; j++)
     for (int k = 0; k < kb; k++) acc[j][k] = (vf){};
-  for (int y = 0; y < PH * P; y++)
-    for (int x = 0; x < PW * P; x++) {
+  for (int y = 0; y < OH; y++)
+    for (int x = 0; x < OW; x++) {
       const float *xrow = xm + ((size_t)(c * H + y + ky) * W + x + kx0) * B;
+      const float *grow = gm + ((size_t)(o0 * OH + y) * OW + x) * B;
       for (int b = 0; b < B; b += LANES) {
         vf xv[5], gv[4];
         for (int k = 0; k < kb; k++) xv[k] = LD(xrow + (size_t)k * B + b);
-        for (int j = 0; j < ob; j++) gv[j] = grad_at(gm, im, o0 + j, y, x, b, PH, PW, B, P);
+        for (int j = 0; j < ob; j++) gv[j] = LD(grow + (size_t)j * OH * OW * B + b);
         for (int j = 0; j < ob; j++)
           for (int k = 0; k < kb; k++) acc[j][k] += gv[j] * xv[k];
       }
@@ -191,9 +160,7 @@ INLINE void bwd_filter_block(const float *gm, const float *im, const float *xm, 
       dwm[(((size_t)(o0 + j) * C + c) * K + ky) * K + kx0 + k] = hsum(acc[j][k]);
 }
 
-#define FILTER(ob, kb)                                                                 \
-  if (P == 1) bwd_filter_block(gm, im, xm, dwm, C, H, W, K, B, c, ky, o0, ob, kx0, kb, 1); \
-  else bwd_filter_block(gm, im, xm, dwm, C, H, W, K, B, c, ky, o0, ob, kx0, kb, 2)
+#define FILTER(ob, kb) bwd_filter_block(gm, xm, dwm, C, H, W, K, B, c, ky, o0, ob, kx0, kb)
 #define KB_CASES(ob)                                                                   \
   switch (kb) {                                                                        \
   case 1: FILTER(ob, 1); break; case 2: FILTER(ob, 2); break;                          \
@@ -201,32 +168,90 @@ INLINE void bwd_filter_block(const float *gm, const float *im, const float *xm, 
   case 5: FILTER(ob, 5); break;                                                        \
   }
 
-void conv_backward_filter(const float *g, const float *idx, const float *x, float *dw,
-                          float *db, int M, int C, int H, int W, int O, int K, int P, int B) {
-  const size_t pooled = (size_t)((H - K + 1) / P) * ((W - K + 1) / P) * B;
-#pragma omp parallel for schedule(dynamic)
-  for (int m = 0; m < M; m++) {
-    const float *gm = g + (size_t)m * O * pooled;
-    const float *im = P > 1 ? idx + (size_t)m * O * pooled : NULL;
-    const float *xm = x + (size_t)m * C * H * W * B;
-    float *dwm = dw + (size_t)m * O * C * K * K;
-    for (int c = 0; c < C; c++)
-      for (int ky = 0; ky < K; ky++)
-        for (int o0 = 0; o0 < O; o0 += 4)
-          for (int kx0 = 0; kx0 < K; kx0 += 5) {
-            const int kb = K - kx0 < 5 ? K - kx0 : 5;
-            switch (O - o0 < 4 ? O - o0 : 4) {
-            case 1: KB_CASES(1) break;
-            case 2: KB_CASES(2) break;
-            case 3: KB_CASES(3) break;
-            case 4: KB_CASES(4) break;
-            }
+/* The conv output's gradient from the gradient gp of the activated, pooled output a:
+   times the activation's derivative (act: 0 none, 1 tanh, 2 sigmoid, 3 relu, written
+   in terms of a), then routed to each window's maximum (P > 1). */
+static void unpool(const float *gp, const float *ap, const float *ip, float *g, int act,
+                   int O, int OH, int OW, int P, int B) {
+  const int PH = OH / P, PW = OW / P;
+  if (P > 1) memset(g, 0, sizeof(float) * O * OH * OW * B); /* rows pooling dropped */
+  for (int o = 0; o < O; o++)
+    for (int py = 0; py < PH; py++)
+      for (int px = 0; px < PW; px++)
+        for (int b = 0; b < B; b += LANES) {
+          const size_t at = ((size_t)(o * PH + py) * PW + px) * B + b;
+          vf gv = LD(gp + at);
+          if (act) {
+            const vf a = LD(ap + at), one = (vf){} + 1.f;
+            if (act == 1) gv = gv * (one - a * a);
+            else if (act == 2) gv = gv * ((one - a) * a);
+            else gv = (vf)((vi)gv & (a > (vf){}));
           }
-    for (int o = 0; o < O; o++) { /* each pooled gradient lands on exactly one position */
-      vf acc = (vf){};
-      const float *go = gm + o * pooled;
-      for (size_t i = 0; i < pooled; i += LANES) acc += LD(go + i);
-      db[(size_t)m * O + o] = hsum(acc);
+          if (P == 1) {
+            ST(g + at, gv);
+            continue;
+          }
+          const vf iv = LD(ip + at);
+          for (int d = 0; d < P * P; d++) {
+            const vi hit = iv == (vf){} + (float)d;
+            const int y = py * P + d / P, x = px * P + d % P;
+            ST(g + ((size_t)(o * OH + y) * OW + x) * B + b, (vf)((vi)gv & hit));
+          }
+        }
+}
+
+/* Gradients of `conv_forward` followed by the activation `act` (see `unpool`; a is the
+   activated output) from the gradient g of that output: filters dw, bias db, and the
+   input dx unless dx is NULL. */
+void conv_backward(const float *g, const float *a, int act, const float *idx, const float *x,
+                   const float *w, float *dx, float *dw, float *db, int M, int C, int H, int W,
+                   int O, int K, int P, int B) {
+  const int OH = H - K + 1, OW = W - K + 1;
+  const size_t pooled = (size_t)(OH / P) * (OW / P) * B, full = (size_t)OH * OW * B;
+#pragma omp parallel
+  {
+    const int unpooled = P > 1 || act;
+    float *scratch = unpooled ? malloc(sizeof(float) * O * full) : NULL;
+#pragma omp for schedule(dynamic)
+    for (int m = 0; m < M; m++) {
+      const float *gp = g + (size_t)m * O * pooled;
+      const float *xm = x + (size_t)m * C * H * W * B;
+      const float *wm = w + (size_t)m * O * C * K * K;
+      float *dwm = dw + (size_t)m * O * C * K * K;
+      const float *gm = gp;
+      if (unpooled) {
+        unpool(gp, act ? a + (size_t)m * O * pooled : NULL,
+               P > 1 ? idx + (size_t)m * O * pooled : NULL, scratch, act, O, OH, OW, P, B);
+        gm = scratch;
+      }
+      if (dx != NULL) {
+        float *dxm = dx + (size_t)m * C * H * W * B;
+        for (int c0 = 0; c0 < C; c0 += MAXB) {
+          const int n = C - c0 < MAXB ? C - c0 : MAXB;
+#define CALL(cb) bwd_data_block(gm, wm, dxm, C, H, W, O, K, B, c0, cb)
+          DISPATCH_BLOCK(CALL, n)
+#undef CALL
+        }
+      }
+      for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < K; ky++)
+          for (int o0 = 0; o0 < O; o0 += 4)
+            for (int kx0 = 0; kx0 < K; kx0 += 5) {
+              const int kb = K - kx0 < 5 ? K - kx0 : 5;
+              switch (O - o0 < 4 ? O - o0 : 4) {
+              case 1: KB_CASES(1) break;
+              case 2: KB_CASES(2) break;
+              case 3: KB_CASES(3) break;
+              case 4: KB_CASES(4) break;
+              }
+            }
+      for (int o = 0; o < O; o++) {
+        vf acc = (vf){};
+        const float *go = gm + o * full;
+        for (size_t i = 0; i < full; i += LANES) acc += LD(go + i);
+        db[(size_t)m * O + o] = hsum(acc);
+      }
     }
+    free(scratch);
   }
 }

@@ -1,0 +1,116 @@
+"""Where a population CNN training step spends its time, next to a large matmul.
+
+Prints the GFLOP/s of each C kernel on the MNIST CNN's convolution shapes, then the
+share of one training step's time by operation (PyTorch profiler), all measured in
+this run, so the gap between the trainer and the matmul rate can be read off.
+
+    python benchmarks/cnn_kernels.py --models 32 --batch 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+
+import torch
+from torch.profiler import profile
+
+from hyperrep.arch import Conv2d, MaxPool2d, create_architecture
+from hyperrep.zoo import ModelSpec
+from hyperrep.zoo._native import conv_backward, conv_forward
+from hyperrep.zoo._population import PopulationTrainer, TrainData
+
+
+def matmul_gflops(n: int = 4096, repeats: int = 5) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def timed(fn, repeats: int = 10) -> float:
+    fn()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats
+
+
+def kernel_rates(models: int, batch: int, peak: float) -> None:
+    arch = create_architecture("mnist-cnn")
+    shape = arch.input_shape
+    print(f"{'layer':28s} {'forward':>16s} {'backward data':>16s} {'backward filter':>16s}")
+    for i, layer in enumerate(arch.layers):
+        if isinstance(layer, Conv2d):
+            c, h, w = shape
+            k, o = layer.kernel_size, layer.out_channels
+            after = arch.layers[i + 1] if i + 1 < len(arch.layers) else None
+            pool = after.kernel_size if isinstance(after, MaxPool2d) else 1
+            x = torch.randn(models, c, h, w, batch)
+            wt = torch.randn(models, o, c, k, k)
+            bias = torch.randn(models, o)
+            out, idx = conv_forward(x, wt, bias, pool)
+            g = torch.randn_like(out)
+            flops = 2 * models * batch * o * (h - k + 1) * (w - k + 1) * c * k * k
+            times = (
+                timed(lambda: conv_forward(x, wt, bias, pool)),  # noqa: B023
+                timed(lambda: conv_backward(g, idx, x, wt, pool, True)),  # noqa: B023
+                timed(lambda: conv_backward(g, idx, x, wt, pool, False)),  # noqa: B023
+            )
+            data_time = times[1] - times[2]  # the filter gradient runs in both
+            rates = [flops / t / 1e9 for t in (times[0], data_time, times[2])]
+            cells = [f"{r:6.1f} ({100 * r / peak:3.0f}%)" for r in rates]
+            name = f"conv {c}->{o} k{k} on {h}x{w}" + (f" + pool {pool}" if pool > 1 else "")
+            print(f"{name:28s} " + " ".join(f"{cell:>16s}" for cell in cells))
+        shape = arch.feature_shapes[i]
+
+
+def step_profile(models: int, batch: int) -> None:
+    arch = create_architecture("mnist-cnn")
+    n = batch * 20
+    gen = torch.Generator().manual_seed(0)
+    data = TrainData(
+        torch.rand(n, *arch.input_shape, generator=gen), torch.randint(0, 10, (n,), generator=gen),
+        torch.rand(batch, *arch.input_shape, generator=gen), torch.randint(0, 10, (batch,)), 10,
+    )  # fmt: skip
+    specs = [ModelSpec(i, i + 1, "uniform", "adam", "tanh", 3e-4, 0.0, 0.0) for i in range(models)]
+    trainer = PopulationTrainer(arch, specs, data, batch)
+    trainer.train_epoch()
+    start = time.perf_counter()
+    with profile() as prof:
+        trainer.train_epoch()
+    wall = time.perf_counter() - start
+    steps = n // batch
+    flops = 3 * arch.forward_flops() * n * models
+    groups: dict[str, float] = defaultdict(float)
+    for event in prof.key_averages():
+        name = event.key
+        if name.startswith("_ConvPool"):
+            name = "C kernels (" + ("backward" if "Backward" in name else "forward") + ")"
+        elif name.startswith(("autograd::", "aten::empty", "aten::view", "aten::reshape")):
+            continue
+        groups[name] += event.self_cpu_time_total / 1e6
+    total = sum(groups.values())
+    print(f"\none epoch of {steps} steps, {models} models x batch {batch}: {wall:.2f} s, "
+          f"{flops / wall / 1e9:.1f} GFLOP/s (3x forward FLOPs, profiler on)")  # fmt: skip
+    for name, seconds in sorted(groups.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"  {name:40s} {seconds / steps * 1e3:7.2f} ms/step  {100 * seconds / total:5.1f}%")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=64)
+    args = parser.parse_args()
+    peak = matmul_gflops()
+    print(f"large fp32 matmul: {peak:.1f} GFLOP/s, {torch.get_num_threads()} threads\n")
+    kernel_rates(args.models, args.batch, peak)
+    step_profile(args.models, args.batch)
+    print(f"\nlarge fp32 matmul again: {matmul_gflops():.1f} GFLOP/s")
+
+
+if __name__ == "__main__":
+    main()
