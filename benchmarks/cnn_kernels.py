@@ -80,22 +80,23 @@ def step_profile(models: int, batch: int) -> None:
     trainer = PopulationTrainer(arch, specs, data, batch)
     trainer.train_epoch()
     start = time.perf_counter()
+    trainer.train_epoch()
+    wall = time.perf_counter() - start
     with profile() as prof:
         trainer.train_epoch()
-    wall = time.perf_counter() - start
     steps = n // batch
     flops = 3 * arch.forward_flops() * n * models
     groups: dict[str, float] = defaultdict(float)
     for event in prof.key_averages():
         name = event.key
-        if name.startswith("_ConvPool"):
+        if name.startswith("_ConvBlock"):
             name = "C kernels (" + ("backward" if "Backward" in name else "forward") + ")"
         elif name.startswith(("autograd::", "aten::empty", "aten::view", "aten::reshape")):
             continue
         groups[name] += event.self_cpu_time_total / 1e6
     total = sum(groups.values())
     print(f"\none epoch of {steps} steps, {models} models x batch {batch}: {wall:.2f} s, "
-          f"{flops / wall / 1e9:.1f} GFLOP/s (3x forward FLOPs, profiler on)")  # fmt: skip
+          f"{flops / wall / 1e9:.1f} GFLOP/s (3x forward FLOPs); profile of another:")  # fmt: skip
     for name, seconds in sorted(groups.items(), key=lambda kv: -kv[1])[:12]:
         print(f"  {name:40s} {seconds / steps * 1e3:7.2f} ms/step  {100 * seconds / total:5.1f}%")
 

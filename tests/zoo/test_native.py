@@ -100,3 +100,20 @@ def test_fused_activation_backward_equals_autograd(activation, pool):
         torch.testing.assert_close(dx[m], xm.grad.permute(1, 2, 3, 0), rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(dw[m], wm.grad, rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(db[m], bm.grad, rtol=1e-4, atol=1e-4)
+
+
+def test_shared_input_equals_copies():
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(1, 2, 9, 9, 16, generator=gen)
+    w = torch.randn(3, 4, 2, 3, 3, generator=gen)
+    bias = torch.randn(3, 4, generator=gen)
+    copies = x.expand(3, -1, -1, -1, -1).contiguous()
+    shared, idx = conv_forward(x, w, bias, 1)
+    torch.testing.assert_close(shared, conv_forward(copies, w, bias, 1)[0])
+    g = torch.randn(shared.shape, generator=gen)
+    _, dw, db = conv_backward(g, idx, x, w, 1, input_grad=False)
+    _, dw_copies, db_copies = conv_backward(g, idx, copies, w, 1, input_grad=False)
+    torch.testing.assert_close(dw, dw_copies)
+    torch.testing.assert_close(db, db_copies)
+    with pytest.raises(ValueError, match="shared"):
+        conv_backward(g, idx, x, w, 1, input_grad=True)

@@ -75,8 +75,9 @@ def _library() -> ctypes.CDLL:
         raise NativeUnavailable("disabled by HYPERREP_NATIVE=0")
     lib = ctypes.CDLL(str(build_library()))
     ptr, i32 = ctypes.c_void_p, ctypes.c_int
-    lib.conv_forward.argtypes = [ptr] * 5 + [i32] * 8
-    lib.conv_backward.argtypes = [ptr, ptr, i32] + [ptr] * 6 + [i32] * 8
+    i64 = ctypes.c_long
+    lib.conv_forward.argtypes = [ptr, i64] + [ptr] * 4 + [i32] * 8
+    lib.conv_backward.argtypes = [ptr, ptr, i32, ptr, ptr, i64] + [ptr] * 4 + [i32] * 8
     lib.set_threads.argtypes = [i32]
     return lib
 
@@ -102,12 +103,17 @@ def _p(t: torch.Tensor | None) -> ctypes.c_void_p:
 
 
 def _dims(x: torch.Tensor, w: torch.Tensor, pool: int, *others: torch.Tensor) -> tuple[int, ...]:
-    m, c, h, wd, b = x.shape
-    ok = b % LANES == 0 and w.shape[0] == m and w.shape[2] == c and pool in POOLS
+    _, c, h, wd, b = x.shape
+    m = w.shape[0]
+    ok = b % LANES == 0 and x.shape[0] in (1, m) and w.shape[2] == c and pool in POOLS
     ok &= all(t.dtype == torch.float32 and t.is_contiguous() for t in (x, w, *others))
     if not ok:  # the kernels read raw memory: never hand them anything else
         raise ValueError(f"bad kernel operands: x {tuple(x.shape)}, w {tuple(w.shape)}")
     return m, c, h, wd, w.shape[1], w.shape[3], pool, b
+
+
+def _x_stride(x: torch.Tensor, models: int) -> int:
+    return 0 if x.shape[0] == 1 and models > 1 else x[0].numel()
 
 
 def conv_forward(
@@ -115,7 +121,8 @@ def conv_forward(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Convolution + bias, then max pooling over pool x pool windows (1: none).
 
-    x is (M, C, H, W, B), w (M, O, C, K, K), bias (M, O). Returns the output
+    x is (M, C, H, W, B), or (1, C, H, W, B) shared by all models, w (M, O, C, K, K),
+    bias (M, O). Returns the output
     (M, O, PH, PW, B) and, when pooling, which window element was the maximum.
     """
     lib = _library()
@@ -124,7 +131,7 @@ def conv_forward(
     m, _, h, wd, o, k, _, b = dims
     out = x.new_empty(m, o, (h - k + 1) // pool, (wd - k + 1) // pool, b)
     idx = torch.empty_like(out) if pool > 1 else None
-    lib.conv_forward(_p(x), _p(w), _p(bias), _p(out), _p(idx), *dims)
+    lib.conv_forward(_p(x), _x_stride(x, m), _p(w), _p(bias), _p(out), _p(idx), *dims)
     return out, idx
 
 
@@ -150,8 +157,10 @@ def conv_backward(
     dims = _dims(x, w, pool, g, *extra)
     if act and (activated is None or activated.shape != g.shape):
         raise ValueError("a fused activation needs its output, shaped like the gradient")
+    if input_grad and x.shape[0] != w.shape[0]:
+        raise ValueError("no input gradient for an input shared by all models")
     dx = torch.empty_like(x) if input_grad else None
     dw, db = torch.empty_like(w), w.new_empty(w.shape[:2])
-    lib.conv_backward(_p(g), _p(activated), act, _p(idx), _p(x), _p(w), _p(dx), _p(dw), _p(db),
-                      *dims)  # fmt: skip
+    lib.conv_backward(_p(g), _p(activated), act, _p(idx), _p(x), _x_stride(x, w.shape[0]), _p(w),
+                      _p(dx), _p(dw), _p(db), *dims)  # fmt: skip
     return dx, dw, db

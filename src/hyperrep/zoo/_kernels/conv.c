@@ -3,7 +3,8 @@
 
    Layout: the batch is the innermost axis, so every vector operation covers LANES
    images of one model and all arithmetic is vectorised whatever the channel counts:
-     x    (M, C, H, W, B)        inputs of M models, each on its own batch
+     x    (M, C, H, W, B)        inputs of M models, each on its own batch; x_stride
+                                 0 when all models share one batch (evaluation)
      w    (M, O, C, K, K)        filters
      bias (M, O)
      out  (M, O, PH, PW, B)      PH = (H - K + 1) / P, PW = (W - K + 1) / P
@@ -34,9 +35,10 @@ void set_threads(int n) { omp_set_num_threads(n); }
 
 /* Forward for output channels o0..o0+ob of one model: conv + bias, then max over
    each P x P window (P = 1: no pooling). */
-INLINE void fwd_block(const float *xm, const float *wm, const float *bm, float *om,
-                      float *im, int C, int H, int W, int K, int B, int o0, const int ob,
-                      const int P) {
+/* Few taps per output (C * K * K small): the window maximum stays in registers. */
+INLINE void fwd_block_narrow(const float *xm, const float *wm, const float *bm, float *om,
+                             float *im, int C, int H, int W, int K, int B, int o0,
+                             const int ob, const int P) {
   const int PH = (H - K + 1) / P, PW = (W - K + 1) / P, CKK = C * K * K;
   for (int py = 0; py < PH; py++)
     for (int px = 0; px < PW; px++)
@@ -74,6 +76,59 @@ INLINE void fwd_block(const float *xm, const float *wm, const float *bm, float *
       }
 }
 
+/* Many taps per output: measured faster this way on AVX-512 (conv 8->6 k5: 83% vs 74%
+   of a large matmul's rate; conv 1->8 k5: 29% vs 53%, hence the two versions). */
+INLINE void fwd_block_wide(const float *xm, const float *wm, const float *bm, float *om,
+                           float *im, int C, int H, int W, int K, int B, int o0, const int ob,
+                           const int P) {
+  /* NV lane vectors at a time share each weight broadcast; the running window maximum
+     lives in `om` / `im` (in cache) to leave the registers to the accumulators. */
+  enum { NV = 2 };
+  const int PH = (H - K + 1) / P, PW = (W - K + 1) / P, CKK = C * K * K;
+  for (int py = 0; py < PH; py++)
+    for (int px = 0; px < PW; px++)
+      for (int b = 0; b < B; b += NV * LANES) {
+        const int nv = B - b >= NV * LANES ? NV : 1;
+        for (int d = 0; d < P * P; d++) {
+          const int y = py * P + d / P, x = px * P + d % P;
+          vf acc[NV][MAXB];
+          for (int h = 0; h < NV; h++)
+            for (int j = 0; j < ob; j++) acc[h][j] = (vf){} + bm[o0 + j];
+          for (int c = 0; c < C; c++)
+            for (int ky = 0; ky < K; ky++) {
+              const float *row = xm + ((size_t)(c * H + y + ky) * W + x) * B + b;
+              const float *wr = wm + (size_t)o0 * CKK + (c * K + ky) * K;
+              for (int kx = 0; kx < K; kx++) {
+                if (nv == NV) {
+                  vf v0 = LD(row + (size_t)kx * B), v1 = LD(row + (size_t)kx * B + LANES);
+                  for (int j = 0; j < ob; j++) {
+                    const float wv = wr[j * CKK + kx];
+                    acc[0][j] += wv * v0;
+                    acc[1][j] += wv * v1;
+                  }
+                } else {
+                  vf v0 = LD(row + (size_t)kx * B);
+                  for (int j = 0; j < ob; j++) acc[0][j] += wr[j * CKK + kx] * v0;
+                }
+              }
+            }
+          for (int h = 0; h < nv; h++)
+            for (int j = 0; j < ob; j++) {
+              const size_t at = ((size_t)((o0 + j) * PH + py) * PW + px) * B + b + h * LANES;
+              if (d == 0) {
+                ST(om + at, acc[h][j]);
+                if (P > 1) ST(im + at, (vf){});
+              } else { /* take the new value if larger, or NaN (torch propagates NaN) */
+                const vf best = LD(om + at);
+                const vi take = (acc[h][j] > best) | (acc[h][j] != acc[h][j]);
+                ST(om + at, SELECT(take, acc[h][j], best));
+                ST(im + at, SELECT(take, (vf){} + (float)d, LD(im + at)));
+              }
+            }
+        }
+      }
+}
+
 #define DISPATCH_BLOCK(call, n)                                                        \
   switch (n) {                                                                         \
   case 1: call(1); break; case 2: call(2); break; case 3: call(3); break;              \
@@ -81,12 +136,14 @@ INLINE void fwd_block(const float *xm, const float *wm, const float *bm, float *
   case 7: call(7); break; case 8: call(8); break;                                      \
   }
 
-void conv_forward(const float *x, const float *w, const float *bias, float *out,
-                  float *idx, int M, int C, int H, int W, int O, int K, int P, int B) {
+void conv_forward(const float *x, long x_stride, const float *w, const float *bias,
+                  float *out, float *idx, int M, int C, int H, int W, int O, int K, int P,
+                  int B) {
   const size_t pooled = (size_t)((H - K + 1) / P) * ((W - K + 1) / P) * B;
+  const int wide = C * K * K >= 64;
 #pragma omp parallel for schedule(dynamic)
   for (int m = 0; m < M; m++) {
-    const float *xm = x + (size_t)m * C * H * W * B;
+    const float *xm = x + (size_t)m * x_stride;
     const float *wm = w + (size_t)m * O * C * K * K;
     const float *bm = bias + (size_t)m * O;
     float *om = out + (size_t)m * O * pooled;
@@ -94,8 +151,10 @@ void conv_forward(const float *x, const float *w, const float *bias, float *out,
     for (int o0 = 0; o0 < O; o0 += MAXB) {
       const int n = O - o0 < MAXB ? O - o0 : MAXB;
 #define CALL(ob)                                                                       \
-  if (P == 1) fwd_block(xm, wm, bm, om, im, C, H, W, K, B, o0, ob, 1);                 \
-  else fwd_block(xm, wm, bm, om, im, C, H, W, K, B, o0, ob, 2)
+  if (wide && P == 1) fwd_block_wide(xm, wm, bm, om, im, C, H, W, K, B, o0, ob, 1);    \
+  else if (wide) fwd_block_wide(xm, wm, bm, om, im, C, H, W, K, B, o0, ob, 2);         \
+  else if (P == 1) fwd_block_narrow(xm, wm, bm, om, im, C, H, W, K, B, o0, ob, 1);     \
+  else fwd_block_narrow(xm, wm, bm, om, im, C, H, W, K, B, o0, ob, 2)
       DISPATCH_BLOCK(CALL, n)
 #undef CALL
     }
@@ -204,8 +263,8 @@ static void unpool(const float *gp, const float *ap, const float *ip, float *g, 
    activated output) from the gradient g of that output: filters dw, bias db, and the
    input dx unless dx is NULL. */
 void conv_backward(const float *g, const float *a, int act, const float *idx, const float *x,
-                   const float *w, float *dx, float *dw, float *db, int M, int C, int H, int W,
-                   int O, int K, int P, int B) {
+                   long x_stride, const float *w, float *dx, float *dw, float *db, int M, int C,
+                   int H, int W, int O, int K, int P, int B) {
   const int OH = H - K + 1, OW = W - K + 1;
   const size_t pooled = (size_t)(OH / P) * (OW / P) * B, full = (size_t)OH * OW * B;
 #pragma omp parallel
@@ -215,7 +274,7 @@ void conv_backward(const float *g, const float *a, int act, const float *idx, co
 #pragma omp for schedule(dynamic)
     for (int m = 0; m < M; m++) {
       const float *gp = g + (size_t)m * O * pooled;
-      const float *xm = x + (size_t)m * C * H * W * B;
+      const float *xm = x + (size_t)m * x_stride;
       const float *wm = w + (size_t)m * O * C * K * K;
       float *dwm = dw + (size_t)m * O * C * K * K;
       const float *gm = gp;
