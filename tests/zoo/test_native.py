@@ -117,3 +117,13 @@ def test_shared_input_equals_copies():
     torch.testing.assert_close(db, db_copies)
     with pytest.raises(ValueError, match="shared"):
         conv_backward(g, idx, x, w, 1, input_grad=True)
+
+
+def test_missing_compiler_is_reported(monkeypatch, tmp_path):
+    from hyperrep.zoo._native import NativeUnavailable, build_library
+
+    monkeypatch.setenv("HYPERREP_CACHE", str(tmp_path))
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    with pytest.raises(NativeUnavailable, match="no-such-compiler"):
+        build_library()
+    assert not list(tmp_path.glob("*.so"))
