@@ -72,12 +72,21 @@ def test_pooling_ties_follow_pytorch():
 
 
 def test_kernels_refuse_bad_operands():
-    x = torch.randn(1, 1, 8, 8, 20)  # batch not a multiple of the vector width
-    with pytest.raises(ValueError, match="bad kernel operands"):
-        conv_forward(x, torch.randn(1, 2, 1, 3, 3), torch.zeros(1, 2))
+    w, bias = torch.randn(1, 2, 1, 3, 3), torch.zeros(1, 2)
+    with pytest.raises(ValueError, match="bad kernel operands"):  # batch not a multiple of 16
+        conv_forward(torch.randn(1, 1, 8, 8, 20), w, bias)
     x = torch.randn(1, 1, 8, 8, 16)
-    with pytest.raises(ValueError, match="bad kernel operands"):  # a strided view
-        conv_forward(x, torch.randn(1, 2, 1, 3, 3), torch.zeros(1, 4)[:, ::2])
+    with pytest.raises(ValueError, match="bias must be a contiguous"):  # a strided view
+        conv_forward(x, w, torch.zeros(1, 4)[:, ::2])
+    with pytest.raises(ValueError, match="bias: shape"):
+        conv_forward(x, w, torch.zeros(1, 3))
+    out, idx = conv_forward(x, w, bias, 2)
+    with pytest.raises(ValueError, match="g: shape"):
+        conv_backward(torch.zeros(1, 2, 4, 4, 16), idx, x, w, 2, True)
+    with pytest.raises(ValueError, match="idx must be"):
+        conv_backward(torch.zeros_like(out), None, x, w, 2, True)
+    with pytest.raises(ValueError, match="activated must be"):
+        conv_backward(torch.zeros_like(out), idx, x, w, 2, True, "tanh", None)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])

@@ -102,14 +102,31 @@ def _p(t: torch.Tensor | None) -> ctypes.c_void_p:
     return ctypes.c_void_p(None if t is None else t.data_ptr())
 
 
-def _dims(x: torch.Tensor, w: torch.Tensor, pool: int, *others: torch.Tensor) -> tuple[int, ...]:
-    _, c, h, wd, b = x.shape
-    m = w.shape[0]
-    ok = b % LANES == 0 and x.shape[0] in (1, m) and w.shape[2] == c and pool in POOLS
-    ok &= all(t.dtype == torch.float32 and t.is_contiguous() for t in (x, w, *others))
-    if not ok:  # the kernels read raw memory: never hand them anything else
+def _dims(x: torch.Tensor, w: torch.Tensor, pool: int) -> tuple[int, ...]:
+    """Kernel arguments (M, C, H, W, O, K, P, B), after checking x and w."""
+    if x.ndim != 5 or w.ndim != 5 or pool not in POOLS:
         raise ValueError(f"bad kernel operands: x {tuple(x.shape)}, w {tuple(w.shape)}")
-    return m, c, h, wd, w.shape[1], w.shape[3], pool, b
+    _, c, h, wd, b = x.shape
+    m, o, _, k, _ = w.shape
+    ok = b % LANES == 0 and x.shape[0] in (1, m) and w.shape[2:] == (c, k, k)
+    if not ok or k > min(h, wd):
+        raise ValueError(f"bad kernel operands: x {tuple(x.shape)}, w {tuple(w.shape)}")
+    return m, c, h, wd, o, k, pool, b
+
+
+def _out_shape(dims: tuple[int, ...]) -> tuple[int, ...]:
+    m, _, h, wd, o, k, pool, b = dims
+    return m, o, (h - k + 1) // pool, (wd - k + 1) // pool, b
+
+
+def _check(expected: dict[str, tuple[int, ...]], **tensors: torch.Tensor | None) -> None:
+    """The kernels read raw memory: every operand must be float32, contiguous, in shape."""
+    for name, t in tensors.items():
+        if t is None or t.dtype != torch.float32 or not t.is_contiguous():
+            raise ValueError(f"kernel operand {name} must be a contiguous float32 tensor")
+        if name in expected and tuple(t.shape) != expected[name]:
+            raise ValueError(f"kernel operand {name}: shape {tuple(t.shape)}, "
+                             f"expected {expected[name]}")  # fmt: skip
 
 
 def _x_stride(x: torch.Tensor, models: int) -> int:
@@ -125,13 +142,13 @@ def conv_forward(
     bias (M, O). Returns the output
     (M, O, PH, PW, B) and, when pooling, which window element was the maximum.
     """
+    dims = _dims(x, w, pool)
+    _check({"bias": dims[0:1] + dims[4:5]}, x=x, w=w, bias=bias)
     lib = _library()
     lib.set_threads(torch.get_num_threads())
-    dims = _dims(x, w, pool, bias)
-    m, _, h, wd, o, k, _, b = dims
-    out = x.new_empty(m, o, (h - k + 1) // pool, (wd - k + 1) // pool, b)
+    out = x.new_empty(_out_shape(dims))
     idx = torch.empty_like(out) if pool > 1 else None
-    lib.conv_forward(_p(x), _x_stride(x, m), _p(w), _p(bias), _p(out), _p(idx), *dims)
+    lib.conv_forward(_p(x), _x_stride(x, dims[0]), _p(w), _p(bias), _p(out), _p(idx), *dims)
     return out, idx
 
 
@@ -150,15 +167,19 @@ def conv_backward(
     g is the gradient of its output or, with `activation` (one of FUSED_ACTIVATIONS),
     of that activation applied to it; `activated` then holds the activation's output.
     """
-    lib = _library()
-    lib.set_threads(torch.get_num_threads())
+    dims = _dims(x, w, pool)
+    out = _out_shape(dims)
+    operands = {"g": g, "x": x, "w": w}
+    if pool > 1:
+        operands["idx"] = idx
+    if activation is not None:
+        operands["activated"] = activated
+    _check({"g": out, "idx": out, "activated": out}, **operands)
     act = FUSED_ACTIVATIONS.index(activation) + 1 if activation is not None else 0
-    extra = [t for t in (idx, activated) if t is not None]
-    dims = _dims(x, w, pool, g, *extra)
-    if act and (activated is None or activated.shape != g.shape):
-        raise ValueError("a fused activation needs its output, shaped like the gradient")
     if input_grad and x.shape[0] != w.shape[0]:
         raise ValueError("no input gradient for an input shared by all models")
+    lib = _library()
+    lib.set_threads(torch.get_num_threads())
     dx = torch.empty_like(x) if input_grad else None
     dw, db = torch.empty_like(w), w.new_empty(w.shape[:2])
     lib.conv_backward(_p(g), _p(activated), act, _p(idx), _p(x), _x_stride(x, w.shape[0]), _p(w),
