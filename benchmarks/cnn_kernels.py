@@ -15,20 +15,12 @@ from collections import defaultdict
 
 import torch
 from torch.profiler import profile
+from zoo_population import matmul_gflops  # this folder is on sys.path when run as a script
 
 from hyperrep.arch import Conv2d, MaxPool2d, create_architecture
 from hyperrep.zoo import ModelSpec
 from hyperrep.zoo._native import conv_backward, conv_forward
 from hyperrep.zoo._population import PopulationTrainer, TrainData
-
-
-def matmul_gflops(n: int = 4096, repeats: int = 5) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    start = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
 def timed(fn, repeats: int = 10) -> float:

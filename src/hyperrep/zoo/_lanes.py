@@ -3,9 +3,10 @@
 Activations are kept as (models, channels, height, width, batch) so that the kernels
 vectorise over images (see `_kernels/conv.c`). A max-pool right after a convolution
 runs inside the kernel, and so does the backward pass of an activation after that
-(tanh, sigmoid, relu); any other pool or activation runs in PyTorch on the same memory. The batch
-is padded with zero images to a multiple of the kernels' vector width and the padding
-is cut off again at the flatten, so padded images never reach the loss.
+(tanh, sigmoid, relu); any other pool or activation runs in PyTorch on the same
+memory. The batch is padded with zero images to a multiple of the kernels' vector
+width and the padding is cut off again at the flatten, so padded images never reach
+the loss.
 """
 
 from __future__ import annotations
@@ -69,9 +70,8 @@ def lanes_forward(
     act = activation_fn(activation)
     m, b = x.shape[:2]
     padded = -(-b // LANES) * LANES
-    if x.stride(0) == 0 and isinstance(arch.layers[0], Conv2d):  # one batch for all models:
-        # the first convolution reads it once
-        x = x[:1]
+    if x.stride(0) == 0 and isinstance(arch.layers[0], Conv2d):
+        x = x[:1]  # one batch for all models: the first convolution reads it once
     h = F.pad(x.permute(0, 2, 3, 4, 1), (0, padded - b)).contiguous()
     slots = iter(params)
     layers = list(arch.layers)

@@ -34,8 +34,8 @@ typedef float vfu __attribute__((vector_size(4 * LANES), aligned(4)));
 void set_threads(int n) { omp_set_num_threads(n); }
 
 /* Forward for output channels o0..o0+ob of one model: conv + bias, then max over
-   each P x P window (P = 1: no pooling). */
-/* Few taps per output (C * K * K small): the window maximum stays in registers. */
+   each P x P window (P = 1: no pooling). Two versions: this one, for few taps per output
+   (C * K * K small), keeps the window maximum in registers. */
 INLINE void fwd_block_narrow(const float *xm, const float *wm, const float *bm, float *om,
                              float *im, int C, int H, int W, int K, int B, int o0,
                              const int ob, const int P) {
@@ -76,8 +76,9 @@ INLINE void fwd_block_narrow(const float *xm, const float *wm, const float *bm, 
       }
 }
 
-/* Many taps per output: measured faster this way on AVX-512 (conv 8->6 k5: 83% vs 74%
-   of a large matmul's rate; conv 1->8 k5: 29% vs 53%, hence the two versions). */
+/* The other, for many taps per output. Measured once each on AVX-512 (noisy machine):
+   conv 8->6 k5 at 83% of a large matmul's rate this way vs 74% the narrow way, conv
+   1->8 k5 at 29% vs 53%; hence the switch on C * K * K in conv_forward. */
 INLINE void fwd_block_wide(const float *xm, const float *wm, const float *bm, float *om,
                            float *im, int C, int H, int W, int K, int B, int o0, const int ob,
                            const int P) {
