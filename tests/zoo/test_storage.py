@@ -172,3 +172,32 @@ def test_unwritable_destination_is_reported(tmp_path):
 def test_not_a_zoo(tmp_path):
     with pytest.raises(HyperrepError, match="not a hyperrep zoo"):
         open_zoo(tmp_path)
+
+
+def test_zoo_grows_to_more_seeds_keeping_its_models(tmp_path):
+    def seeds(n):
+        return create_zoo_config("tetris-seed", n_models=n, epochs=2, dataset_options=TINY)
+
+    small = create_zoo(seeds(5), tmp_path / "z", population_size=4, progress=False)
+    kept = np.array(small.weights)
+    grown = create_zoo(seeds(11), tmp_path / "z", population_size=4, progress=False)
+    fresh = create_zoo(seeds(11), tmp_path / "fresh", population_size=4, progress=False)
+    assert grown.complete and grown.summary()["models_done"] == 11
+    assert grown.meta["chunks"] == [[0, 1, 2, 3], [4], [5, 6, 7, 8], [9, 10]]
+    assert np.array_equal(np.asarray(grown.weights)[:5], kept)
+    # a model's training does not depend on the population it shares
+    np.testing.assert_allclose(np.asarray(grown.weights), np.asarray(fresh.weights), rtol=1e-6)
+    cols = ["model_index", "seed", "epoch", "test_acc"]
+    pd.testing.assert_frame_equal(grown.properties[cols], fresh.properties[cols], rtol=1e-5)
+    again = create_zoo(seeds(11), tmp_path / "z", population_size=4, progress=False)
+    assert np.array_equal(np.asarray(again.weights), np.asarray(grown.weights))
+
+
+def test_zoo_drawn_from_a_grid_is_not_grown(tmp_path):
+    create_zoo(tiny_hyp(epochs=1), tmp_path / "z", population_size=4, progress=False)
+    before = (tmp_path / "z" / "zoo.json").read_text()
+    with pytest.raises(HyperrepError, match="cannot grow"):
+        create_zoo(tiny_hyp(epochs=1, n_models=16), tmp_path / "z", progress=False)
+    assert (tmp_path / "z" / "zoo.json").read_text() == before
+    with pytest.raises(HyperrepError, match="holds another zoo"):
+        create_zoo(tiny_hyp(epochs=1, n_models=8), tmp_path / "z", progress=False)

@@ -9,11 +9,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from hyperrep._device import check_device
+from hyperrep._errors import HyperrepError
 from hyperrep.arch import Architecture, Conv2d, create_architecture
 from hyperrep.data import load_dataset
 from hyperrep.zoo._config import ModelSpec, ZooConfig
 from hyperrep.zoo._population import EpochRecord, PopulationTrainer, TrainData
-from hyperrep.zoo._storage import ZooWriter, chunk_table
+from hyperrep.zoo._storage import META_FILE, ZooWriter, chunk_table, is_zoo, read_json
 from hyperrep.zoo._zoo import Zoo
 
 
@@ -32,6 +33,37 @@ def plan_chunks(models: Sequence[ModelSpec], population_size: int) -> list[list[
         for rows in groups.values()
         for i in range(0, len(rows), population_size)
     ]
+
+
+def stored_plan(
+    path: Path, config: ZooConfig, models: Sequence[ModelSpec], population_size: int
+) -> tuple[list[list[int]], bool] | None:
+    """The chunk plan of the zoo at `path` that `config` resumes or grows, and whether
+    it grows; None if there is no such zoo.
+
+    A zoo grows when `config` differs from the stored one only in asking for more
+    models and the stored models come first among the new ones (true of seed zoos): the
+    stored chunks stay as they are and the new models get chunks of their own.
+    """
+    if not is_zoo(path):
+        return None
+    meta = read_json(path / META_FILE)
+    if meta["config"] == config.to_dict():
+        return [list(c) for c in meta["chunks"]], False
+    old_dict, new_dict = dict(meta["config"]), config.to_dict()
+    old_n, new_n = old_dict.pop("n_models"), new_dict.pop("n_models")
+    old_count = int(meta["weights"]["shape"][0])
+    if old_dict != new_dict or old_count >= len(models) or (new_n is not None and old_n is None):
+        return None
+    old_models = ZooConfig.from_dict(meta["config"]).models()
+    if [m.model_id for m in models[:old_count]] != [m.model_id for m in old_models]:
+        raise HyperrepError(
+            f"{path} cannot grow to {len(models)} models: its {old_count} models are a random "
+            "draw from the grid, not the first ones of the larger zoo; choose another --out"
+        )
+    new_chunks = plan_chunks(models[old_count:], population_size)
+    chunks = [list(c) for c in meta["chunks"]]
+    return chunks + [[old_count + r for r in rows] for rows in new_chunks], True
 
 
 def load_zoo_data(
@@ -57,15 +89,19 @@ def create_zoo(
 ) -> Zoo:
     """Train every model of `config` into the zoo folder `out`, resuming if it is there.
 
-    `on_epoch(chunk, epoch)` is called once an epoch of a population is safely on disk.
+    A zoo of the same preset and settings with fewer models at `out` is grown: its
+    models are kept and only the new ones are trained. `on_epoch(chunk, epoch)` is
+    called once an epoch of a population is safely on disk.
     """
     from hyperrep import __version__
 
     check_device(device)
     arch = create_architecture(config.architecture)
     models = config.models()
-    chunks = plan_chunks(models, population_size or default_population_size(arch))
-    writer = ZooWriter.open(out, config, arch, chunks, __version__)
+    size = population_size or default_population_size(arch)
+    plan = stored_plan(Path(out), config, models, size)
+    chunks, grow = plan if plan is not None else (plan_chunks(models, size), False)
+    writer = ZooWriter.open(out, config, arch, chunks, __version__, grow=grow)
     todo = [c for c in range(len(chunks)) if c not in writer.done]
     if todo:
         data = load_zoo_data(config, arch, data_dir, device)

@@ -91,12 +91,18 @@ class ZooWriter:
         arch: Architecture,
         chunks: Sequence[Sequence[int]],
         version: str,
+        grow: bool = False,
     ) -> ZooWriter:
-        """Start a new zoo at `path`, or resume the same zoo if it is already there."""
+        """Start a new zoo at `path`, or resume the same zoo if it is already there.
+
+        With `grow`, the zoo at `path` is first enlarged to `chunks` (see `stored_plan`).
+        """
         path = Path(path)
         config_dict = config.to_dict()
         if is_zoo(path):
             meta = read_json(path / META_FILE)
+            if grow:
+                cls._grow(path, meta, config_dict, chunks)
             if meta["config"] != config_dict or meta["architecture"] != arch.to_dict():
                 raise HyperrepError(
                     f"{path} holds another zoo ({meta['config']['preset']}, other settings); "
@@ -135,6 +141,28 @@ class ZooWriter:
         except OSError as err:
             raise HyperrepError(f"cannot write a zoo to {path}: {err.strerror or err}") from err
         return cls(path, meta)
+
+    @staticmethod
+    def _grow(
+        path: Path, meta: dict[str, Any], config: dict[str, Any], chunks: Sequence[Sequence[int]]
+    ) -> None:
+        """Make room for more models: copy the weights into a larger array, then update
+        zoo.json (a crash in between leaves a larger array whose first rows are the zoo)."""
+        old_count = meta["weights"]["shape"][0]
+        shape = (sum(len(c) for c in chunks), *meta["weights"]["shape"][1:])
+        old = np.load(path / WEIGHTS_FILE, mmap_mode="r", allow_pickle=False)
+        tmp = path / f".{WEIGHTS_FILE}.tmp"
+        new = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+        for start in range(0, old_count, 64):
+            stop = min(start + 64, old_count)
+            new[start:stop] = old[start:stop]
+        new.flush()
+        del new, old
+        os.replace(tmp, path / WEIGHTS_FILE)
+        meta.update(config=config, chunks=[list(c) for c in chunks], complete=False)
+        meta["weights"]["shape"] = list(shape)
+        meta.pop("summary", None)
+        write_json_atomic(path / META_FILE, meta)
 
     @staticmethod
     def _create_files(path: Path, meta: dict[str, Any]) -> None:
