@@ -125,3 +125,19 @@ def test_evaluate_command_writes_tables_and_plots(tiny_zoo, tmp_path, capsys):
     ):
         assert (out / png).stat().st_size > 10_000
     assert "In distribution" in capsys.readouterr().out
+
+
+def test_runs_of_one_variant_and_ratio_get_their_own_columns(tiny_zoo, tmp_path):
+    from hyperrep.cli.main import main
+
+    for name, gamma in (("low", "0.1"), ("high", "0.9")):
+        assert main(["train", str(tiny_zoo.path), "--out", str(tmp_path / name), "--epochs",
+                     "1", "--d-model", "32", "--gamma", gamma, "--quiet"]) == 0  # fmt: skip
+    out = tmp_path / "report"
+    assert main(["evaluate", str(tmp_path / "low"), str(tmp_path / "high"), str(tiny_zoo.path),
+                 "--out", str(out), "--umap-points", "0"]) == 0  # fmt: skip
+    table = pd.read_csv(out / "results.csv", index_col=0)
+    runs = ["E_cD c=2 (low)", "E_cD c=2 (high)"]
+    assert list(table.columns)[-2:] == runs
+    assert table.loc["Rec", runs].notna().all()
+    assert table.loc["Rec", runs[0]] != table.loc["Rec", runs[1]]  # two models, two columns

@@ -8,7 +8,7 @@ from hyperrep.probes._evaluate import (
     tau_table,
 )
 from hyperrep.probes._linear import RidgeProbe, SoftmaxProbe, fit_ridge, fit_softmax
-from hyperrep.probes._sources import run_label, zoo_features
+from hyperrep.probes._sources import run_label, run_labels, zoo_features
 from hyperrep.probes._tasks import Task, tasks_for
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "fit_softmax",
     "results_table",
     "run_label",
+    "run_labels",
     "tasks_for",
     "tau_table",
     "zoo_features",

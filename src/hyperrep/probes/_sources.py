@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+
 import numpy as np
 
 from hyperrep._errors import HyperrepError
@@ -17,6 +20,17 @@ def run_label(run: TrainedRun) -> str:
     """A column name such as "E_cD c=2"."""
     ratio = run.arch.n_params / run.config.model.latent_dim
     return f"{_VARIANT_NAMES[run.config.train.variant]} c={ratio:g}"
+
+
+def run_labels(runs: Sequence[TrainedRun]) -> list[str]:
+    """Column names of `runs`: `run_label`, with the run folder added where two runs
+    would share a name (two E_cD runs at one c with other settings, say)."""
+    labels = [run_label(run) for run in runs]
+    counts = Counter(labels)
+    labels = [f"{lab} ({run.path.name})" if counts[lab] > 1 else lab
+              for lab, run in zip(labels, runs, strict=True)]  # fmt: skip
+    counts = Counter(labels)
+    return [f"{lab} #{i + 1}" if counts[lab] > 1 else lab for i, lab in enumerate(labels)]
 
 
 def zoo_features(
@@ -40,6 +54,6 @@ def zoo_features(
         values["W"] = raw_features(zoo.architecture, weights)
         values["s(W)"] = weight_statistics(zoo.architecture, weights, "layer")
         values["s(W) tensor"] = weight_statistics(zoo.architecture, weights, "tensor")
-    for run in runs:
-        values[run_label(run)] = run.encode(data.weights).numpy()
+    for run, label in zip(runs, run_labels(runs), strict=True):
+        values[label] = run.encode(data.weights).numpy()
     return Features(data.table, values)

@@ -10,7 +10,7 @@ from hyperrep._errors import HyperrepError
 from hyperrep.probes import (
     evaluate_probes,
     results_table,
-    run_label,
+    run_labels,
     tasks_for,
     tau_table,
     zoo_features,
@@ -78,12 +78,12 @@ def write_probe_report(
 def _reconstruction_row(runs: list[TrainedRun], zoo: Zoo, columns: pd.Index) -> pd.DataFrame:
     loaded: dict[int, CheckpointData] = {}  # one load of the zoo per split seed
     row = {}
-    for run in runs:
+    for run, label in zip(runs, run_labels(runs), strict=True):
         if run.config.train.variant != "ec":
             seed = run.config.train.split_seed
             if seed not in loaded:
                 loaded[seed] = load_checkpoints(zoo, seed)
-            row[run_label(run)] = 100 * test_reconstruction_r2(run, zoo, loaded[seed])
+            row[label] = 100 * test_reconstruction_r2(run, zoo, loaded[seed])
     return pd.DataFrame([row], index=["Rec"], columns=columns, dtype=float)
 
 
