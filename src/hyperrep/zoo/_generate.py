@@ -48,12 +48,13 @@ def stored_plan(
     if not is_zoo(path):
         return None
     meta = read_json(path / META_FILE)
-    if meta["config"] == config.to_dict():
-        return [list(c) for c in meta["chunks"]], False
-    old_dict, new_dict = dict(meta["config"]), config.to_dict()
-    old_n, new_n = old_dict.pop("n_models"), new_dict.pop("n_models")
+    stored = [list(c) for c in meta["chunks"]]
+    new_dict = config.to_dict()
+    if meta["config"] == new_dict:
+        return stored, False
     old_count = int(meta["weights"]["shape"][0])
-    if old_dict != new_dict or old_count >= len(models) or (new_n is not None and old_n is None):
+    same_but_size = {**meta["config"], "n_models": None} == {**new_dict, "n_models": None}
+    if not same_but_size or old_count >= len(models):
         return None
     old_models = ZooConfig.from_dict(meta["config"]).models()
     if [m.model_id for m in models[:old_count]] != [m.model_id for m in old_models]:
@@ -62,8 +63,7 @@ def stored_plan(
             "draw from the grid, not the first ones of the larger zoo; choose another --out"
         )
     new_chunks = plan_chunks(models[old_count:], population_size)
-    chunks = [list(c) for c in meta["chunks"]]
-    return chunks + [[old_count + r for r in rows] for rows in new_chunks], True
+    return stored + [[old_count + r for r in rows] for rows in new_chunks], True
 
 
 def load_zoo_data(
