@@ -124,3 +124,24 @@ def test_canonical_reconstruction_target(tiny_zoo, tmp_path):
     g = torch.Generator().manual_seed(0)
     _, target = views(weights, g)
     assert torch.equal(target, canonicalize(tiny_zoo.architecture, weights))
+
+
+def test_checkpoints_leave_the_initialisation_out_unless_asked(tiny_zoo, tmp_path):
+    from hyperrep.representation import RunConfig, load_checkpoints
+
+    default = load_checkpoints(tiny_zoo)
+    assert sorted(default.table["epoch"].unique()) == [1, 2, 3, 4]
+    assert len(default.table) == 20 * 4 and default.weights.shape[0] == 20 * 4
+    with_init = load_checkpoints(tiny_zoo, include_init=True)
+    assert sorted(with_init.table["epoch"].unique()) == [0, 1, 2, 3, 4]
+    assert len(with_init.table) == 20 * 5
+    # a run trained before the option existed saw epoch 0: it reads back as such
+    stored = config(epochs=1).to_dict()
+    assert RunConfig.from_dict(stored).train.include_init is False
+    del stored["train"]["include_init"]
+    assert RunConfig.from_dict(stored).train.include_init is True
+    args = ["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--variant", "ed",
+            "--compression", "5", "--epochs", "1", "--d-model", "32", "--quiet",
+            "--include-init"]  # fmt: skip
+    assert main(args) == 0
+    assert load_run(tmp_path / "r").config.train.include_init is True

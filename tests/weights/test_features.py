@@ -11,15 +11,16 @@ from hyperrep.weights._features import (
 )
 
 ARCHS = ["tetris-mlp", "mnist-cnn"]
-VARIANTS = ["layer", "tensor"]
+VARIANTS = ["layer", "layer-pooled", "tensor"]
 
 
 def reference(arch, weights: np.ndarray, variant: str) -> np.ndarray:
     """Plain loop over rows and groups with numpy's own functions."""
-    if variant == "layer":
+    if variant.startswith("layer"):
+        kinds = ("weight",) if variant == "layer" else ("weight", "bias")
         groups = []
         for layer in arch.parametric_layers:
-            slots = [s for s in arch.param_slots if s.layer == layer]
+            slots = [s for s in arch.param_slots if s.layer == layer and s.kind in kinds]
             groups.append(np.concatenate([np.arange(s.offset, s.stop) for s in slots]))
         qs = [1, 25, 50, 75, 99]
     else:
@@ -30,7 +31,7 @@ def reference(arch, weights: np.ndarray, variant: str) -> np.ndarray:
         feats = []
         for idx in groups:
             x = w[idx].astype(np.float64)
-            spread = np.var(x) if variant == "layer" else np.std(x)
+            spread = np.std(x) if variant == "tensor" else np.var(x)
             feats += [np.mean(x), spread, *np.percentile(x, qs)]
         rows.append(feats)
     return np.asarray(rows)
@@ -185,9 +186,9 @@ def test_bad_input_raises(weights):
 
 def test_unknown_variant_lists_known_ones():
     arch = create_architecture("tetris-mlp")
-    with pytest.raises(UnknownNameError, match="known: layer, tensor"):
+    with pytest.raises(UnknownNameError, match="known: layer, layer-pooled, tensor"):
         weight_statistics(arch, np.zeros((1, 100), dtype=np.float32), "unit")
-    with pytest.raises(UnknownNameError, match="known: layer, tensor"):
+    with pytest.raises(UnknownNameError, match="known: layer, layer-pooled, tensor"):
         weight_statistic_names(arch, "unit")
 
 
@@ -209,3 +210,16 @@ def test_raw_features_pass_through(tmp_path):
     np.testing.assert_array_equal(as_double, w)
     np.save(tmp_path / "w.npy", w)
     np.testing.assert_array_equal(raw_features(arch, np.load(tmp_path / "w.npy", mmap_mode="r")), w)
+
+
+def test_layer_variant_leaves_biases_out_hand_worked():
+    from hyperrep.arch import Activation, Architecture, Linear
+
+    arch = Architecture("tiny", (2,), (Linear(2, 2), Activation(), Linear(2, 1, bias=False)))
+    w = np.array([[1.0, 2.0, 3.0, 4.0, 100.0, 100.0, 5.0, 6.0]], dtype=np.float32)
+    weights_only = weight_statistics(arch, w, "layer")
+    pooled = weight_statistics(arch, w, "layer-pooled")
+    assert weights_only[0, 0] == 2.5  # mean of 1, 2, 3, 4
+    assert weights_only[0, 1] == 1.25  # their population variance
+    assert pooled[0, 0] == 35.0  # (1 + 2 + 3 + 4 + 100 + 100) / 6
+    assert weights_only[0, 7] == pooled[0, 7] == 5.5  # the second layer has no bias

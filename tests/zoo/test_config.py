@@ -58,3 +58,20 @@ def test_bad_overrides_and_unknown_preset():
         create_zoo_config("tetris-seed", epochs=0)
     with pytest.raises(HyperrepError, match="unknown zoo preset"):
         create_zoo_config("tetris-sed")
+
+
+def test_cnn_presets_follow_the_authors_training_scripts():
+    for name in ("mnist-seed", "fashion-seed", "mnist-hyp-1-fix-seed", "mnist-hyp-5-rand-seed"):
+        config = create_zoo_config(name)
+        assert (config.batch_size, config.holdout, config.holdout_seed) == (10, 10_000, 42)
+        assert (config.init_scheme, config.train_metrics) == ("authors", "running")
+    assert create_zoo_config("fashion-seed").dataset_options == {"mean": 0.5, "std": 0.5}
+    assert create_zoo_config("mnist-seed").dataset_options == {}
+    assert create_zoo_config("tetris-seed").init_scheme == "authors"
+
+
+def test_bad_protocol_settings_are_one_line_errors():
+    with pytest.raises(HyperrepError, match="train_metrics must be one of running, full"):
+        create_zoo_config("mnist-seed", train_metrics="epoch")
+    with pytest.raises(HyperrepError, match="holdout must be >= 0"):
+        create_zoo_config("mnist-seed", holdout=-1)

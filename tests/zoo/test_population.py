@@ -25,6 +25,7 @@ def _assert_population_equals_alone(arch, specs, data, batch_size):
             np.testing.assert_allclose(pop.weights[j], ref.weights[0], rtol=1e-4, atol=1e-5)
             np.testing.assert_allclose(pop.test_acc[j], ref.test_acc[0], atol=1e-3)
             np.testing.assert_allclose(pop.train_loss[j], ref.train_loss[0], rtol=1e-4)
+            np.testing.assert_allclose(pop.train_acc[j], ref.train_acc[0], atol=1e-3)
     # training changed the weights: the comparison above is not between two inits
     assert np.abs(together[-1].weights - together[0].weights).max() > 1e-3
 
@@ -121,3 +122,92 @@ def test_same_seed_same_model_different_seed_different(tetris):
     last = list(train_population(arch, specs, data, 1, 32))[-1].weights
     assert np.array_equal(last[0], last[1])
     assert not np.allclose(last[0], last[2])
+
+
+def test_cnn_population_equals_alone_at_the_authors_batch_of_10(mnist):
+    arch, data = mnist
+    rows = [(1, "uniform", "adam", "tanh", 3e-4, 0.0, 0.0),
+            (2, "uniform", "adam", "tanh", 3e-4, 0.0, 0.0),
+            (3, "kaiming_uniform", "adam", "tanh", 1e-3, 0.0, 0.5)]  # fmt: skip
+    _assert_population_equals_alone(arch, _specs(rows), data.subset(120, 64), batch_size=10)
+
+
+def test_fan_in_scheme_population_equals_alone(tetris):
+    arch, data = tetris
+    specs = [ModelSpec(i, i + 1, "uniform", "adam", "tanh", 1e-2, 0.0, 0.0, "fan-in")
+             for i in range(2)]  # fmt: skip
+    _assert_population_equals_alone(arch, specs, data, batch_size=32)
+
+
+@pytest.mark.parametrize("data_name", ["tetris", "mnist"])
+def test_running_train_metrics_are_sample_weighted_batch_means(request, data_name):
+    # Hand-checked case: with lr 0 the weights never move, so the running mean over the
+    # epoch's batches, weighted by batch size, is the full training-set loss and accuracy
+    # of the initial weights (epoch 0 is recorded with a full pass). 250 / 32 leaves a
+    # last batch of 26: an unweighted mean of batch means would differ.
+    arch, data = request.getfixturevalue(data_name)
+    data = data.subset(250, 64)
+    specs = _specs([(s, "normal", "adam", "tanh", 0.0, 0.0, 0.0) for s in (1, 2)])
+    init, first = list(train_population(arch, specs, data, 1, batch_size=32))
+    np.testing.assert_array_equal(first.weights, init.weights)
+    np.testing.assert_allclose(first.train_loss, init.train_loss, rtol=1e-5)
+    np.testing.assert_allclose(first.train_acc, init.train_acc, atol=1e-12)
+    full = list(train_population(arch, specs, data, 1, batch_size=32, train_metrics="full"))
+    np.testing.assert_allclose(full[1].train_loss, init.train_loss, rtol=1e-5)
+
+
+def test_running_train_metrics_are_taken_before_each_step(tetris):
+    # With lr > 0 the running mean (train mode, before each step) differs from a pass
+    # over the training set at the end of the epoch; a plain loop gives the former.
+    arch, data = tetris
+    spec = _specs([(5, "normal", "sgd", "tanh", 0.5, 0.0, 0.0)])[0]
+    running = list(train_population(arch, [spec], data, 1, batch_size=50))[1]
+    full = list(train_population(arch, [spec], data, 1, batch_size=50, train_metrics="full"))[1]
+    np.testing.assert_array_equal(running.weights, full.weights)
+    model = torch.nn.Sequential(torch.nn.Linear(16, 5, bias=False), torch.nn.Tanh(),
+                                torch.nn.Linear(5, 4, bias=False))  # fmt: skip
+    from hyperrep.zoo._init import init_params
+    from hyperrep.zoo._rng import INIT_STREAM, ORDER_STREAM, epoch_order, model_generator
+
+    w1, w2 = init_params(arch, "normal", model_generator(5, INIT_STREAM))
+    with torch.no_grad():
+        model[0].weight.copy_(w1)
+        model[2].weight.copy_(w2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    order = epoch_order(model_generator(5, ORDER_STREAM), 300)
+    loss_sum, correct = 0.0, 0
+    for start in range(0, 300, 50):
+        idx = order[start : start + 50]
+        logits = model(data.x_train[idx])
+        loss = torch.nn.functional.cross_entropy(logits, data.y_train[idx])
+        loss_sum += loss.item() * 50
+        correct += int((logits.argmax(1) == data.y_train[idx]).sum())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert running.train_loss[0] == pytest.approx(loss_sum / 300, rel=1e-5)
+    assert running.train_acc[0] == pytest.approx(correct / 300, abs=1e-12)
+    assert abs(running.train_loss[0] - full.train_loss[0]) > 1e-3
+
+
+def test_holdout_is_the_authors_random_split(mnist):
+    _, data = mnist
+    kept = data.without_holdout(40, seed=42)
+    train, _ = torch.utils.data.random_split(
+        range(192), [152, 40], generator=torch.Generator().manual_seed(42)
+    )
+    assert torch.equal(kept.x_train, data.x_train[list(train.indices)])
+    assert torch.equal(kept.y_train, data.y_train[list(train.indices)])
+    assert kept.x_test is data.x_test
+    with pytest.raises(population.HyperrepError, match="holdout must be in"):
+        data.without_holdout(192, seed=42)
+
+
+def test_no_dropout_after_the_third_convolution():
+    from hyperrep.arch import Activation, to_module
+
+    arch = create_architecture("mnist-cnn")
+    flags = [layer.dropout for layer in arch.layers if isinstance(layer, Activation)]
+    assert flags == [True, True, False, True]  # conv1, conv2, conv3, fc1
+    module = to_module(arch, "tanh", 0.5, torch.Generator())
+    assert [m.p for m in module if hasattr(m, "p")] == [0.5, 0.5, 0.0, 0.5]

@@ -84,7 +84,9 @@ def test_resumed_trainer_continues_bit_for_bit(tmp_path):
 
 
 def test_recorded_metrics_match_recomputation_from_stored_weights(tmp_path):
-    zoo = create_zoo(tiny_hyp(), tmp_path / "z", population_size=6, progress=False)
+    # "full": train metrics are a pass over the training set after the epoch
+    config = tiny_hyp(train_metrics="full")
+    zoo = create_zoo(config, tmp_path / "z", population_size=6, progress=False)
     data = make_tetris(**TINY)
     arch = zoo.architecture
     table = zoo.properties
@@ -135,7 +137,8 @@ def test_diverged_models_are_flagged_counted_and_left_out(tmp_path):
     assert json.loads((tmp_path / "z" / "zoo.json").read_text())["summary"]["diverged"] == 2
     kept = zoo.checkpoints()
     assert set(kept["model_index"]) == {0, 1}
-    assert len(zoo.checkpoints(include_diverged=True)) == 4 * 3
+    assert len(zoo.checkpoints(include_diverged=True)) == 4 * 2  # epochs 1, 2
+    assert len(zoo.checkpoints(include_diverged=True, include_init=True)) == 4 * 3
 
 
 def test_loader_memory_maps_and_reads_rows_on_demand(tmp_path):

@@ -43,7 +43,8 @@ def to_module(
         elif isinstance(layer, MaxPool2d):
             modules.append(nn.MaxPool2d(layer.kernel_size))
         elif isinstance(layer, Activation):
-            modules.append(_ActivationDropout(activation, dropout, dropout_generator))
+            p = dropout if layer.dropout else 0.0
+            modules.append(_ActivationDropout(activation, p, dropout_generator))
         elif isinstance(layer, Flatten):
             modules.append(nn.Flatten())
     return nn.Sequential(*modules)

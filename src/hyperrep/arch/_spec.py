@@ -42,7 +42,13 @@ class MaxPool2d:
 
 @dataclass(frozen=True)
 class Activation:
-    """The network's nonlinearity, chosen per model; dropout (if any) follows it."""
+    """The network's nonlinearity, chosen per model.
+
+    The model's dropout (if any) follows it when `dropout` is set; the authors' CNN has
+    none after its third convolution (`def_net.py`, see docs/zoo.md).
+    """
+
+    dropout: bool = True
 
 
 @dataclass(frozen=True)

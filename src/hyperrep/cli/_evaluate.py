@@ -21,6 +21,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                           help="another zoo of the same architecture to evaluate on")  # fmt: skip
     evaluate.add_argument("--umap-points", type=int, default=3000,
                           help="checkpoints per UMAP plot, 0 for none (default 3000)")  # fmt: skip
+    evaluate.add_argument("--include-init", action="store_true",
+                          help="probe epoch 0 (the initialisation) too")  # fmt: skip
     evaluate.set_defaults(run=run_evaluate)
 
 
@@ -31,7 +33,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     runs = [load_run(s) for s in args.sources if s != "baselines"]
     ood = open_zoo(args.ood) if args.ood is not None else None
-    tables = write_probe_report(open_zoo(args.zoo), runs, args.out, ood, args.umap_points)
+    tables = write_probe_report(
+        open_zoo(args.zoo), runs, args.out, ood, args.umap_points, args.include_init
+    )
     print_tables(tables)
     print(f"\nreport written to {args.out}")
     return 0

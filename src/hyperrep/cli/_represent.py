@@ -29,6 +29,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                        help="reconstruct the permuted view, or its canonical form")  # fmt: skip
     train.add_argument("--no-normalize", action="store_true",
                        help="do not standardise weights per layer")  # fmt: skip
+    train.add_argument("--include-init", action="store_true",
+                       help="learn from epoch 0 (the initialisation) too")  # fmt: skip
     train.add_argument("--seed", type=int)
     train.add_argument("--device", default="cpu")
     train.add_argument("--quiet", action="store_true")
@@ -61,6 +63,8 @@ def run_train(args: argparse.Namespace) -> int:
     }  # fmt: skip
     if args.no_normalize:
         train_overrides["normalize"] = False
+    if args.include_init:
+        train_overrides["include_init"] = True
     train = replace(config.train, **{k: v for k, v in train_overrides.items() if v is not None})
     model = config.model if args.d_model is None else replace(config.model, d_model=args.d_model)
     config = replace(config, train=train, model=model)

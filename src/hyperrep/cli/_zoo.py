@@ -28,6 +28,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     create.add_argument("--test-subset", type=int, help="use the first K test images")
     create.add_argument("--batch-size", type=int, help="training batch size")
     create.add_argument("--population", type=int, help="models trained together per population")
+    create.add_argument("--init-scheme", choices=["authors", "fan-in"],
+                        help="what the init names mean (default authors: U(0,1), N(0,1), "
+                        "PyTorch kaiming/xavier, biases 0.01)")  # fmt: skip
+    create.add_argument("--train-metrics", choices=["running", "full"],
+                        help="train loss/accuracy as the epoch's running mean (default) or a "
+                        "full pass over the training set after each epoch")  # fmt: skip
     create.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     create.add_argument("--data-dir", type=Path, help="folder with MNIST / Fashion-MNIST IDX files")
     create.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -57,6 +63,8 @@ def run_create(args: argparse.Namespace) -> int:
         train_subset=args.train_subset,
         test_subset=args.test_subset,
         batch_size=args.batch_size,
+        init_scheme=args.init_scheme,
+        train_metrics=args.train_metrics,
     )
     if args.population is not None and args.population < 1:
         raise HyperrepError(f"--population must be >= 1, got {args.population}")
@@ -88,7 +96,10 @@ def format_summary(summary: dict) -> str:
         f"architecture  {summary['architecture']} ({summary['n_params']} parameters)",
         f"models        {summary['models_done']} of {summary['models_planned']} trained"
         + ("" if summary["complete"] else " (incomplete: rerun `zoo create` to resume)"),
-        f"epochs        {summary['epochs']} (+ epoch 0 = initialisation)",
+        f"epochs        {summary['epochs']} (+ epoch 0 = initialisation; left out of "
+        "representation training and probes unless --include-init)",
+        f"training      {summary['training']}",
+        f"GGap          {summary['ggap']}",
         f"diverged      {summary['diverged']} models (kept on disk, left out of data sets)",
     ]
     acc = summary.get("test_acc_by_epoch")

@@ -246,8 +246,14 @@ def _load(
     download: bool,
     train_subset: int | None,
     test_subset: int | None,
+    mean: float | None = None,
+    std: float | None = None,
 ) -> ImageDataset:
     files = _resolve(source, data_dir, download)
+    mean = source.mean if mean is None else float(mean)
+    std = source.std if std is None else float(std)
+    if not std > 0:
+        raise DataFormatError(f"std must be positive, got {std}")
     split = {}
     for part, k in (("train", train_subset), ("test", test_subset)):
         images, labels = read_idx(files[f"{part}_images"]), read_idx(files[f"{part}_labels"])
@@ -255,7 +261,7 @@ def _load(
         images = _first(images, k, f"{part}_subset")
         x = torch.from_numpy(images.astype(np.float32) / 255.0)
         split[part] = (
-            ((x - source.mean) / source.std).unsqueeze(1),
+            ((x - mean) / std).unsqueeze(1),
             torch.from_numpy(_first(labels, k, f"{part}_subset").astype(np.int64)),
         )
     return ImageDataset(
@@ -289,9 +295,12 @@ def load_mnist(
     download: bool = True,
     train_subset: int | None = None,
     test_subset: int | None = None,
+    mean: float | None = None,
+    std: float | None = None,
 ) -> ImageDataset:
-    """MNIST as (N, 1, 28, 28) float32 standardised with mean 0.1307, std 0.3081."""
-    return _load(MNIST, data_dir, download, train_subset, test_subset)
+    """MNIST as (N, 1, 28, 28) float32: pixels in [0, 1] standardised with `mean` and
+    `std` (default 0.1307, 0.3081)."""
+    return _load(MNIST, data_dir, download, train_subset, test_subset, mean, std)
 
 
 @register_dataset("fashion-mnist")
@@ -300,6 +309,9 @@ def load_fashion_mnist(
     download: bool = True,
     train_subset: int | None = None,
     test_subset: int | None = None,
+    mean: float | None = None,
+    std: float | None = None,
 ) -> ImageDataset:
-    """Fashion-MNIST as (N, 1, 28, 28) float32 standardised with mean 0.2860, std 0.3530."""
-    return _load(FASHION_MNIST, data_dir, download, train_subset, test_subset)
+    """Fashion-MNIST as (N, 1, 28, 28) float32: pixels in [0, 1] standardised with
+    `mean` and `std` (default 0.2860, 0.3530; the authors' zoos use 0.5, 0.5)."""
+    return _load(FASHION_MNIST, data_dir, download, train_subset, test_subset, mean, std)

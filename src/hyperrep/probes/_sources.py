@@ -34,9 +34,14 @@ def run_labels(runs: Sequence[TrainedRun]) -> list[str]:
 
 
 def zoo_features(
-    zoo: Zoo, runs: list[TrainedRun] = (), baselines: bool = True, split_seed: int = 0
+    zoo: Zoo,
+    runs: list[TrainedRun] = (),
+    baselines: bool = True,
+    split_seed: int = 0,
+    include_init: bool = False,
 ) -> Features:
-    """W, both s(W) variants and each run's latent for every healthy checkpoint.
+    """W, two s(W) variants and each run's latent for every healthy checkpoint of epochs
+    1..E (and epoch 0 with `include_init`).
 
     The split is the runs' (they must agree), else `split_seed`'s.
     """
@@ -47,7 +52,7 @@ def zoo_features(
     seeds = {run.config.train.split_seed for run in runs}
     if len(seeds) > 1:
         raise HyperrepError("the runs were trained with different split seeds")
-    data = load_checkpoints(zoo, seeds.pop() if seeds else split_seed)
+    data = load_checkpoints(zoo, seeds.pop() if seeds else split_seed, include_init)
     weights = data.weights.numpy()
     values: dict[str, np.ndarray] = {}
     if baselines:

@@ -31,20 +31,21 @@ def write_probe_report(
     out: str | Path,
     ood: Zoo | None = None,
     umap_points: int = 3000,
+    include_init: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Probe W, s(W) and each run's latent on `zoo` (and on `ood`); write tables and plots.
 
     Returns the R² tables by domain ("id", and "ood" when `ood` is given), in %. Their
     first row, Rec, is the test reconstruction R² of each run that has a decoder (absent
-    when no run has one).
+    when no run has one). Checkpoints are epochs 1..E, and epoch 0 with `include_init`.
     """
     out = Path(out)
-    source = zoo_features(zoo, runs)
+    source = zoo_features(zoo, runs, include_init=include_init)
     target = None
     if ood is not None:
         if ood.architecture != zoo.architecture:
             raise HyperrepError(f"{ood.path} has another architecture than {zoo.path}")
-        target = zoo_features(ood, runs)
+        target = zoo_features(ood, runs, include_init=include_init)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -55,7 +56,8 @@ def write_probe_report(
         other_zoo = ood if domain == "ood" and ood is not None else zoo
         table = results_table(predictions, domain)
         if any(r.config.train.variant != "ec" for r in runs):
-            table = pd.concat([_reconstruction_row(runs, other_zoo, table.columns), table])
+            rec = _reconstruction_row(runs, other_zoo, table.columns, include_init)
+            table = pd.concat([rec, table])
         table = table.round(1)
         tau = tau_table(predictions, domain).round(3)
         stem = "results" if domain == "id" else "results_ood"
@@ -75,14 +77,16 @@ def write_probe_report(
     return tables
 
 
-def _reconstruction_row(runs: list[TrainedRun], zoo: Zoo, columns: pd.Index) -> pd.DataFrame:
+def _reconstruction_row(
+    runs: list[TrainedRun], zoo: Zoo, columns: pd.Index, include_init: bool
+) -> pd.DataFrame:
     loaded: dict[int, CheckpointData] = {}  # one load of the zoo per split seed
     row = {}
     for run, label in zip(runs, run_labels(runs), strict=True):
         if run.config.train.variant != "ec":
             seed = run.config.train.split_seed
             if seed not in loaded:
-                loaded[seed] = load_checkpoints(zoo, seed)
+                loaded[seed] = load_checkpoints(zoo, seed, include_init)
             row[label] = 100 * test_reconstruction_r2(run, zoo, loaded[seed])
     return pd.DataFrame([row], index=["Rec"], columns=columns, dtype=float)
 

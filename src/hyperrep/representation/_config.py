@@ -54,6 +54,7 @@ class TrainConfig:
     erase_scale: tuple[float, float] = (0.02, 0.33)
     noise_sigma: float = 0.0
     split_seed: int = 0
+    include_init: bool = False  # learn from epoch 0 (the initialisation) too
     seed: int = 0
     amp: bool = True  # bfloat16 autocast on CUDA; ignored on CPU
 
@@ -90,7 +91,7 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        train = dict(data["train"])
+        train = {"include_init": True, **data["train"]}  # runs before the field saw epoch 0
         train["erase_scale"] = tuple(train["erase_scale"])
         return cls(ModelConfig(**data["model"]), TrainConfig(**train))
 

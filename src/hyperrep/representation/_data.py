@@ -75,9 +75,10 @@ class CheckpointData:
         return self.weights[torch.as_tensor((self.table["split"] == name).to_numpy().copy())]
 
 
-def load_checkpoints(zoo: Zoo, split_seed: int = 0) -> CheckpointData:
-    """All checkpoints of non-diverged models, with their by-model split."""
-    table = zoo.checkpoints().copy()
+def load_checkpoints(zoo: Zoo, split_seed: int = 0, include_init: bool = False) -> CheckpointData:
+    """The checkpoints of non-diverged models, epochs 1..E (and epoch 0 with
+    `include_init`), with their by-model split."""
+    table = zoo.checkpoints(include_init=include_init).copy()
     if table.empty:
         raise HyperrepError(f"{zoo.path} holds no finished, non-diverged models")
     splits = split_models(table["model_id"].to_numpy(), split_seed)

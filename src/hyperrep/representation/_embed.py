@@ -72,12 +72,13 @@ def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
 
 
 def embed_zoo(run: TrainedRun, zoo: Zoo) -> pd.DataFrame:
-    """Properties, split and latent (columns z0..z{L-1}) of every healthy checkpoint."""
+    """Properties, split and latent (columns z0..z{L-1}) of every healthy checkpoint,
+    epoch 0 included."""
     if zoo.architecture != run.arch:
         raise HyperrepError(
             f"the run was trained on {run.arch.name}, the zoo holds {zoo.architecture.name}"
         )
-    data = load_checkpoints(zoo, run.config.train.split_seed)
+    data = load_checkpoints(zoo, run.config.train.split_seed, include_init=True)
     latents = run.encode(data.weights).numpy()
     columns = pd.DataFrame(latents.astype(np.float32),
                            columns=[f"z{i}" for i in range(latents.shape[1])])  # fmt: skip
@@ -87,10 +88,11 @@ def embed_zoo(run: TrainedRun, zoo: Zoo) -> pd.DataFrame:
 def test_reconstruction_r2(run: TrainedRun, zoo: Zoo, data: CheckpointData | None = None) -> float:
     """Reconstruction R^2 of the best model on the test split of `zoo` (raw weights).
 
-    `data`, if given, is `zoo`'s checkpoints loaded with the run's split seed.
+    `data`, if given, is `zoo`'s checkpoints loaded with the run's split seed; otherwise
+    the checkpoints the run learned from (with or without epoch 0).
     """
     if data is None:
-        data = load_checkpoints(zoo, run.config.train.split_seed)
+        data = load_checkpoints(zoo, run.config.train.split_seed, run.config.train.include_init)
     test = data.split("test")
     target = test
     if run.config.train.recon_target == "canonical":

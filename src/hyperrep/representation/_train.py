@@ -268,7 +268,7 @@ def train_representation(
     elif out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise HyperrepError(f"{out} exists and is not an empty folder or a hyperrep run")
 
-    data = load_checkpoints(zoo, config.train.split_seed)
+    data = load_checkpoints(zoo, config.train.split_seed, config.train.include_init)
     trainer = Trainer(zoo.architecture, config, data, device)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -32,8 +32,11 @@ class _Variant:
 
 
 WEIGHT_STATISTIC_VARIANTS: dict[str, _Variant] = {
-    # Schürholt et al. 2021, s(W): per layer
+    # Schürholt et al. 2021, s(W): per layer, over its weights only, as every
+    # compute_baselines.py of theirs (LayerQuintiles(..., use_bias=False))
     "layer": _Variant("var", (1, 25, 50, 75, 99)),
+    # the same statistics over a layer's weights and bias pooled (hyperrep before 0.2)
+    "layer-pooled": _Variant("var", (1, 25, 50, 75, 99)),
     # Unterthiner et al. 2020: per weight and per bias tensor
     "tensor": _Variant("std", (0, 25, 50, 75, 100)),
 }
@@ -54,7 +57,8 @@ def raw_features(arch: Architecture, weights: WeightArray) -> np.ndarray:
 def weight_statistic_names(arch: Architecture, variant: str = "layer") -> list[str]:
     """Readable name of each column of `weight_statistics(arch, ..., variant)`.
 
-    "layer": `layer{i}.{stat}` with i the layer's index in `arch.layers`, e.g. "layer0.p25";
+    "layer", "layer-pooled": `layer{i}.{stat}` with i the layer's index in `arch.layers`,
+    e.g. "layer0.p25";
     "tensor": `{slot name}.{stat}`, e.g. "2.bias.p25". Stats: mean, var or std, p{q}.
     """
     spec = _variant(variant)
@@ -72,9 +76,10 @@ def weight_statistics(
 ) -> np.ndarray:
     """Summary statistics of each weight vector, a float32 (N, F) array.
 
-    variant "layer" (s(W), Schürholt et al. 2021): for each parametric layer, over all its
-    parameters -- weight and bias pooled together -- the mean, the variance and the
-    1/25/50/75/99 percentiles.
+    variant "layer" (s(W), Schürholt et al. 2021): for each parametric layer, over its
+    weights (biases left out, as the authors' baselines do), the mean, the variance and
+    the 1/25/50/75/99 percentiles.
+    variant "layer-pooled": the same over each layer's weight and bias pooled together.
     variant "tensor" (Unterthiner et al. 2020): for each weight and each bias tensor
     separately, the mean, the standard deviation and the 0/25/50/75/100 percentiles.
 
@@ -127,8 +132,9 @@ def _groups(arch: Architecture, variant: str) -> list[tuple[str, int, int]]:
     groups = []
     for layer in arch.parametric_layers:
         slots = [slot for slot in arch.param_slots if slot.layer == layer]
-        # a layer's weight and bias are adjacent in the flat vector
-        groups.append((f"layer{layer}", slots[0].offset, slots[-1].stop))
+        # a layer's weight and then its bias are adjacent in the flat vector
+        stop = slots[-1].stop if variant == "layer-pooled" else slots[0].stop
+        groups.append((f"layer{layer}", slots[0].offset, stop))
     return groups
 
 

@@ -9,8 +9,12 @@ from typing import Any
 import numpy as np
 
 from hyperrep._errors import HyperrepError
+from hyperrep.zoo._init import check_init
 
 GRID_KEYS = ("init", "optimizer", "activation", "lr", "weight_decay", "dropout")
+TRAIN_METRICS = ("running", "full")
+# what a zoo.json written before these fields existed (format 1) was trained with
+_FORMAT_1_DEFAULTS = {"init_scheme": "fan-in", "train_metrics": "full", "holdout": 0}
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class ModelSpec:
     lr: float
     weight_decay: float
     dropout: float
+    init_scheme: str = "authors"  # what `init` means, see zoo/_init.py
 
     @property
     def group(self) -> tuple[str, str]:
@@ -39,6 +44,13 @@ class ZooConfig:
     Every combination of `grid` values is trained once per seed: with the shared
     `seeds`, or, when `random_seeds_per_config` is set, with that many seeds drawn for
     each combination from [1, 1e6] by `seed_draw_seed`.
+
+    `init_scheme` says what the init names mean ("authors" or "fan-in", zoo/_init.py).
+    `train_metrics` says how train loss / accuracy (and so GGap) are recorded: "running",
+    the mean over the epoch's mini-batches in train mode as the authors' training loop
+    does, or "full", a pass over the whole training set in eval mode after the epoch.
+    `holdout` training images are set aside before training, drawn as the authors'
+    `random_split(..., generator=manual_seed(holdout_seed))`; models never see them.
     """
 
     preset: str
@@ -54,8 +66,21 @@ class ZooConfig:
     train_subset: int | None = None  # first k training images
     test_subset: int | None = None
     dataset_options: dict[str, Any] = field(default_factory=dict)
+    init_scheme: str = "authors"
+    train_metrics: str = "running"
+    holdout: int = 0
+    holdout_seed: int = 42
 
     def __post_init__(self) -> None:
+        for method in self.grid.get("init", ()):
+            check_init(method, self.init_scheme)
+        if self.train_metrics not in TRAIN_METRICS:
+            raise HyperrepError(
+                f"train_metrics must be one of {', '.join(TRAIN_METRICS)}, "
+                f"got {self.train_metrics!r}"
+            )
+        if self.holdout < 0:
+            raise HyperrepError(f"holdout must be >= 0, got {self.holdout}")
         missing = [k for k in GRID_KEYS if k not in self.grid]
         if missing:
             raise HyperrepError(f"zoo {self.preset!r}: grid lacks {missing}")
@@ -90,7 +115,11 @@ class ZooConfig:
         for combo, seeds in zip(combos, seeds_per_combo, strict=True):
             values = dict(zip(GRID_KEYS, combo, strict=True))
             for seed in seeds:
-                specs.append(ModelSpec(model_id=len(specs), seed=int(seed), **values))
+                specs.append(
+                    ModelSpec(
+                        model_id=len(specs), seed=int(seed), init_scheme=self.init_scheme, **values
+                    )
+                )
         if self.n_models is None or self.n_models >= len(specs):
             return specs
         if len(combos) == 1:  # a seed zoo: the first n seeds
@@ -111,8 +140,8 @@ class ZooConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ZooConfig:
-        """Rebuild a configuration from `to_dict` output."""
-        data = dict(data)
+        """Rebuild a configuration from `to_dict` output (of any zoo format)."""
+        data = {**_FORMAT_1_DEFAULTS, **data}
         data["grid"] = {k: tuple(v) for k, v in data["grid"].items()}
         data["seeds"] = tuple(data.get("seeds", ()))
         return cls(**data)

@@ -79,7 +79,7 @@ def dense_train_grads(
             z = h
             a = h = act(z)
             mask = None
-            if dropout is not None and dropout_generators is not None:
+            if layer.dropout and dropout is not None and dropout_generators is not None:
                 # each model's mask drawn as (B, F), exactly as a plain model draws it
                 mask = stacked_dropout_masks((b, h.shape[1]), dropout, dropout_generators, h.device)
                 mask = mask.transpose(1, 2)

@@ -69,11 +69,13 @@ def stored_plan(
 def load_zoo_data(
     config: ZooConfig, arch: Architecture, data_dir: str | Path | None, device: str
 ) -> TrainData:
-    """The zoo's data set, cut to the configured subsets, on `device`."""
+    """The zoo's data set on `device`: the holdout set aside, then cut to the subsets."""
     kwargs: dict[str, object] = dict(config.dataset_options)
     if config.dataset != "tetris":
         kwargs["data_dir"] = data_dir
     data = TrainData.for_arch(arch, load_dataset(config.dataset, **kwargs), device)
+    if config.holdout:
+        data = data.without_holdout(config.holdout, config.holdout_seed)
     return data.subset(config.train_subset, config.test_subset)
 
 
@@ -115,7 +117,7 @@ def create_zoo(
             rows = chunks[chunk]
             bar.set_postfix_str(f"population {chunk + 1}/{len(chunks)} ({len(rows)} models)")
             specs = [models[r] for r in rows]
-            trainer = PopulationTrainer(arch, specs, data, config.batch_size)
+            trainer = PopulationTrainer(arch, specs, data, config.batch_size, config.train_metrics)
             records = _train_chunk(writer, trainer, chunk, rows, epochs, bar, on_epoch)
             writer.commit_chunk(chunk, chunk_table(rows, specs, records))
     zoo = Zoo(out)

@@ -84,7 +84,7 @@ def lanes_forward(
             pool, fused_act, used = _fusion(layers, i, activation)
             h = _ConvBlock.apply(h, w, bias, pool, fused_act)
             i += used
-            if fused_act is not None:
+            if fused_act is not None and layers[i - 1].dropout:
                 h = _dropout(h, b, dropout, dropout_generators)
             continue
         if isinstance(layer, MaxPool2d):
@@ -93,7 +93,9 @@ def lanes_forward(
             h = F.max_pool2d(nchw, layer.kernel_size).permute(0, 2, 3, 1)
             h = h.reshape(m, c, *h.shape[1:])
         elif isinstance(layer, Activation):
-            h = _dropout(act(h), b, dropout, dropout_generators)
+            h = act(h)
+            if layer.dropout:
+                h = _dropout(h, b, dropout, dropout_generators)
         elif isinstance(layer, Flatten):
             if h.ndim == 5:
                 h = h.permute(0, 4, 1, 2, 3)[:, :b].reshape(m, b, -1)

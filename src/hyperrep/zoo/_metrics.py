@@ -25,20 +25,31 @@ class Tally:
             torch.zeros(models, classes, classes, dtype=torch.int64, device=device),
         )
 
-    def add(self, logits: torch.Tensor, labels: torch.Tensor, class_dim: int = -1) -> None:
-        """Add a batch: logits (M, B, K), or (M, K, B) with class_dim=1, for labels (B,)."""
+    def add(
+        self,
+        logits: torch.Tensor,
+        labels: torch.Tensor,
+        class_dim: int = -1,
+        confusion: bool = True,
+    ) -> None:
+        """Add a batch: logits (M, B, K), or (M, K, B) with class_dim=1, for labels (B,)
+        shared by all models or (M, B) one batch per model. `confusion=False` skips the
+        confusion counts (for running training metrics, which need loss and accuracy only).
+        """
         logits = logits.float()
         m, k = logits.shape[0], logits.shape[class_dim]
-        b = labels.shape[0]
+        b = labels.shape[-1]
+        labels = labels.view(-1, b)  # (1 or M, B)
         peak = logits.amax(class_dim, keepdim=True)
         log_norm = (logits - peak).exp_().sum(class_dim, keepdim=True).log_().add_(peak)
-        index = labels.view(1, -1, 1) if class_dim == -1 else labels.view(1, 1, -1)
+        index = labels.unsqueeze(-1) if class_dim == -1 else labels.unsqueeze(1)
         picked = logits.gather(class_dim, index.expand(*_with(logits.shape, class_dim, 1)))
         self.loss_sum += (log_norm - picked).view(m, b).sum(1).double()
         pred = _argmax(logits, class_dim)
         self.correct += (pred == labels).sum(1)
-        cell = (torch.arange(m, device=logits.device)[:, None] * k + pred) * k + labels
-        self.confusion += torch.bincount(cell.reshape(-1), minlength=m * k * k).view(m, k, k)
+        if confusion:
+            cell = (torch.arange(m, device=logits.device)[:, None] * k + pred) * k + labels
+            self.confusion += torch.bincount(cell.reshape(-1), minlength=m * k * k).view(m, k, k)
         self.count += b
 
     def loss(self) -> np.ndarray:

@@ -78,6 +78,20 @@ class TrainData:
             int(dataset.num_classes),
         )
 
+    def without_holdout(self, holdout: int, seed: int) -> TrainData:
+        """The training set less `holdout` samples, split off as the authors'
+        `torch.utils.data.random_split(train, [n - holdout, holdout],
+        generator=torch.Generator().manual_seed(seed))` does: the kept samples are the first
+        n - holdout of a seeded permutation, in its order."""
+        n = self.x_train.shape[0]
+        if not 0 <= holdout < n:
+            raise HyperrepError(f"holdout must be in [0, {n}), got {holdout}")
+        keep = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[: n - holdout]
+        keep = keep.to(self.x_train.device)
+        return TrainData(
+            self.x_train[keep], self.y_train[keep], self.x_test, self.y_test, self.num_classes
+        )
+
     def subset(self, n_train: int | None, n_test: int | None) -> TrainData:
         """The first `n_train` training and `n_test` test samples (None: all)."""
         return TrainData(
@@ -140,7 +154,7 @@ def population_forward(
             h = h.reshape(m, b, *h.shape[1:])
         elif isinstance(layer, Activation):
             h = act(h)
-            if dropout is not None and dropout_generators is not None:
+            if layer.dropout and dropout is not None and dropout_generators is not None:
                 h = h * stacked_dropout_masks(h.shape[1:], dropout, dropout_generators, h.device)
         elif isinstance(layer, Flatten):
             h = h.reshape(m, b, -1)
@@ -224,7 +238,12 @@ class PopulationTrainer:
     """
 
     def __init__(
-        self, arch: Architecture, models: Sequence[ModelSpec], data: TrainData, batch_size: int
+        self,
+        arch: Architecture,
+        models: Sequence[ModelSpec],
+        data: TrainData,
+        batch_size: int,
+        train_metrics: str = "running",
     ) -> None:
         groups = {spec.group for spec in models}
         if len(groups) != 1:
@@ -232,10 +251,15 @@ class PopulationTrainer:
                 f"a population needs one activation/optimizer, got {sorted(groups)}"
             )
         self.arch, self.data, self.batch_size = arch, data, batch_size
+        self.train_metrics = train_metrics
+        self._running: Tally | None = None  # this epoch's training batches, if "running"
         self.activation, optimizer = models[0].group
         self.dense = is_dense(arch)
         device = data.x_train.device
-        inits = [init_params(arch, s.init, model_generator(s.seed, INIT_STREAM)) for s in models]
+        inits = [
+            init_params(arch, s.init, model_generator(s.seed, INIT_STREAM), s.init_scheme)
+            for s in models
+        ]
         flat = torch.stack([torch.cat([t.reshape(-1) for t in ts]) for ts in inits])
         self.flat = flat.to(device).requires_grad_(not self.dense)
         self.optimizer = PopulationOptimizer(
@@ -262,23 +286,38 @@ class PopulationTrainer:
         dropout = self.dropout if any(p > 0 for p in self.dropout) else None
         order = torch.stack([epoch_order(g, n) for g in self.order_generators])
         order = order.to(data.x_train.device)
+        running = None
+        if self.train_metrics == "running":
+            running = Tally.zeros(len(self.dropout), data.num_classes, data.x_train.device)
         for start in range(0, n, self.batch_size):
             idx = order[:, start : start + self.batch_size]
             xb = data.x_train.index_select(0, idx.reshape(-1)).view(*idx.shape, *x_shape)
-            self.optimizer.step([self._gradient(xb, data.y_train[idx], dropout)])
+            self.optimizer.step([self._gradient(xb, data.y_train[idx], dropout, running)])
         self.epoch += 1
+        self._running = running
 
     def _gradient(
-        self, xb: torch.Tensor, labels: torch.Tensor, dropout: list[float] | None
+        self,
+        xb: torch.Tensor,
+        labels: torch.Tensor,
+        dropout: list[float] | None,
+        running: Tally | None = None,
     ) -> torch.Tensor:
-        """Gradient (M, n_params) of every model's mean loss on its batch xb[m]."""
+        """Gradient (M, n_params) of every model's mean loss on its batch xb[m]; the
+        batch's loss and accuracy (before the step, in train mode) go into `running`."""
         if self.dense:
+
+            def loss_grad(logits: torch.Tensor) -> torch.Tensor:
+                if running is not None:
+                    running.add(logits, labels, class_dim=1, confusion=False)
+                return cross_entropy_grad(logits, labels, dim=1)
+
             grads = dense_train_grads(
                 self.arch,
                 self.activation,
                 self.params,
                 xb.reshape(*labels.shape, -1).transpose(1, 2),
-                lambda logits: cross_entropy_grad(logits, labels, dim=1),
+                loss_grad,
                 dropout,
                 self.dropout_generators,
             )
@@ -286,13 +325,21 @@ class PopulationTrainer:
         logits = population_forward(
             self.arch, self.activation, self.params, xb, dropout, self.dropout_generators
         )
+        if running is not None:
+            running.add(logits.detach(), labels, confusion=False)
         dlogits = cross_entropy_grad(logits.detach(), labels)
         return torch.autograd.grad(logits, self.flat, grad_outputs=dlogits)[0]
 
     def record(self) -> EpochRecord:
-        """Weights and metrics of every model at the current epoch."""
+        """Weights and metrics of every model at the current epoch.
+
+        Train metrics are the running means of the epoch just trained ("running") or a
+        pass over the training set ("full"; also "running" at epoch 0 and right after a
+        resume, when no batches of the epoch were seen).
+        """
+        running = self._running if self.epoch > 0 else None
         return _record(
-            self.epoch, self.arch, self.activation, self.params, self.data, self.diverged
+            self.epoch, self.arch, self.activation, self.params, self.data, self.diverged, running
         )
 
     def state_dict(self) -> dict[str, torch.Tensor]:
@@ -330,9 +377,10 @@ def train_population(
     data: TrainData,
     epochs: int,
     batch_size: int,
+    train_metrics: str = "running",
 ) -> Iterator[EpochRecord]:
     """Train models that share activation and optimizer; yield a record per epoch 0..epochs."""
-    trainer = PopulationTrainer(arch, models, data, batch_size)
+    trainer = PopulationTrainer(arch, models, data, batch_size, train_metrics)
     yield trainer.record()
     while trainer.epoch < epochs:
         trainer.train_epoch()
@@ -346,10 +394,12 @@ def _record(
     params: Sequence[torch.Tensor],
     data: TrainData,
     diverged: torch.Tensor,
+    train: Tally | None = None,
 ) -> EpochRecord:
-    train = evaluate_population(
-        arch, activation, params, data.x_train, data.y_train, data.num_classes
-    )
+    if train is None:
+        train = evaluate_population(
+            arch, activation, params, data.x_train, data.y_train, data.num_classes
+        )
     test = evaluate_population(arch, activation, params, data.x_test, data.y_test, data.num_classes)
     flat = flatten_params(arch, [p.detach() for p in params])
     bad = ~torch.isfinite(flat).all(1) | (flat.abs().amax(1) > DIVERGENCE_LIMIT)

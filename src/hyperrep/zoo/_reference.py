@@ -40,18 +40,23 @@ def train_single(
     epochs: int,
     batch_size: int,
     initial: torch.Tensor | None = None,
+    train_metrics: str = "running",
 ) -> Iterator[EpochRecord]:
     """Train one model with torch.nn and torch.optim; yield a record per epoch 0..epochs.
 
     `initial` (a flat vector) replaces the seed's initialisation; the data order and
-    dropout masks still come from the seed.
+    dropout masks still come from the seed. Train metrics as `PopulationTrainer` records
+    them: "running" sums loss * batch size and correct predictions over the epoch's
+    batches in train mode, before each step, as the authors' `def_net.py` does.
     """
     model = to_module(
         arch, spec.activation, spec.dropout, model_generator(spec.seed, DROPOUT_STREAM)
     )
     model.to(data.x_train.device)
     if initial is None:
-        init = init_params(arch, spec.init, model_generator(spec.seed, INIT_STREAM))
+        init = init_params(
+            arch, spec.init, model_generator(spec.seed, INIT_STREAM), spec.init_scheme
+        )
     else:
         init = [t[0] for t in unflatten_params(arch, initial.reshape(1, -1))]
     with torch.no_grad():
@@ -69,15 +74,20 @@ def train_single(
     order_gen = model_generator(spec.seed, ORDER_STREAM)
     diverged = False
 
-    def record(epoch: int) -> EpochRecord:
+    def record(epoch: int, running: tuple[float, int, int] | None = None) -> EpochRecord:
         nonlocal diverged
-        train = _evaluate(model, data.x_train, data.y_train, data.num_classes)
+        if running is None:
+            train = _evaluate(model, data.x_train, data.y_train, data.num_classes)
+            train_loss, train_acc = train.loss(), train.accuracy()
+        else:
+            loss_sum, correct, count = running
+            train_loss, train_acc = np.array([loss_sum / count]), np.array([correct / count])
         test = _evaluate(model, data.x_test, data.y_test, data.num_classes)
         flat = state_dict_to_vector(arch, model.state_dict()).detach()
-        finite = bool(torch.isfinite(flat).all()) and np.isfinite(train.loss()).all()
+        finite = bool(torch.isfinite(flat).all()) and np.isfinite(train_loss).all()
         diverged |= not finite or float(flat.abs().max()) > DIVERGENCE_LIMIT
         return EpochRecord(
-            epoch, flat.cpu().numpy()[None], train.loss(), train.accuracy(), test.loss(),
+            epoch, flat.cpu().numpy()[None], train_loss, train_acc, test.loss(),
             test.accuracy(), test.f1(), np.array([diverged]),
         )  # fmt: skip
 
@@ -86,12 +96,17 @@ def train_single(
     n = data.x_train.shape[0]
     for epoch in range(1, epochs + 1):
         order = epoch_order(order_gen, n).to(data.x_train.device)
+        loss_sum, correct = 0.0, 0
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
             opt.zero_grad()
-            F.cross_entropy(model(data.x_train[idx]), data.y_train[idx]).backward()
+            logits = model(data.x_train[idx])
+            loss = F.cross_entropy(logits, data.y_train[idx])
+            loss.backward()
+            loss_sum += float(loss.detach()) * len(idx)
+            correct += int((logits.argmax(1) == data.y_train[idx]).sum())
             opt.step()
-        yield record(epoch)
+        yield record(epoch, (loss_sum, correct, n) if train_metrics == "running" else None)
 
 
 def evaluate_single(

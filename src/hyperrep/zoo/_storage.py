@@ -39,7 +39,7 @@ from hyperrep.zoo._config import ModelSpec, ZooConfig
 from hyperrep.zoo._population import EpochRecord
 
 FORMAT = "hyperrep-zoo"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: config has init_scheme, train_metrics, holdout (1 reads as fan-in/full/0)
 META_FILE = "zoo.json"
 WEIGHTS_FILE = "weights.npy"
 PROPERTIES_DIR = "properties"

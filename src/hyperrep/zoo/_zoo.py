@@ -82,12 +82,31 @@ class Zoo:
         table = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
         return table.sort_values(["model_index", "epoch"], ignore_index=True)
 
-    def checkpoints(self, include_diverged: bool = False) -> pd.DataFrame:
-        """Properties of the checkpoints to learn from; diverged models left out by default."""
+    def checkpoints(
+        self, include_diverged: bool = False, include_init: bool = False
+    ) -> pd.DataFrame:
+        """Properties of the checkpoints to learn from: epochs 1..E of the healthy models.
+
+        As in the authors' data sets (1,000 x 25 MNIST samples), the initialisation (epoch 0)
+        is left out unless `include_init`; diverged models unless `include_diverged`.
+        """
         table = self.properties
-        if include_diverged or table.empty:
+        if table.empty:
             return table
-        return table[~table["diverged"]].reset_index(drop=True)
+        keep = np.ones(len(table), dtype=bool)
+        if not include_diverged:
+            keep &= ~table["diverged"].to_numpy()
+        if not include_init:
+            keep &= table["epoch"].to_numpy() > 0
+        return table[keep].reset_index(drop=True)
+
+    def _training_line(self) -> str:
+        c = self.config
+        data = c.dataset + (f" less {c.holdout:,} held out (seed {c.holdout_seed})"
+                            if c.holdout else "")  # fmt: skip
+        if c.dataset_options:
+            data += " " + ", ".join(f"{k}={v}" for k, v in c.dataset_options.items())
+        return f"batch {c.batch_size} on {data}; init scheme {c.init_scheme}"
 
     def load_weights(self, table: pd.DataFrame) -> np.ndarray:
         """Weights (rows, n_params) of the checkpoints listed in `table`, read on demand."""
@@ -103,6 +122,8 @@ class Zoo:
             "models_planned": int(self.meta["weights"]["shape"][0]),
             "epochs": self.config.epochs,
             "complete": self.complete,
+            "training": self._training_line(),
+            "ggap": _GGAP[self.config.train_metrics],
         }
         if table.empty:
             return out | {"models_done": 0, "diverged": 0}
@@ -114,6 +135,13 @@ class Zoo:
             "diverged": int(per_model.sum()),
             "test_acc_by_epoch": acc,
         }
+
+
+_GGAP = {
+    "running": "train accuracy (running mean over the epoch's batches, train mode) - test "
+    "accuracy; epoch 0: full pass",
+    "full": "train accuracy (full pass over the training set after the epoch) - test accuracy",
+}
 
 
 def open_zoo(path: str | Path) -> Zoo:
