@@ -10,6 +10,7 @@ this run, so the gap between the trainer and the matmul rate can be read off.
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from collections import defaultdict
 
@@ -34,24 +35,29 @@ def timed(fn, repeats: int = 10) -> float:
 def kernel_rates(models: int, batch: int, peak: float) -> None:
     arch = create_architecture("mnist-cnn")
     shape = arch.input_shape
-    print(f"{'layer':28s} {'forward':>16s} {'backward data':>16s} {'backward filter':>16s}")
+    group = 16 // math.gcd(batch, 16)  # models sharing the lanes, as lanes_forward does
+    rows = -(-models // group)
+    print(f"{'layer':28s} {'forward':>16s} {'backward data':>16s} {'backward filter':>16s}"
+          f"   ({group} model(s) per lane row)")  # fmt: skip
     for i, layer in enumerate(arch.layers):
         if isinstance(layer, Conv2d):
             c, h, w = shape
             k, o = layer.kernel_size, layer.out_channels
             after = arch.layers[i + 1] if i + 1 < len(arch.layers) else None
             pool = after.kernel_size if isinstance(after, MaxPool2d) else 1
-            x = torch.randn(models, c, h, w, batch)
-            wt = torch.randn(models, o, c, k, k)
-            bias = torch.randn(models, o)
-            out, idx = conv_forward(x, wt, bias, pool)
+            x = torch.randn(rows, c, h, w, batch * group)
+            wt = torch.randn(rows * group, o, c, k, k)
+            bias = torch.randn(rows * group, o)
+            out, idx, lanes = conv_forward(x, wt, bias, pool, group)
             g = torch.randn_like(out)
-            flops = 2 * models * batch * o * (h - k + 1) * (w - k + 1) * c * k * k
+            flops = 2 * rows * group * batch * o * (h - k + 1) * (w - k + 1) * c * k * k
             times = (
-                timed(lambda: conv_forward(x, wt, bias, pool)),  # noqa: B023
-                timed(lambda: conv_backward(g, idx, x, wt, pool, True)),  # noqa: B023
-                timed(lambda: conv_backward(g, idx, x, wt, pool, False)),  # noqa: B023
-            )
+                timed(lambda: conv_forward(x, wt, bias, pool, group)),  # noqa: B023
+                timed(lambda: conv_backward(g, idx, x, wt, pool, True, group=group,  # noqa: B023
+                                            lanes=lanes)),  # noqa: B023
+                timed(lambda: conv_backward(g, idx, x, wt, pool, False, group=group,  # noqa: B023
+                                            lanes=lanes)),  # noqa: B023
+            )  # fmt: skip
             data_time = times[1] - times[2]  # the filter gradient runs in both
             rates = [flops / t / 1e9 for t in (times[0], data_time, times[2])]
             cells = [f"{r:6.1f} ({100 * r / peak:3.0f}%)" for r in rates]

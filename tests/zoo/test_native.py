@@ -1,5 +1,7 @@
 """The C convolution kernels against PyTorch's conv2d + max_pool2d and autograd."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -46,7 +48,7 @@ def test_kernels_equal_pytorch(models, channels, size, out_channels, kernel, poo
     bias = torch.randn(models, out_channels, generator=gen)
     side = (size - kernel + 1) // pool
     g = torch.randn(models, out_channels, side, side, batch, generator=gen)
-    out, idx = conv_forward(x, w, bias, pool)
+    out, idx, _ = conv_forward(x, w, bias, pool)
     dx, dw, db = conv_backward(g, idx, x, w, pool, input_grad=True)
     ref_out, ref_dx, ref_dw, ref_db = _reference(x, w, bias, g, pool)
     torch.testing.assert_close(out, ref_out, rtol=1e-4, atol=1e-4)
@@ -62,7 +64,7 @@ def test_pooling_ties_follow_pytorch():
     w = torch.randint(-1, 2, (2, 3, 2, 3, 3), generator=gen).float()
     bias = torch.zeros(2, 3)
     g = torch.randn(2, 3, 3, 3, 16, generator=gen)
-    out, idx = conv_forward(x, w, bias, 2)
+    out, idx, _ = conv_forward(x, w, bias, 2)
     dx, dw, _ = conv_backward(g, idx, x, w, 2, input_grad=True)
     ref_out, ref_dx, ref_dw, _ = _reference(x, w, bias, g, 2)
     assert (idx > 0).any() and (idx == 0).float().mean() > 0.3  # ties were really there
@@ -80,7 +82,7 @@ def test_kernels_refuse_bad_operands():
         conv_forward(x, w, torch.zeros(1, 4)[:, ::2])
     with pytest.raises(ValueError, match="bias: shape"):
         conv_forward(x, w, torch.zeros(1, 3))
-    out, idx = conv_forward(x, w, bias, 2)
+    out, idx, _ = conv_forward(x, w, bias, 2)
     with pytest.raises(ValueError, match="g: shape"):
         conv_backward(torch.zeros(1, 2, 4, 4, 16), idx, x, w, 2, True)
     with pytest.raises(ValueError, match="idx must be"):
@@ -96,7 +98,7 @@ def test_fused_activation_backward_equals_autograd(activation, pool):
     x = torch.randn(2, 3, 10, 10, 16, generator=gen)
     w = torch.randn(2, 4, 3, 3, 3, generator=gen)
     bias = torch.randn(2, 4, generator=gen)
-    out, idx = conv_forward(x, w, bias, pool)
+    out, idx, _ = conv_forward(x, w, bias, pool)
     activated = getattr(torch, activation)(out)
     g = torch.randn(activated.shape, generator=gen)
     dx, dw, db = conv_backward(g, idx, x, w, pool, True, activation, activated)
@@ -111,13 +113,88 @@ def test_fused_activation_backward_equals_autograd(activation, pool):
         torch.testing.assert_close(db[m], bm.grad, rtol=1e-4, atol=1e-4)
 
 
+def _interleave(t: torch.Tensor, group: int) -> torch.Tensor:
+    """(M, ..., b) per model -> (M / group, ..., group * b): lane g * b + i is image i of
+    model row * group + g."""
+    m, *features, b = t.shape
+    t = t.reshape(m // group, group, *features, b)
+    return t.movedim(1, -2).reshape(m // group, *features, group * b)
+
+
+@pytest.mark.parametrize(
+    "models, channels, size, out_channels, kernel, pool, batch",
+    [
+        (8, 1, 28, 8, 5, 2, 10),  # the MNIST CNN's first block at the authors' batch 10
+        (16, 8, 12, 6, 5, 2, 10),  # its second, two lane groups
+        (8, 6, 4, 4, 2, 1, 10),  # its third, no pooling
+        (4, 3, 9, 10, 3, 2, 12),  # 4 models x 12 images = 48 lanes; odd map
+        (2, 9, 6, 3, 1, 1, 40),  # 2 x 40 = 80 lanes; partial register blocks
+    ],
+)
+def test_interleaved_lanes_equal_pytorch(models, channels, size, out_channels, kernel, pool,
+                                         batch):  # fmt: skip
+    group = 16 // math.gcd(batch, 16)
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(models, channels, size, size, batch, generator=gen)
+    # weights at the scale of a network's (1 / sqrt(fan in)): unsaturated tanh, whose
+    # derivative 1 - a^2 the kernel computes from the activated output
+    w = torch.randn(models, out_channels, channels, kernel, kernel, generator=gen)
+    w /= math.sqrt(channels * kernel * kernel)
+    bias = torch.randn(models, out_channels, generator=gen)
+    side = (size - kernel + 1) // pool
+    g = torch.randn(models, out_channels, side, side, batch, generator=gen)
+    ref_out, ref_dx, ref_dw, ref_db = _reference(x, w, bias, g, pool)
+    xl, gl = _interleave(x, group), _interleave(g, group)
+    out, idx, lanes = conv_forward(xl, w, bias, pool, group)
+    torch.testing.assert_close(out, _interleave(ref_out, group), rtol=1e-5, atol=1e-5)
+    dx, dw, db = conv_backward(gl, idx, xl, w, pool, True, group=group, lanes=lanes)
+    torch.testing.assert_close(dx, _interleave(ref_dx, group), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(dw, ref_dw, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(db, ref_db, rtol=1e-4, atol=1e-4)
+    activated = torch.tanh(out)
+    dx, dw, db = conv_backward(gl, idx, xl, w, pool, True, "tanh", activated, group, lanes)
+    for m in range(models):  # the fused activation derivative, per model
+        xm = x[m].permute(3, 0, 1, 2).clone().requires_grad_()
+        wm, bm = w[m].clone().requires_grad_(), bias[m].clone().requires_grad_()
+        z = F.conv2d(xm, wm, bm)
+        z = F.max_pool2d(z, pool) if pool > 1 else z
+        torch.tanh(z).backward(g[m].permute(3, 0, 1, 2))
+        torch.testing.assert_close(dw[m], wm.grad, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(db[m], bm.grad, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(dx, _interleave(_reference_dx_tanh(x, w, bias, g, pool), group),
+                               rtol=1e-5, atol=1e-5)  # fmt: skip
+
+
+def _reference_dx_tanh(x, w, bias, g, pool):
+    dxs = []
+    for m in range(x.shape[0]):
+        xm = x[m].permute(3, 0, 1, 2).clone().requires_grad_()
+        z = F.conv2d(xm, w[m], bias[m])
+        z = F.max_pool2d(z, pool) if pool > 1 else z
+        torch.tanh(z).backward(g[m].permute(3, 0, 1, 2))
+        dxs.append(xm.grad.permute(1, 2, 3, 0))
+    return torch.stack(dxs)
+
+
+def test_interleaved_lanes_refuse_bad_groups():
+    w, bias = torch.randn(8, 2, 1, 3, 3), torch.zeros(8, 2)
+    with pytest.raises(ValueError, match="bad kernel operands"):  # 8 models, 2 rows of 8?
+        conv_forward(torch.randn(2, 1, 8, 8, 80), w, bias, 1, 8)
+    with pytest.raises(ValueError, match="bad kernel operands"):  # 80 lanes, group 3
+        conv_forward(torch.randn(1, 1, 8, 8, 80), w[:6], bias[:6], 1, 3)
+    out, idx, lanes = conv_forward(torch.randn(1, 1, 8, 8, 80), w, bias, 2, 8)
+    with pytest.raises(ValueError, match="lanes must be"):
+        conv_backward(torch.zeros_like(out), idx, torch.randn(1, 1, 8, 8, 80), w, 2, True,
+                      group=8, lanes=None)  # fmt: skip
+
+
 def test_shared_input_equals_copies():
     gen = torch.Generator().manual_seed(3)
     x = torch.randn(1, 2, 9, 9, 16, generator=gen)
     w = torch.randn(3, 4, 2, 3, 3, generator=gen)
     bias = torch.randn(3, 4, generator=gen)
     copies = x.expand(3, -1, -1, -1, -1).contiguous()
-    shared, idx = conv_forward(x, w, bias, 1)
+    shared, idx, _ = conv_forward(x, w, bias, 1)
     torch.testing.assert_close(shared, conv_forward(copies, w, bias, 1)[0])
     g = torch.randn(shared.shape, generator=gen)
     _, dw, db = conv_backward(g, idx, x, w, 1, input_grad=False)

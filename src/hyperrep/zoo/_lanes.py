@@ -1,16 +1,20 @@
 """Population forward pass for CNNs on the C kernels, in the batch-innermost layout.
 
-Activations are kept as (models, channels, height, width, batch) so that the kernels
+Activations are kept as (rows, channels, height, width, lanes) so that the kernels
 vectorise over images (see `_kernels/conv.c`). A max-pool right after a convolution
 runs inside the kernel, and so does the backward pass of an activation after that
 (tanh, sigmoid, relu); any other pool or activation runs in PyTorch on the same
-memory. The batch is padded with zero images to a multiple of the kernels' vector
-width and the padding is cut off again at the flatten, so padded images never reach
-the loss.
+memory. When each model's batch b fills whole vectors (b a multiple of LANES), a row
+is a model. Otherwise G = LANES / gcd(b, LANES) models share a row, interleaved along
+the lanes (b = 10: 8 models x 10 images = 80 lanes), so no lane computes padding; the
+model count is padded with zero models to a multiple of G. A batch shared by all
+models (evaluation) is padded with zero images instead. Padding never reaches the loss:
+it is cut off at the flatten.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -41,21 +45,22 @@ class _ConvBlock(torch.autograd.Function):
     """Convolution, then max pooling and activation when the kernels fuse them."""
 
     @staticmethod
-    def forward(ctx, x, w, bias, pool, activation):  # type: ignore[override]
-        out, idx = conv_forward(x, w, bias, pool)
+    def forward(ctx, x, w, bias, pool, activation, group):  # type: ignore[override]
+        out, idx, lanes = conv_forward(x, w, bias, pool, group)
         if activation is not None:
             _IN_PLACE[activation](out)
-        ctx.pool, ctx.activation = pool, activation
-        ctx.save_for_backward(x, w, idx, out if activation is not None else None)
+        ctx.pool, ctx.activation, ctx.group = pool, activation, group
+        ctx.save_for_backward(x, w, idx, out if activation is not None else None, lanes)
         return out
 
     @staticmethod
     def backward(ctx, g):  # type: ignore[override]
-        x, w, idx, out = ctx.saved_tensors
+        x, w, idx, out, lanes = ctx.saved_tensors
         dx, dw, db = conv_backward(
-            g.contiguous(), idx, x, w, ctx.pool, ctx.needs_input_grad[0], ctx.activation, out
-        )
-        return dx, dw, db, None, None
+            g.contiguous(), idx, x, w, ctx.pool, ctx.needs_input_grad[0], ctx.activation, out,
+            ctx.group, lanes,
+        )  # fmt: skip
+        return dx, dw, db, None, None, None
 
 
 def lanes_forward(
@@ -69,36 +74,38 @@ def lanes_forward(
     """Logits (M, B, classes) of M CNNs, each on its own batch x[m] (M, B, C, H, W)."""
     act = activation_fn(activation)
     m, b = x.shape[:2]
-    padded = -(-b // LANES) * LANES
+    layout = _Layout.choose(m, b, shared=x.stride(0) == 0)
     if x.stride(0) == 0 and isinstance(arch.layers[0], Conv2d):
-        x = x[:1]  # one batch for all models: the first convolution reads it once
-    h = F.pad(x.permute(0, 2, 3, 4, 1), (0, padded - b)).contiguous()
+        h = layout.to_lanes(x, shared=True)  # one batch for all models: read once
+    else:
+        h = layout.to_lanes(x)
     slots = iter(params)
     layers = list(arch.layers)
     i = 0
     while i < len(layers):
         layer = layers[i]
         if isinstance(layer, Conv2d):
-            w = next(slots).contiguous()
-            bias = next(slots).contiguous() if layer.bias else w.new_zeros(w.shape[:2])
+            w = layout.pad_models(next(slots)).contiguous()
+            bias = next(slots) if layer.bias else w.new_zeros(m, w.shape[1])
+            bias = layout.pad_models(bias).contiguous()
             pool, fused_act, used = _fusion(layers, i, activation)
-            h = _ConvBlock.apply(h, w, bias, pool, fused_act)
+            h = _ConvBlock.apply(h, w, bias, pool, fused_act, layout.group)
             i += used
             if fused_act is not None and layers[i - 1].dropout:
-                h = _dropout(h, b, dropout, dropout_generators)
+                h = _dropout(h, layout, dropout, dropout_generators)
             continue
         if isinstance(layer, MaxPool2d):
-            _, c, hh, ww, _ = h.shape
-            nchw = h.view(m * c, hh, ww, padded).permute(0, 3, 1, 2)  # channels-last memory
+            rows, c, hh, ww, lanes = h.shape
+            nchw = h.view(rows * c, hh, ww, lanes).permute(0, 3, 1, 2)  # channels-last memory
             h = F.max_pool2d(nchw, layer.kernel_size).permute(0, 2, 3, 1)
-            h = h.reshape(m, c, *h.shape[1:])
+            h = h.reshape(rows, c, *h.shape[1:])
         elif isinstance(layer, Activation):
             h = act(h)
             if layer.dropout:
-                h = _dropout(h, b, dropout, dropout_generators)
+                h = _dropout(h, layout, dropout, dropout_generators)
         elif isinstance(layer, Flatten):
             if h.ndim == 5:
-                h = h.permute(0, 4, 1, 2, 3)[:, :b].reshape(m, b, -1)
+                h = layout.from_lanes(h).reshape(m, b, -1)
         elif isinstance(layer, Linear):
             w = next(slots)
             h = torch.bmm(h, w.transpose(1, 2))
@@ -121,23 +128,54 @@ def _fusion(layers: list[object], i: int, activation: str) -> tuple[int, str | N
     return pool, None, used
 
 
+class _Layout:
+    """Where each (model, image) lies in the (rows, C, H, W, lanes) layout."""
+
+    def __init__(self, models: int, batch: int, group: int, padded: int) -> None:
+        self.models, self.batch, self.group, self.padded = models, batch, group, padded
+        self.rows = -(-models // group)
+
+    @classmethod
+    def choose(cls, models: int, batch: int, shared: bool) -> _Layout:
+        """Interleave models when a batch does not fill whole vectors; pad a shared one."""
+        if shared or batch % LANES == 0:
+            return cls(models, batch, 1, -(-batch // LANES) * LANES)
+        return cls(models, batch, LANES // math.gcd(batch, LANES), batch)
+
+    def pad_models(self, t: torch.Tensor) -> torch.Tensor:
+        """Per-model tensor (M, ...) with zero rows up to a multiple of the group."""
+        extra = self.rows * self.group - t.shape[0]
+        return torch.cat([t, t.new_zeros(extra, *t.shape[1:])]) if extra else t
+
+    def to_lanes(self, t: torch.Tensor, shared: bool = False, fill: float = 0.0) -> torch.Tensor:
+        """(M, b, *features) -> (rows, *features, lanes); with `shared`, t[0] alone, as
+        the one row that all models read."""
+        t = t[:1] if shared else self.pad_models(t)
+        t = F.pad(t, (0, 0) * (t.ndim - 2) + (0, self.padded - self.batch), value=fill)
+        g = 1 if shared else self.group
+        t = t.reshape(t.shape[0] // g, g, *t.shape[1:])  # (rows, G, b, *features)
+        order = (0, *range(3, t.ndim), 1, 2)
+        return t.permute(order).reshape(*t.shape[:1], *t.shape[3:], -1).contiguous()
+
+    def from_lanes(self, h: torch.Tensor) -> torch.Tensor:
+        """(rows, *features, lanes) -> (M, b, *features), padding cut off."""
+        h = h.reshape(*h.shape[:-1], self.group, self.padded)
+        nf = h.ndim - 3
+        h = h.permute(0, nf + 1, nf + 2, *range(1, nf + 1))
+        h = h.reshape(-1, *h.shape[2:])
+        return h[: self.models, : self.batch]
+
+
 def _dropout(
     h: torch.Tensor,
-    b: int,
+    layout: _Layout,
     dropout: Sequence[float] | None,
     generators: Sequence[torch.Generator] | None,
 ) -> torch.Tensor:
     if dropout is None or generators is None:
         return h
-    return h * _lane_masks(h.shape, b, dropout, generators)
-
-
-def _lane_masks(
-    shape: torch.Size, b: int, dropout: Sequence[float], generators: Sequence[torch.Generator]
-) -> torch.Tensor:
-    """The dropout masks the reference draws for (b, *features), in this layout."""
-    if len(shape) == 3:  # (M, B, features): after the flatten
-        return stacked_dropout_masks(shape[1:], dropout, generators, "cpu")
-    m, c, hh, ww, padded = shape
-    masks = stacked_dropout_masks((b, c, hh, ww), dropout, generators, "cpu")
-    return F.pad(masks.permute(0, 2, 3, 4, 1), (0, padded - b), value=1.0)
+    if h.ndim == 3:  # (M, B, features): after the flatten
+        return h * stacked_dropout_masks(h.shape[1:], dropout, generators, "cpu")
+    # the masks the reference draws for (b, *features), in this layout
+    masks = stacked_dropout_masks((layout.batch, *h.shape[1:4]), dropout, generators, "cpu")
+    return h * layout.to_lanes(masks, fill=1.0)

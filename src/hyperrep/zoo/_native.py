@@ -76,8 +76,10 @@ def _library() -> ctypes.CDLL:
     lib = ctypes.CDLL(str(build_library()))
     ptr, i32 = ctypes.c_void_p, ctypes.c_int
     i64 = ctypes.c_long
-    lib.conv_forward.argtypes = [ptr, i64] + [ptr] * 4 + [i32] * 8
-    lib.conv_backward.argtypes = [ptr, ptr, i32, ptr, ptr, i64] + [ptr] * 4 + [i32] * 8
+    lib.conv_forward.argtypes = [ptr, i64] + [ptr] * 6 + [i32] * 9
+    lib.conv_forward.restype = None
+    lib.conv_backward.argtypes = [ptr, ptr, i32, ptr, ptr, i64] + [ptr] * 5 + [i32] * 9
+    lib.conv_backward.restype = i32
     lib.set_threads.argtypes = [i32]
     return lib
 
@@ -102,15 +104,21 @@ def _p(t: torch.Tensor | None) -> ctypes.c_void_p:
     return ctypes.c_void_p(None if t is None else t.data_ptr())
 
 
-def _dims(x: torch.Tensor, w: torch.Tensor, pool: int) -> tuple[int, ...]:
-    """Kernel arguments (M, C, H, W, O, K, P, B), after checking x and w."""
-    if x.ndim != 5 or w.ndim != 5 or pool not in POOLS:
+def _dims(x: torch.Tensor, w: torch.Tensor, pool: int, group: int) -> tuple[int, ...]:
+    """Kernel arguments (M, C, H, W, O, K, P, B), after checking x, w and the lane group.
+
+    M counts lane groups: models / group (x holds one row per group, w one per model).
+    """
+    if x.ndim != 5 or w.ndim != 5 or pool not in POOLS or group < 1:
         raise ValueError(f"bad kernel operands: x {tuple(x.shape)}, w {tuple(w.shape)}")
     _, c, h, wd, b = x.shape
-    m, o, _, k, _ = w.shape
-    ok = b % LANES == 0 and x.shape[0] in (1, m) and w.shape[2:] == (c, k, k)
-    if not ok or k > min(h, wd):
-        raise ValueError(f"bad kernel operands: x {tuple(x.shape)}, w {tuple(w.shape)}")
+    models, o, _, k, _ = w.shape
+    m = models // group
+    rows_ok = x.shape[0] == m if group > 1 else x.shape[0] in (1, m)
+    ok = b % LANES == 0 and b % group == 0 and models % group == 0 and rows_ok
+    if not ok or w.shape[2:] != (c, k, k) or k > min(h, wd):
+        raise ValueError(f"bad kernel operands: x {tuple(x.shape)}, w {tuple(w.shape)}, "
+                         f"group {group}")  # fmt: skip
     return m, c, h, wd, o, k, pool, b
 
 
@@ -120,10 +128,11 @@ def _out_shape(dims: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _check(expected: dict[str, tuple[int, ...]], **tensors: torch.Tensor | None) -> None:
-    """The kernels read raw memory: every operand must be float32, contiguous, in shape."""
+    """The kernels read raw memory: every operand must be a contiguous float32 CPU tensor
+    of the expected shape."""
     for name, t in tensors.items():
-        if t is None or t.dtype != torch.float32 or not t.is_contiguous():
-            raise ValueError(f"kernel operand {name} must be a contiguous float32 tensor")
+        if t is None or t.dtype != torch.float32 or not t.is_contiguous() or t.is_cuda:
+            raise ValueError(f"kernel operand {name} must be a contiguous float32 CPU tensor")
         if name in expected and tuple(t.shape) != expected[name]:
             raise ValueError(f"kernel operand {name}: shape {tuple(t.shape)}, "
                              f"expected {expected[name]}")  # fmt: skip
@@ -134,22 +143,27 @@ def _x_stride(x: torch.Tensor, models: int) -> int:
 
 
 def conv_forward(
-    x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor, pool: int = 1
-) -> tuple[torch.Tensor, torch.Tensor | None]:
+    x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor, pool: int = 1, group: int = 1
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """Convolution + bias, then max pooling over pool x pool windows (1: none).
 
     x is (M, C, H, W, B), or (1, C, H, W, B) shared by all models, w (M, O, C, K, K),
-    bias (M, O). Returns the output
-    (M, O, PH, PW, B) and, when pooling, which window element was the maximum.
+    bias (M, O). With `group` > 1 the lanes are interleaved: x is (M / group, C, H, W, B)
+    and lane l holds image l % (B / group) of model row * group + l // (B / group).
+    Returns the output (rows of x, O, PH, PW, B), which window element was the maximum
+    (when pooling), and the expanded lane weights that `conv_backward` needs (group > 1).
     """
-    dims = _dims(x, w, pool)
-    _check({"bias": dims[0:1] + dims[4:5]}, x=x, w=w, bias=bias)
+    dims = _dims(x, w, pool, group)
+    _check({"bias": tuple(w.shape[:2])}, x=x, w=w, bias=bias)
     lib = _library()
     lib.set_threads(torch.get_num_threads())
     out = x.new_empty(_out_shape(dims))
     idx = torch.empty_like(out) if pool > 1 else None
-    lib.conv_forward(_p(x), _x_stride(x, dims[0]), _p(w), _p(bias), _p(out), _p(idx), *dims)
-    return out, idx
+    lanes = x.new_empty(dims[0], w[0].numel() * dims[-1]) if group > 1 else None
+    bias_lanes = x.new_empty(dims[0], w.shape[1] * dims[-1]) if group > 1 else None
+    lib.conv_forward(_p(x), _x_stride(x, dims[0]), _p(w), _p(bias), _p(out), _p(idx),
+                     _p(lanes), _p(bias_lanes), *dims, group)  # fmt: skip
+    return out, idx, lanes
 
 
 def conv_backward(
@@ -161,27 +175,35 @@ def conv_backward(
     input_grad: bool,
     activation: str | None = None,
     activated: torch.Tensor | None = None,
+    group: int = 1,
+    lanes: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
     """Gradients (input or None, filters, bias) of `conv_forward`.
 
     g is the gradient of its output or, with `activation` (one of FUSED_ACTIVATIONS),
     of that activation applied to it; `activated` then holds the activation's output.
+    With `group` > 1, `lanes` are the lane weights `conv_forward` returned.
     """
-    dims = _dims(x, w, pool)
+    dims = _dims(x, w, pool, group)
     out = _out_shape(dims)
     operands = {"g": g, "x": x, "w": w}
     if pool > 1:
         operands["idx"] = idx
     if activation is not None:
         operands["activated"] = activated
-    _check({"g": out, "idx": out, "activated": out}, **operands)
+    if group > 1:
+        operands["lanes"] = lanes
+    lane_shape = (dims[0], w[0].numel() * dims[-1])
+    _check({"g": out, "idx": out, "activated": out, "lanes": lane_shape}, **operands)
     act = FUSED_ACTIVATIONS.index(activation) + 1 if activation is not None else 0
-    if input_grad and x.shape[0] != w.shape[0]:
+    if input_grad and x.shape[0] != dims[0]:
         raise ValueError("no input gradient for an input shared by all models")
     lib = _library()
     lib.set_threads(torch.get_num_threads())
     dx = torch.empty_like(x) if input_grad else None
     dw, db = torch.empty_like(w), w.new_empty(w.shape[:2])
-    lib.conv_backward(_p(g), _p(activated), act, _p(idx), _p(x), _x_stride(x, w.shape[0]), _p(w),
-                      _p(dx), _p(dw), _p(db), *dims)  # fmt: skip
+    failed = lib.conv_backward(_p(g), _p(activated), act, _p(idx), _p(x), _x_stride(x, dims[0]),
+                               _p(w), _p(lanes), _p(dx), _p(dw), _p(db), *dims, group)  # fmt: skip
+    if failed:
+        raise MemoryError("the convolution kernels could not allocate a scratch buffer")
     return dx, dw, db

@@ -10,7 +10,14 @@
      out  (M, O, PH, PW, B)      PH = (H - K + 1) / P, PW = (W - K + 1) / P
      idx  (M, O, PH, PW, B)      P > 1: which window element was the maximum, as a float
                                  (dy * P + dx); torch's tie rule (first in scan order)
-   B must be a multiple of LANES. The backward kernel takes the gradient of `out`,
+   B must be a multiple of LANES.
+   Interleaved lanes (G > 1): when a model's batch b is not a multiple of LANES, G models
+   share the lane axis, B = G * b lanes with lane l holding image l % b of model
+   group * G + l / b, so no lane is padding (b = 10: G = 8, B = 80). Then x, out and idx
+   have Mg = M / G groups on their first axis while w and bias keep one row per model;
+   each group's weights are expanded to one vector per lane vector and tap, and filter /
+   bias gradients are summed per model over that model's lanes.
+   The backward kernel takes the gradient of `out`,
    un-pools it one model at a time into a scratch buffer that stays in cache, and
    computes the filter, bias and (optionally) input gradients from it.
    Accumulators stay in registers: each loaded vector is reused for a block of output
@@ -137,9 +144,157 @@ INLINE void fwd_block_wide(const float *xm, const float *wm, const float *bm, fl
   case 7: call(7); break; case 8: call(8); break;                                      \
   }
 
+/* ---- Interleaved lanes (G > 1): per-lane weight vectors ---- */
+
+/* A group's parameters as one vector per (lane vector, tap): lanes[v][t] holds, in lane
+   l, tap t of model (v * LANES + l) / b; w holds the group's models, T taps each. */
+static void expand_lanes(const float *w, float *lanes, int T, int nv, int b) {
+  for (int v = 0; v < nv; v++)
+    for (int l = 0; l < LANES; l++) {
+      const float *wm = w + (size_t)((v * LANES + l) / b) * T;
+      float *dst = lanes + (size_t)v * T * LANES + l;
+      for (int t = 0; t < T; t++) dst[(size_t)t * LANES] = wm[t];
+    }
+}
+
+/* Forward of output channels o0..o0+ob at nx adjacent pooled columns px0.. on lane
+   vector `b` (an offset into the B lanes), from that vector's weights wv (O * C * K * K
+   vectors) and biases bv (O vectors). Each weight vector loaded serves nx columns: with
+   per-lane weights a load per FMA would bound the kernel by the load ports. The running
+   window maximum lives in om / im (in cache), leaving the registers to the accumulators. */
+INLINE void fwd_block_lanes(const float *xm, const vf *wv, const vf *bv, float *om, float *im,
+                            int C, int H, int W, int K, int B, int b, int py, int px0,
+                            int o0, const int ob, const int nx, const int P) {
+  const int PH = (H - K + 1) / P, PW = (W - K + 1) / P, CKK = C * K * K;
+  for (int d = 0; d < P * P; d++) {
+    const int y = py * P + d / P, x0 = px0 * P + d % P;
+    vf acc[4][MAXB];
+    for (int h = 0; h < nx; h++)
+      for (int j = 0; j < ob; j++) acc[h][j] = bv[o0 + j];
+    for (int c = 0; c < C; c++)
+      for (int ky = 0; ky < K; ky++) {
+        const float *row = xm + ((size_t)(c * H + y + ky) * W + x0) * B + b;
+        const vf *wr = wv + (size_t)o0 * CKK + (c * K + ky) * K;
+        for (int kx = 0; kx < K; kx++) {
+          vf v[4];
+          for (int h = 0; h < nx; h++) v[h] = LD(row + (size_t)(h * P + kx) * B);
+          for (int j = 0; j < ob; j++) {
+            const vf wj = wr[j * CKK + kx];
+            for (int h = 0; h < nx; h++) acc[h][j] += wj * v[h];
+          }
+        }
+      }
+    for (int h = 0; h < nx; h++)
+      for (int j = 0; j < ob; j++) {
+        const size_t at = ((size_t)((o0 + j) * PH + py) * PW + px0 + h) * B + b;
+        if (d == 0) {
+          ST(om + at, acc[h][j]);
+          if (P > 1) ST(im + at, (vf){});
+        } else { /* take the new value if larger, or NaN (torch propagates NaN) */
+          const vf best = LD(om + at);
+          const vi take = (acc[h][j] > best) | (acc[h][j] != acc[h][j]);
+          ST(om + at, SELECT(take, acc[h][j], best));
+          ST(im + at, SELECT(take, (vf){} + (float)d, LD(im + at)));
+        }
+      }
+  }
+}
+
+/* The same for one column with the window maximum kept in registers: for layers whose
+   weights (one vector per tap and output channel) fit in L1, so each load is cheap. */
+INLINE void fwd_narrow_lanes(const float *xm, const vf *wv, const vf *bv, float *om, float *im,
+                             int C, int H, int W, int K, int B, int b, int py, int px, int o0,
+                             const int ob, const int P) {
+  const int PH = (H - K + 1) / P, PW = (W - K + 1) / P, CKK = C * K * K;
+  vf best[MAXB], where[MAXB];
+  for (int d = 0; d < P * P; d++) {
+    const int y = py * P + d / P, x = px * P + d % P;
+    vf acc[MAXB];
+    for (int j = 0; j < ob; j++) acc[j] = bv[o0 + j];
+    for (int c = 0; c < C; c++)
+      for (int ky = 0; ky < K; ky++) {
+        const float *row = xm + ((size_t)(c * H + y + ky) * W + x) * B + b;
+        const vf *wr = wv + (size_t)o0 * CKK + (c * K + ky) * K;
+        for (int kx = 0; kx < K; kx++) {
+          vf v = LD(row + (size_t)kx * B);
+          for (int j = 0; j < ob; j++) acc[j] += wr[j * CKK + kx] * v;
+        }
+      }
+    for (int j = 0; j < ob; j++) {
+      if (d == 0) {
+        best[j] = acc[j];
+        where[j] = (vf){};
+      } else {
+        vi take = (acc[j] > best[j]) | (acc[j] != acc[j]);
+        best[j] = SELECT(take, acc[j], best[j]);
+        where[j] = SELECT(take, (vf){} + (float)d, where[j]);
+      }
+    }
+  }
+  for (int j = 0; j < ob; j++) {
+    const size_t at = ((size_t)((o0 + j) * PH + py) * PW + px) * B + b;
+    ST(om + at, best[j]);
+    if (P > 1) ST(im + at, where[j]);
+  }
+}
+
+/* Columns sharing a weight load: about 24 accumulators in registers. */
+#define LANE_COLUMNS(ob) ((ob) <= 6 ? 4 : 3)
+
+static void conv_forward_lanes(const float *x, const float *w, const float *bias, float *out,
+                               float *idx, float *wl, float *bl, int M, int C, int H, int W,
+                               int O, int K, int P, int B, int G) {
+  const int nv = B / LANES, b = B / G;
+  const size_t taps = (size_t)O * C * K * K;
+  const size_t pooled = (size_t)((H - K + 1) / P) * ((W - K + 1) / P) * B;
+#pragma omp parallel for schedule(dynamic)
+  for (int m = 0; m < M; m++) {
+    float *wlm = wl + (size_t)m * nv * taps * LANES, *blm = bl + (size_t)m * nv * O * LANES;
+    expand_lanes(w + (size_t)m * G * taps, wlm, (int)taps, nv, b);
+    expand_lanes(bias + (size_t)m * G * O, blm, O, nv, b);
+    const float *xm = x + (size_t)m * C * H * W * B;
+    float *om = out + (size_t)m * O * pooled;
+    float *im = P > 1 ? idx + (size_t)m * O * pooled : NULL;
+    const int PH = (H - K + 1) / P, PW = (W - K + 1) / P;
+    /* weight slabs beyond 16 KB (conv 8->6 k5: 77 KB) come from L2: share each load */
+    const int shared = taps * sizeof(vf) > 16384;
+    for (int v = 0; v < nv; v++) {
+      const vf *wv = (const vf *)(wlm + (size_t)v * taps * LANES);
+      const vf *bv = (const vf *)(blm + (size_t)v * O * LANES);
+      for (int o0 = 0; o0 < O; o0 += MAXB) {
+        const int n = O - o0 < MAXB ? O - o0 : MAXB;
+        for (int py = 0; py < PH; py++)
+          for (int px0 = 0; px0 < PW;) {
+            const int step = !shared || PW - px0 < LANE_COLUMNS(n) ? 1 : LANE_COLUMNS(n);
+#define COLS(ob, nx)                                                                   \
+  fwd_block_lanes(xm, wv, bv, om, im, C, H, W, K, B, v * LANES, py, px0, o0, ob, nx, P)
+#define CALL(ob)                                                                       \
+  if (!shared && P == 1)                                                               \
+    fwd_narrow_lanes(xm, wv, bv, om, im, C, H, W, K, B, v * LANES, py, px0, o0, ob, 1);  \
+  else if (!shared)                                                                    \
+    fwd_narrow_lanes(xm, wv, bv, om, im, C, H, W, K, B, v * LANES, py, px0, o0, ob, 2);  \
+  else if (step == 1) COLS(ob, 1);                                                     \
+  else if (LANE_COLUMNS(ob) == 4) COLS(ob, 4);                                         \
+  else COLS(ob, 3)
+            DISPATCH_BLOCK(CALL, n)
+#undef CALL
+#undef COLS
+            px0 += step;
+          }
+      }
+    }
+  }
+}
+
+/* G > 1: interleaved lanes; wl (M, B / LANES, O * C * K * K, LANES) and bl (M, B / LANES,
+   O, LANES) receive the expanded weights and biases (conv_backward reads wl). */
 void conv_forward(const float *x, long x_stride, const float *w, const float *bias,
-                  float *out, float *idx, int M, int C, int H, int W, int O, int K, int P,
-                  int B) {
+                  float *out, float *idx, float *wl, float *bl, int M, int C, int H, int W,
+                  int O, int K, int P, int B, int G) {
+  if (G > 1) {
+    conv_forward_lanes(x, w, bias, out, idx, wl, bl, M, C, H, W, O, K, P, B, G);
+    return;
+  }
   const size_t pooled = (size_t)((H - K + 1) / P) * ((W - K + 1) / P) * B;
   const int wide = C * K * K >= 64;
 #pragma omp parallel for schedule(dynamic)
@@ -260,20 +415,132 @@ static void unpool(const float *gp, const float *ap, const float *ip, float *g, 
         }
 }
 
+/* dx of input channels c0..c0+cb on lane vector `b`, from that vector's weights wv. */
+INLINE void bwd_data_lanes(const float *gm, const vf *wv, float *dxm, int C, int H, int W,
+                           int O, int K, int B, int b, int c0, const int cb) {
+  const int OH = H - K + 1, OW = W - K + 1, KK = K * K;
+  for (int iy = 0; iy < H; iy++) {
+    const int ky_lo = iy - OH + 1 > 0 ? iy - OH + 1 : 0, ky_hi = iy < K - 1 ? iy : K - 1;
+    for (int ix = 0; ix < W; ix++) {
+      const int kx_lo = ix - OW + 1 > 0 ? ix - OW + 1 : 0, kx_hi = ix < K - 1 ? ix : K - 1;
+      vf acc[MAXB];
+      for (int j = 0; j < cb; j++) acc[j] = (vf){};
+      for (int o = 0; o < O; o++)
+        for (int ky = ky_lo; ky <= ky_hi; ky++) {
+          const vf *wr = wv + ((size_t)(o * C + c0) * K + ky) * K;
+          for (int kx = kx_lo; kx <= kx_hi; kx++) {
+            vf v = LD(gm + ((size_t)(o * OH + iy - ky) * OW + ix - kx) * B + b);
+            for (int j = 0; j < cb; j++) acc[j] += wr[j * KK + kx] * v;
+          }
+        }
+      for (int j = 0; j < cb; j++)
+        ST(dxm + ((size_t)((c0 + j) * H + iy) * W + ix) * B + b, acc[j]);
+    }
+  }
+}
+
+/* Adds lane l of v to dst[((b + l) / bm) * stride]: a lane vector's sums, per model. */
+INLINE void add_per_model(vf v, float *dst, int b, int bm, size_t stride) {
+  for (int l = 0; l < LANES; l++) dst[(size_t)((b + l) / bm) * stride] += v[l];
+}
+
+/* dw of output channels o0..o0+ob, kernel columns kx0..kx0+kb of one (c, ky), from lane
+   vector `b`, added to the group's per-model filters dwg (G models of O * C * K * K). */
+INLINE void bwd_filter_lanes(const float *gm, const float *xm, float *dwg, int C, int H,
+                             int W, int O, int K, int B, int b, int bm, int c, int ky, int o0,
+                             const int ob, int kx0, const int kb) {
+  const int OH = H - K + 1, OW = W - K + 1;
+  vf acc[4][5];
+  for (int j = 0; j < ob; j++)
+    for (int k = 0; k < kb; k++) acc[j][k] = (vf){};
+  for (int y = 0; y < OH; y++)
+    for (int x = 0; x < OW; x++) {
+      const float *xrow = xm + ((size_t)(c * H + y + ky) * W + x + kx0) * B + b;
+      const float *grow = gm + ((size_t)(o0 * OH + y) * OW + x) * B + b;
+      vf xv[5], gv[4];
+      for (int k = 0; k < kb; k++) xv[k] = LD(xrow + (size_t)k * B);
+      for (int j = 0; j < ob; j++) gv[j] = LD(grow + (size_t)j * OH * OW * B);
+      for (int j = 0; j < ob; j++)
+        for (int k = 0; k < kb; k++) acc[j][k] += gv[j] * xv[k];
+    }
+  const size_t taps = (size_t)O * C * K * K;
+  for (int j = 0; j < ob; j++)
+    for (int k = 0; k < kb; k++)
+      add_per_model(acc[j][k], dwg + (((size_t)(o0 + j) * C + c) * K + ky) * K + kx0 + k, b,
+                    bm, taps);
+}
+
+#define FILTER_LANES(ob, kb)                                                           \
+  bwd_filter_lanes(gm, xm, dwg, C, H, W, O, K, B, b, bm, c, ky, o0, ob, kx0, kb)
+#define KB_LANES(ob)                                                                   \
+  switch (kb) {                                                                        \
+  case 1: FILTER_LANES(ob, 1); break; case 2: FILTER_LANES(ob, 2); break;              \
+  case 3: FILTER_LANES(ob, 3); break; case 4: FILTER_LANES(ob, 4); break;              \
+  case 5: FILTER_LANES(ob, 5); break;                                                  \
+  }
+
+/* The gradients of one lane group from gm, its un-pooled output gradient. */
+static void bwd_group_lanes(const float *gm, const float *xm, const float *wlm, float *dxm,
+                            float *dwg, float *dbg, int C, int H, int W, int O, int K, int B,
+                            int G) {
+  const int OH = H - K + 1, OW = W - K + 1, nv = B / LANES, bm = B / G;
+  const size_t taps = (size_t)O * C * K * K, full = (size_t)OH * OW * B;
+  memset(dwg, 0, sizeof(float) * G * taps);
+  memset(dbg, 0, sizeof(float) * G * O);
+  for (int v = 0; v < nv; v++) {
+    const int b = v * LANES;
+    if (dxm != NULL) {
+      const vf *wv = (const vf *)(wlm + (size_t)v * taps * LANES);
+      for (int c0 = 0; c0 < C; c0 += MAXB) {
+        const int n = C - c0 < MAXB ? C - c0 : MAXB;
+#define CALL(cb) bwd_data_lanes(gm, wv, dxm, C, H, W, O, K, B, b, c0, cb)
+        DISPATCH_BLOCK(CALL, n)
+#undef CALL
+      }
+    }
+    for (int c = 0; c < C; c++)
+      for (int ky = 0; ky < K; ky++)
+        for (int o0 = 0; o0 < O; o0 += 4)
+          for (int kx0 = 0; kx0 < K; kx0 += 5) {
+            const int kb = K - kx0 < 5 ? K - kx0 : 5;
+            switch (O - o0 < 4 ? O - o0 : 4) {
+            case 1: KB_LANES(1) break;
+            case 2: KB_LANES(2) break;
+            case 3: KB_LANES(3) break;
+            case 4: KB_LANES(4) break;
+            }
+          }
+    for (int o = 0; o < O; o++) {
+      vf acc = (vf){};
+      const float *go = gm + o * full + b;
+      for (size_t i = 0; i < full; i += B) acc += LD(go + i);
+      add_per_model(acc, dbg + o, b, bm, O);
+    }
+  }
+}
+
 /* Gradients of `conv_forward` followed by the activation `act` (see `unpool`; a is the
    activated output) from the gradient g of that output: filters dw, bias db, and the
-   input dx unless dx is NULL. */
-void conv_backward(const float *g, const float *a, int act, const float *idx, const float *x,
-                   long x_stride, const float *w, float *dx, float *dw, float *db, int M, int C,
-                   int H, int W, int O, int K, int P, int B) {
+   input dx unless dx is NULL. With G > 1 (interleaved lanes) wl holds the lane weights
+   conv_forward expanded. Returns 0, or 1 if a scratch buffer could not be allocated. */
+int conv_backward(const float *g, const float *a, int act, const float *idx, const float *x,
+                  long x_stride, const float *w, const float *wl, float *dx, float *dw,
+                  float *db, int M, int C, int H, int W, int O, int K, int P, int B, int G) {
   const int OH = H - K + 1, OW = W - K + 1;
   const size_t pooled = (size_t)(OH / P) * (OW / P) * B, full = (size_t)OH * OW * B;
+  const size_t taps = (size_t)O * C * K * K;
+  int failed = 0;
 #pragma omp parallel
   {
     const int unpooled = P > 1 || act;
     float *scratch = unpooled ? malloc(sizeof(float) * O * full) : NULL;
+    if (unpooled && scratch == NULL) {
+#pragma omp atomic write
+      failed = 1;
+    }
 #pragma omp for schedule(dynamic)
     for (int m = 0; m < M; m++) {
+      if (unpooled && scratch == NULL) continue;
       const float *gp = g + (size_t)m * O * pooled;
       const float *xm = x + (size_t)m * x_stride;
       const float *wm = w + (size_t)m * O * C * K * K;
@@ -283,6 +550,12 @@ void conv_backward(const float *g, const float *a, int act, const float *idx, co
         unpool(gp, act ? a + (size_t)m * O * pooled : NULL,
                P > 1 ? idx + (size_t)m * O * pooled : NULL, scratch, act, O, OH, OW, P, B);
         gm = scratch;
+      }
+      if (G > 1) {
+        float *dxm = dx != NULL ? dx + (size_t)m * C * H * W * B : NULL;
+        bwd_group_lanes(gm, xm, wl + (size_t)m * taps * B, dxm, dw + (size_t)m * G * taps,
+                        db + (size_t)m * G * O, C, H, W, O, K, B, G);
+        continue;
       }
       if (dx != NULL) {
         float *dxm = dx + (size_t)m * C * H * W * B;
@@ -314,4 +587,5 @@ void conv_backward(const float *g, const float *a, int act, const float *idx, co
     }
     free(scratch);
   }
+  return failed;
 }
