@@ -121,6 +121,7 @@ def test_evaluate_command_writes_tables_and_plots(tiny_zoo, tmp_path, capsys):
         "predictions_sW.png",
         "predictions_E_cD_c2.png",
         "accuracy_over_epochs.png",
+        "accuracy_over_mean_weight.png",
         "umap.png",
     ):
         assert (out / png).stat().st_size > 10_000

@@ -43,6 +43,29 @@ def plot_predictions(predictions: list[Prediction], representation: str, path: P
     return path
 
 
+def plot_accuracy_over_mean_weight(
+    zoos: dict[str, tuple[pd.DataFrame, np.ndarray]], path: Path, max_points: int = 20_000
+) -> Path:
+    """Test accuracy over each checkpoint's mean weight, coloured by epoch, one panel per
+    zoo (appendix Figure 3, row 2). `zoos` maps a name to (properties, mean weights); the
+    title gives Pearson's r over all checkpoints."""
+    fig, axes = plt.subplots(1, len(zoos), figsize=(5.5 * len(zoos), 4.2), squeeze=False,
+                             constrained_layout=True)  # fmt: skip
+    for ax, (name, (table, means)) in zip(axes.flat, zoos.items(), strict=True):
+        acc = 100 * table["test_acc"].to_numpy()
+        r = float(np.corrcoef(means, acc)[0, 1]) if len(acc) > 1 else float("nan")
+        shown = np.random.default_rng(0).permutation(len(acc))[:max_points]
+        points = ax.scatter(means[shown], acc[shown], c=table["epoch"].to_numpy()[shown],
+                            s=3, alpha=0.5, cmap="viridis")  # fmt: skip
+        fig.colorbar(points, ax=ax, label="epoch")
+        ax.set(xlabel="mean of the weights", ylabel="test accuracy (%)",
+               title=f"{name}: Pearson r = {r:.2f}")  # fmt: skip
+        ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_accuracy_over_epochs(tables: dict[str, pd.DataFrame], path: Path) -> Path:
     """Box plot of test accuracy per epoch, one panel per zoo (appendix Figure 3, row 1)."""
     fig, axes = plt.subplots(1, len(tables), figsize=(6.5 * len(tables), 3.8), squeeze=False,

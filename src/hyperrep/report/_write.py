@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from hyperrep._errors import HyperrepError
@@ -15,7 +16,12 @@ from hyperrep.probes import (
     tau_table,
     zoo_features,
 )
-from hyperrep.report._probes import plot_accuracy_over_epochs, plot_predictions, plot_umaps
+from hyperrep.report._probes import (
+    plot_accuracy_over_epochs,
+    plot_accuracy_over_mean_weight,
+    plot_predictions,
+    plot_umaps,
+)
 from hyperrep.representation import (
     CheckpointData,
     TrainedRun,
@@ -68,10 +74,14 @@ def write_probe_report(
         tables[domain] = table
     for name in source.values:
         plot_predictions(predictions, name, out / f"predictions_{_file_safe(name)}.png")
-    per_zoo = {zoo.config.preset: source.table}
+    per_zoo = {zoo.config.preset: source}
     if ood is not None and target is not None:
-        per_zoo[f"{ood.config.preset} (OOD)"] = target.table
-    plot_accuracy_over_epochs(per_zoo, out / "accuracy_over_epochs.png")
+        per_zoo[f"{ood.config.preset} (OOD)"] = target
+    plot_accuracy_over_epochs({k: f.table for k, f in per_zoo.items()},
+                              out / "accuracy_over_epochs.png")  # fmt: skip
+    means = {k: (f.table, f.values["W"].mean(axis=1, dtype=np.float64))
+             for k, f in per_zoo.items()}  # fmt: skip
+    plot_accuracy_over_mean_weight(means, out / "accuracy_over_mean_weight.png")
     if umap_points > 0:
         plot_umaps(source.values, source.table, out / "umap.png", umap_points)
     return tables
