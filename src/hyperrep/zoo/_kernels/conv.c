@@ -375,6 +375,20 @@ INLINE void bwd_filter_block(const float *gm, const float *xm, float *dwm, int C
       dwm[(((size_t)(o0 + j) * C + c) * K + ky) * K + kx0 + k] = hsum(acc[j][k]);
 }
 
+/* Every (c, ky, block of 4 output channels, block of 5 kernel columns) of a filter
+   gradient; CASES(ob) dispatches on the column block's width kb. */
+#define FILTER_BLOCKS(CASES)                                                           \
+  for (int c = 0; c < C; c++)                                                          \
+    for (int ky = 0; ky < K; ky++)                                                     \
+      for (int o0 = 0; o0 < O; o0 += 4)                                                \
+        for (int kx0 = 0; kx0 < K; kx0 += 5) {                                         \
+          const int kb = K - kx0 < 5 ? K - kx0 : 5;                                    \
+          switch (O - o0 < 4 ? O - o0 : 4) {                                           \
+          case 1: CASES(1) break; case 2: CASES(2) break;                              \
+          case 3: CASES(3) break; case 4: CASES(4) break;                              \
+          }                                                                            \
+        }
+
 #define FILTER(ob, kb) bwd_filter_block(gm, xm, dwm, C, H, W, K, B, c, ky, o0, ob, kx0, kb)
 #define KB_CASES(ob)                                                                   \
   switch (kb) {                                                                        \
@@ -498,18 +512,7 @@ static void bwd_group_lanes(const float *gm, const float *xm, const float *wlm, 
 #undef CALL
       }
     }
-    for (int c = 0; c < C; c++)
-      for (int ky = 0; ky < K; ky++)
-        for (int o0 = 0; o0 < O; o0 += 4)
-          for (int kx0 = 0; kx0 < K; kx0 += 5) {
-            const int kb = K - kx0 < 5 ? K - kx0 : 5;
-            switch (O - o0 < 4 ? O - o0 : 4) {
-            case 1: KB_LANES(1) break;
-            case 2: KB_LANES(2) break;
-            case 3: KB_LANES(3) break;
-            case 4: KB_LANES(4) break;
-            }
-          }
+    FILTER_BLOCKS(KB_LANES)
     for (int o = 0; o < O; o++) {
       vf acc = (vf){};
       const float *go = gm + o * full + b;
@@ -566,18 +569,7 @@ int conv_backward(const float *g, const float *a, int act, const float *idx, con
 #undef CALL
         }
       }
-      for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < K; ky++)
-          for (int o0 = 0; o0 < O; o0 += 4)
-            for (int kx0 = 0; kx0 < K; kx0 += 5) {
-              const int kb = K - kx0 < 5 ? K - kx0 : 5;
-              switch (O - o0 < 4 ? O - o0 : 4) {
-              case 1: KB_CASES(1) break;
-              case 2: KB_CASES(2) break;
-              case 3: KB_CASES(3) break;
-              case 4: KB_CASES(4) break;
-              }
-            }
+      FILTER_BLOCKS(KB_CASES)
       for (int o = 0; o < O; o++) {
         vf acc = (vf){};
         const float *go = gm + o * full;
