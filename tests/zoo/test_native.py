@@ -181,7 +181,7 @@ def test_interleaved_lanes_refuse_bad_groups():
     with pytest.raises(ValueError, match="bad kernel operands"):  # 8 models, 2 rows of 8?
         conv_forward(torch.randn(2, 1, 8, 8, 80), w, bias, 1, 8)
     with pytest.raises(ValueError, match="bad kernel operands"):  # 80 lanes, group 3
-        conv_forward(torch.randn(1, 1, 8, 8, 80), w[:6], bias[:6], 1, 3)
+        conv_forward(torch.randn(2, 1, 8, 8, 80), w[:6], bias[:6], 1, 3)
     out, idx, lanes = conv_forward(torch.randn(1, 1, 8, 8, 80), w, bias, 2, 8)
     with pytest.raises(ValueError, match="lanes must be"):
         conv_backward(torch.zeros_like(out), idx, torch.randn(1, 1, 8, 8, 80), w, 2, True,

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import hyperrep.zoo._lanes as lanes
 import hyperrep.zoo._population as population
 from hyperrep.arch import create_architecture
 from hyperrep.data import load_dataset, make_tetris
@@ -125,11 +126,33 @@ def test_same_seed_same_model_different_seed_different(tetris):
 
 
 def test_cnn_population_equals_alone_at_the_authors_batch_of_10(mnist):
+    # 8 models at batch 10 share one row of 80 lanes; 125 images leave a last batch of 5,
+    # which interleaves 16 models per row (8 of them zero models)
     arch, data = mnist
-    rows = [(1, "uniform", "adam", "tanh", 3e-4, 0.0, 0.0),
-            (2, "uniform", "adam", "tanh", 3e-4, 0.0, 0.0),
-            (3, "kaiming_uniform", "adam", "tanh", 1e-3, 0.0, 0.5)]  # fmt: skip
-    _assert_population_equals_alone(arch, _specs(rows), data.subset(120, 64), batch_size=10)
+    rows = [(s, "uniform", "adam", "tanh", 3e-4, 0.0, 0.0) for s in range(1, 7)]
+    rows += [(7, "kaiming_uniform", "adam", "tanh", 1e-3, 0.0, 0.5),
+             (8, "normal", "adam", "tanh", 1e-3, 0.0, 0.3)]  # fmt: skip
+    assert lanes._Layout.choose(8, 10, shared=False).group == 8
+    assert lanes._Layout.choose(8, 5, shared=False).group == 16
+    _assert_population_equals_alone(arch, _specs(rows), data.subset(125, 64), batch_size=10)
+
+
+def test_lane_layout_choice_and_round_trip():
+    assert lanes._Layout.choose(96, 10, shared=False).group == 8  # 12 rows of 80 lanes
+    assert lanes._Layout.choose(96, 64, shared=False).group == 1
+    assert lanes._Layout.choose(96, 10, shared=True).padded == 16  # evaluation: pad images
+    few = lanes._Layout.choose(3, 10, shared=False)  # 8 x 10 lanes > 3 x 16: pad instead
+    assert (few.group, few.padded) == (1, 16)
+    t = torch.arange(9 * 10 * 2 * 3 * 3, dtype=torch.float32).reshape(9, 10, 2, 3, 3)
+    inter = lanes._Layout(9, 10, group=8, padded=10)  # 2 rows, 7 zero models
+    for layout in (inter, lanes._Layout.choose(9, 10, shared=True)):
+        h = layout.to_lanes(t)
+        assert h.shape == (layout.rows, 2, 3, 3, layout.group * layout.padded)
+        assert torch.equal(layout.from_lanes(h), t)
+    h = inter.to_lanes(t)
+    assert torch.equal(h[0, :, :, :, 3 * 10 + 4], t[3, 4])  # lane 34: model 3, image 4
+    assert torch.equal(h[1, :, :, :, 4], t[8, 4])  # row 1, lane 4: model 8, image 4
+    assert not h[1, :, :, :, 10:].any()  # models 9-15 are padding
 
 
 def test_fan_in_scheme_population_equals_alone(tetris):

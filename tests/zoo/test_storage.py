@@ -204,3 +204,29 @@ def test_zoo_drawn_from_a_grid_is_not_grown(tmp_path):
     assert (tmp_path / "z" / "zoo.json").read_text() == before
     with pytest.raises(HyperrepError, match="holds another zoo"):
         create_zoo(tiny_hyp(epochs=1, n_models=8), tmp_path / "z", progress=False)
+
+
+def test_format_1_zoo_is_read_resumed_and_grown_as_it_was_trained(tmp_path):
+    # a zoo written before format 2: no init_scheme / train_metrics / holdout in its
+    # config and no dropout flag on its activations; it reads as fan-in, full, 0
+    legacy = dict(init_scheme="fan-in", train_metrics="full", dataset_options=TINY, epochs=1)
+    config = create_zoo_config("tetris-seed", n_models=3, **legacy)
+    create_zoo(config, tmp_path / "z", progress=False)
+    meta_path = tmp_path / "z" / "zoo.json"
+    meta = json.loads(meta_path.read_text())
+    for key in ("init_scheme", "train_metrics", "holdout", "holdout_seed"):
+        del meta["config"][key]
+    for layer in meta["architecture"]["layers"]:
+        layer.pop("dropout", None)
+    meta["format_version"] = 1
+    meta_path.write_text(json.dumps(meta))
+    zoo = open_zoo(tmp_path / "z")
+    assert (zoo.config.init_scheme, zoo.config.train_metrics) == ("fan-in", "full")
+    again = create_zoo(config, tmp_path / "z", progress=False)  # same settings: a no-op
+    assert again.complete and again.summary()["models_done"] == 3
+    grown = create_zoo(create_zoo_config("tetris-seed", n_models=5, **legacy), tmp_path / "z",
+                       progress=False)  # fmt: skip
+    assert grown.summary()["models_done"] == 5 and grown.meta["format_version"] == 2
+    with pytest.raises(HyperrepError, match="holds another zoo"):  # today's default: authors
+        create_zoo(create_zoo_config("tetris-seed", n_models=5, dataset_options=TINY,
+                                     epochs=1), tmp_path / "z", progress=False)  # fmt: skip

@@ -134,6 +134,14 @@ class Architecture:
         slots = self.param_slots
         return slots[-1].stop if slots else 0
 
+    def same_layout(self, other: Architecture) -> bool:
+        """True if both take the same input and lay out the same parameter tensors, so a
+        representation of one reads the other's weights (dropout placement may differ)."""
+        slots = [(s.name, s.kind, s.shape) for s in self.param_slots]
+        return self.input_shape == other.input_shape and slots == [
+            (s.name, s.kind, s.shape) for s in other.param_slots
+        ]
+
     def forward_flops(self) -> int:
         """Multiply-adds x 2 of one sample's forward pass through the parametric layers."""
         flops = 0

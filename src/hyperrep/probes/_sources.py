@@ -46,7 +46,7 @@ def zoo_features(
     The split is the runs' (they must agree), else `split_seed`'s.
     """
     for run in runs:
-        if run.arch != zoo.architecture:
+        if not run.arch.same_layout(zoo.architecture):
             raise HyperrepError(f"{run.path} was trained on {run.arch.name}, "
                                 f"{zoo.path} holds {zoo.architecture.name}")  # fmt: skip
     seeds = {run.config.train.split_seed for run in runs}

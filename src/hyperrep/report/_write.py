@@ -49,7 +49,7 @@ def write_probe_report(
     source = zoo_features(zoo, runs, include_init=include_init)
     target = None
     if ood is not None:
-        if ood.architecture != zoo.architecture:
+        if not ood.architecture.same_layout(zoo.architecture):
             raise HyperrepError(f"{ood.path} has another architecture than {zoo.path}")
         target = zoo_features(ood, runs, include_init=include_init)
     try:

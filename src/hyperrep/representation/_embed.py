@@ -74,7 +74,7 @@ def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
 def embed_zoo(run: TrainedRun, zoo: Zoo) -> pd.DataFrame:
     """Properties, split and latent (columns z0..z{L-1}) of every healthy checkpoint,
     epoch 0 included."""
-    if zoo.architecture != run.arch:
+    if not zoo.architecture.same_layout(run.arch):
         raise HyperrepError(
             f"the run was trained on {run.arch.name}, the zoo holds {zoo.architecture.name}"
         )

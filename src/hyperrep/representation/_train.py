@@ -263,7 +263,8 @@ def train_representation(
     if resume:
         old = json.loads((out / "run.json").read_text())
         same_zoo = old.get("zoo", {}).get("config") == meta["zoo"]["config"]
-        if old.get("config") != meta["config"] or not same_zoo:
+        old_config = json.loads(json.dumps(RunConfig.from_dict(old["config"]).to_dict()))
+        if old_config != meta["config"] or not same_zoo:
             raise HyperrepError(f"{out} holds a run with other settings; choose another --out")
     elif out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise HyperrepError(f"{out} exists and is not an empty folder or a hyperrep run")

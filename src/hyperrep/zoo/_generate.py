@@ -55,13 +55,15 @@ def stored_plan(
     meta = read_json(path / META_FILE)
     stored = [list(c) for c in meta["chunks"]]
     new_dict = config.to_dict()
-    if meta["config"] == new_dict:
+    old_config = ZooConfig.from_dict(meta["config"])  # format-1 configs gain their defaults
+    old_dict = old_config.to_dict()
+    if old_dict == new_dict:
         return stored, False
     old_count = int(meta["weights"]["shape"][0])
-    same_but_size = {**meta["config"], "n_models": None} == {**new_dict, "n_models": None}
+    same_but_size = {**old_dict, "n_models": None} == {**new_dict, "n_models": None}
     if not same_but_size or old_count >= len(models):
         return None
-    old_models = ZooConfig.from_dict(meta["config"]).models()
+    old_models = old_config.models()
     if [m.model_id for m in models[:old_count]] != [m.model_id for m in old_models]:
         raise HyperrepError(
             f"{path} cannot grow to {len(models)} models: its {old_count} models are a random "

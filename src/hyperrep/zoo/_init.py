@@ -6,8 +6,9 @@ Two schemes name what an init method means:
   (`initialize_weights`): ``uniform`` is U(0, 1), ``normal`` is N(0, 1), kaiming_* and
   xavier_* are PyTorch's functions with default arguments, and every bias is 0.01.
 - ``fan-in`` (hyperrep before zoo format 2): ``uniform`` is U(+-1/sqrt(fan_in)),
-  ``normal`` N(0, 1/sqrt(fan_in)), kaiming_* for ReLU, and biases PyTorch's default
-  U(+-1/sqrt(fan_in)).
+  ``normal`` N(0, 1/sqrt(fan_in)), biases PyTorch's default U(+-1/sqrt(fan_in));
+  kaiming_* / xavier_* are the same functions as above (kaiming for ReLU has the gain
+  sqrt 2 of PyTorch's default a = 0), drawn in a different order (biases are random).
 """
 
 from __future__ import annotations

@@ -137,10 +137,15 @@ class _Layout:
 
     @classmethod
     def choose(cls, models: int, batch: int, shared: bool) -> _Layout:
-        """Interleave models when a batch does not fill whole vectors; pad a shared one."""
+        """Interleave models when a batch does not fill whole vectors and that computes
+        fewer lanes than padding each model's batch would; else pad (a shared batch too)."""
+        padded = cls(models, batch, 1, -(-batch // LANES) * LANES)
         if shared or batch % LANES == 0:
-            return cls(models, batch, 1, -(-batch // LANES) * LANES)
-        return cls(models, batch, LANES // math.gcd(batch, LANES), batch)
+            return padded
+        interleaved = cls(models, batch, LANES // math.gcd(batch, LANES), batch)
+        if interleaved.rows * interleaved.group * batch > models * padded.padded:
+            return padded  # few models: zero models would cost more than zero images
+        return interleaved
 
     def pad_models(self, t: torch.Tensor) -> torch.Tensor:
         """Per-model tensor (M, ...) with zero rows up to a multiple of the group."""

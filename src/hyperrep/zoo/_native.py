@@ -23,7 +23,7 @@ import torch
 
 _SOURCE = Path(__file__).with_name("_kernels") / "conv.c"
 _FLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
-LANES = 16  # images per vector in the kernels; batches are padded to a multiple of it
+LANES = 16  # floats per vector in the kernels (the lane axis is a multiple of it)
 POOLS = (1, 2)  # max-pool windows the kernels fuse (1: no pooling)
 FUSED_ACTIVATIONS = ("tanh", "sigmoid", "relu")  # derivatives the backward kernel applies
 
@@ -150,8 +150,9 @@ def conv_forward(
     x is (M, C, H, W, B), or (1, C, H, W, B) shared by all models, w (M, O, C, K, K),
     bias (M, O). With `group` > 1 the lanes are interleaved: x is (M / group, C, H, W, B)
     and lane l holds image l % (B / group) of model row * group + l // (B / group).
-    Returns the output (rows of x, O, PH, PW, B), which window element was the maximum
-    (when pooling), and the expanded lane weights that `conv_backward` needs (group > 1).
+    Returns the output (M / group, O, PH, PW, B) for M models (w's rows), which window
+    element was the maximum (when pooling), and the expanded lane weights that
+    `conv_backward` needs (group > 1, else None).
     """
     dims = _dims(x, w, pool, group)
     _check({"bias": tuple(w.shape[:2])}, x=x, w=w, bias=bias)

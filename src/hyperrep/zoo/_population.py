@@ -29,7 +29,7 @@ from hyperrep.arch import (
     unflatten_params,
 )
 from hyperrep.arch._activations import stacked_dropout_masks
-from hyperrep.zoo._config import ModelSpec
+from hyperrep.zoo._config import TRAIN_METRICS, ModelSpec
 from hyperrep.zoo._dense import dense_logits, dense_train_grads, is_dense
 from hyperrep.zoo._init import init_params
 from hyperrep.zoo._lanes import lanes_forward
@@ -250,6 +250,9 @@ class PopulationTrainer:
             raise HyperrepError(
                 f"a population needs one activation/optimizer, got {sorted(groups)}"
             )
+        if train_metrics not in TRAIN_METRICS:
+            raise HyperrepError(f"train_metrics must be one of {', '.join(TRAIN_METRICS)}, "
+                                f"got {train_metrics!r}")  # fmt: skip
         self.arch, self.data, self.batch_size = arch, data, batch_size
         self.train_metrics = train_metrics
         self._running: Tally | None = None  # this epoch's training batches, if "running"
@@ -334,8 +337,8 @@ class PopulationTrainer:
         """Weights and metrics of every model at the current epoch.
 
         Train metrics are the running means of the epoch just trained ("running") or a
-        pass over the training set ("full"; also "running" at epoch 0 and right after a
-        resume, when no batches of the epoch were seen).
+        pass over the training set ("full"). A full pass also stands in for the running
+        means at epoch 0 and right after `load_state_dict`, when no batch was seen.
         """
         running = self._running if self.epoch > 0 else None
         return _record(
@@ -369,6 +372,7 @@ class PopulationTrainer:
                 g.set_state(g_state.clone())  # set_state ignores a view's offset
         self.diverged.copy_(state["diverged"])
         self.epoch = int(state["epoch"])
+        self._running = None  # the loaded epoch's batches were seen by another trainer
 
 
 def train_population(

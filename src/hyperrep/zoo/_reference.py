@@ -49,6 +49,8 @@ def train_single(
     them: "running" sums loss * batch size and correct predictions over the epoch's
     batches in train mode, before each step, as the authors' `def_net.py` does.
     """
+    if train_metrics not in ("running", "full"):
+        raise ValueError(f"train_metrics must be running or full, got {train_metrics!r}")
     model = to_module(
         arch, spec.activation, spec.dropout, model_generator(spec.seed, DROPOUT_STREAM)
     )

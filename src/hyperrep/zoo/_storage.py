@@ -103,7 +103,9 @@ class ZooWriter:
             meta = read_json(path / META_FILE)
             if grow:
                 cls._grow(path, meta, config_dict, chunks)
-            if meta["config"] != config_dict or meta["architecture"] != arch.to_dict():
+            stored_config = ZooConfig.from_dict(meta["config"]).to_dict()
+            stored_arch = Architecture.from_dict(meta["architecture"]).to_dict()
+            if stored_config != config_dict or stored_arch != arch.to_dict():
                 raise HyperrepError(
                     f"{path} holds another zoo ({meta['config']['preset']}, other settings); "
                     "choose another --out"
@@ -159,7 +161,8 @@ class ZooWriter:
         new.flush()
         del new, old
         os.replace(tmp, path / WEIGHTS_FILE)
-        meta.update(config=config, chunks=[list(c) for c in chunks], complete=False)
+        meta.update(config=config, chunks=[list(c) for c in chunks], complete=False,
+                    format_version=FORMAT_VERSION)  # fmt: skip
         meta["weights"]["shape"] = list(shape)
         meta.pop("summary", None)
         write_json_atomic(path / META_FILE, meta)
