@@ -89,3 +89,20 @@ def test_split_is_by_model_seeded_about_70_15_15_and_stable_under_subsets():
     # a model's split does not depend on which other models exist
     part = split_models(ids[::3], seed=3)
     assert all(part[i] == splits[i] for i in part)
+
+
+def test_projection_head_ends_in_batchnorm_and_sees_each_view_alone():
+    arch = create_architecture("tetris-mlp")
+    model = HyperRepresentation(arch, SMALL).train()
+    linears = [m for m in model.head if isinstance(m, torch.nn.Linear)]
+    assert len(linears) == SMALL.head_layers
+    assert isinstance(model.head[-1], torch.nn.BatchNorm1d)
+    latent = torch.randn(12, SMALL.latent_dim)
+    both = model.project_views(latent)
+    alone = torch.cat([model.head(latent[:6]), model.head(latent[6:])])
+    torch.testing.assert_close(both, alone)
+    # BatchNorm over both views at once is a different function
+    assert (model.head(latent) - both).abs().max() > 1e-3
+    # each view's output is standardised by the final BatchNorm (train mode)
+    torch.testing.assert_close(both[:6].mean(0), torch.zeros(SMALL.head_out), atol=1e-5,
+                               rtol=0)  # fmt: skip

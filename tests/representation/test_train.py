@@ -13,6 +13,7 @@ from hyperrep.representation import (
     RunConfig,
     TrainConfig,
     load_run,
+    reconstruction_loss,
     train_representation,
 )
 
@@ -31,6 +32,8 @@ def test_training_loss_goes_down(tiny_zoo, tmp_path, variant):
     losses = [h["train_loss"] for h in history]
     assert losses[-1] < losses[0]
     if variant != "ec":
+        assert history[-1]["train_reconstruction"] < history[0]["train_reconstruction"]
+    if variant == "ed":
         assert history[-1]["val_r2"] > history[0]["val_r2"]
     run = load_run(tmp_path / "r")
     assert run.model.has_decoder == (variant != "ec")
@@ -145,3 +148,79 @@ def test_checkpoints_leave_the_initialisation_out_unless_asked(tiny_zoo, tmp_pat
             "--include-init"]  # fmt: skip
     assert main(args) == 0
     assert load_run(tmp_path / "r").config.train.include_init is True
+
+
+def test_authors_objective_switches(tiny_zoo, tmp_path):
+    """Raw weights, the erased input as target, a per-layer pool, retried erasing,
+    reduce-on-plateau and selection by validation loss, set from the command line."""
+    from hyperrep.representation._train import Views
+
+    out = tmp_path / "r"
+    args = ["train", str(tiny_zoo.path), "--out", str(out), "--compression", "5",
+            "--epochs", "3", "--d-model", "32", "--heads", "2", "--blocks", "1",
+            "--d-ff", "48", "--gamma", "0.5", "--temperature", "0.2", "--no-normalize",
+            "--recon-target", "augmented", "--recon-scale", "2", "--pool", "120",
+            "--erase-mode", "block-retry", "--erase-p", "1", "--schedule", "plateau",
+            "--selection", "val_loss", "--quiet"]  # fmt: skip
+    assert main(args) == 0
+    run = load_run(out)
+    t, m = run.config.train, run.config.model
+    assert (m.n_heads, m.n_blocks, m.d_ff, m.d_model) == (2, 1, 48, 32)
+    assert (t.gamma, t.temperature, t.normalize, t.recon_target, t.recon_scale) == \
+        (0.5, 0.2, False, "augmented", 2.0)  # fmt: skip
+    assert (t.permutation_pool, t.erase_mode, t.schedule, t.selection) == \
+        (120, "block-retry", "plateau", "val_loss")  # fmt: skip
+    assert torch.equal(run.normalizer.std, torch.ones(100))
+    # the reconstruction target is the encoder's input, erasures included
+    views = Views.from_config(tiny_zoo.architecture, run.config)
+    view, target = views(torch.randn(6, 100), torch.Generator().manual_seed(0))
+    assert torch.equal(view, target) and (view == 0).any()
+    # the kept model is the epoch with the lowest validation loss
+    history = json.loads((out / "history.json").read_text())
+    best = min(history, key=lambda h: h["val_loss"])
+    kept = load_file(str(out / "model.safetensors"))
+    trainer_state = load_file(str(out / "last.safetensors"))
+    same_as_last = all(torch.equal(kept[k], trainer_state[k]) for k in kept)
+    assert same_as_last == (best is history[-1])
+    for h in history:
+        expected = 0.5 * h["val_contrastive"] + 0.5 * 2.0 * h["val_reconstruction"]
+        assert h["val_loss"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_reduce_on_plateau_cuts_the_rate_by_0_3_after_patience(tiny_zoo):
+    from hyperrep.representation import load_checkpoints
+    from hyperrep.representation._train import Trainer
+
+    cfg = config(schedule="plateau", plateau_patience=2, lr=1e-3)
+    trainer = Trainer(tiny_zoo.architecture, cfg, load_checkpoints(tiny_zoo), "cpu")
+    rates = []
+    for loss in [5.0, 4.0, 4.0, 4.0, 4.0, 3.0, 3.0, 3.0, 3.0]:
+        trainer._step_plateau(loss)
+        rates.append(trainer._lr(0))
+    # better, better-equal x3 (third equal > patience 2: cut), better, equal x3 (cut)
+    assert rates == pytest.approx([1e-3, 1e-3, 1e-3, 1e-3, 3e-4, 3e-4, 3e-4, 3e-4, 9e-5])
+
+
+def test_raw_and_standardised_losses_agree_up_to_the_layer_scale(tiny_zoo):
+    """On a one-layer scale: MSE of standardised vectors x std^2 = MSE of raw vectors."""
+    from hyperrep.representation import Normalizer
+
+    arch = tiny_zoo.architecture
+    g = torch.Generator().manual_seed(0)
+    raw_target = 0.3 + 2.5 * torch.randn(8, arch.n_params, generator=g)
+    raw_pred = raw_target + 0.1 * torch.randn(8, arch.n_params, generator=g)
+    norm = Normalizer(torch.full((arch.n_params,), 0.3), torch.full((arch.n_params,), 2.5))
+    raw = reconstruction_loss(raw_pred, raw_target)
+    standardised = reconstruction_loss(norm.forward(raw_pred), norm.forward(raw_target))
+    assert float(standardised) * 2.5**2 == pytest.approx(float(raw), rel=1e-5)
+
+
+def test_runs_stored_before_the_authors_switches_read_back_as_they_ran():
+    stored = config().to_dict()
+    for key in ("head_out_norm", "head_per_view", "final_norm"):
+        del stored["model"][key]
+    del stored["train"]["selection"]
+    old = RunConfig.from_dict(stored)
+    assert (old.model.head_out_norm, old.model.head_per_view, old.model.final_norm) == \
+        (False, False, True)  # fmt: skip
+    assert old.train.selection == "val_r2"

@@ -64,3 +64,25 @@ def test_bad_settings():
         RandomErasing(scale=(0.5, 0.1))
     with pytest.raises(HyperrepError):
         RandomErasing(mode="token")
+
+
+def test_retried_block_erasing_follows_the_authors_draw():
+    n = ARCH.n_params
+    weights = torch.ones(4000, n)
+    out = RandomErasing(p=1.0, scale=(0.3, 0.9), mode="block-retry")(weights, gen())
+    erased = out == 0
+    lengths = erased.sum(1)
+    for row in erased[:50]:
+        positions = row.nonzero().flatten()
+        if len(positions):
+            assert positions.max() - positions.min() + 1 == len(positions)  # contiguous
+            assert positions.max() < n - 1  # start + length < n: never reaches the end
+    assert lengths.max() <= int(0.9 * n)
+    # a span of fraction f fits one try with probability 1 - f; ten tries of long spans
+    # still miss now and then, and the spans that fit are shorter than the draws
+    assert 0 < (lengths == 0).float().mean() < 0.05
+    assert lengths[lengths > 0].float().mean() < 0.6 * n
+    assert torch.equal(
+        RandomErasing(p=1.0, mode="block-retry")(weights[:9], gen(5)),
+        RandomErasing(p=1.0, mode="block-retry")(weights[:9], gen(5)),
+    )

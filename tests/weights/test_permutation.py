@@ -146,3 +146,32 @@ def test_canonical_form_is_invariant_to_permutation():
         weights = torch.randn(5, arch.n_params, generator=g)
         permuted = permute(arch, weights, random_permutations(arch, 5, g))
         assert torch.equal(canonicalize(arch, permuted), canonicalize(arch, weights))
+
+
+def test_per_layer_pool_follows_the_authors_construction():
+    arch = create_architecture("mnist-cnn")  # hidden layers of 8, 6, 4 and 20 units
+    pool = PermutationPool(arch, 25_000, seed=3, mode="per-layer")
+    assert len(pool) == 25_000
+    # each layer gets min(k!, 25000) // 4 orderings: 6250, 180 (all of 6! = 720 is more),
+    # all 4! = 24 // 4 = 6, 6250
+    distinct = [len({tuple(row) for row in p.tolist()}) for p in pool.perms]
+    assert distinct[2] <= 6 and distinct[1] <= 180
+    assert distinct[0] > 1000 and distinct[3] > 1000
+    for p, g in zip(pool.perms, hidden_groups(arch), strict=True):
+        assert torch.equal(p.sort(1).values, torch.arange(g.size).expand_as(p))  # permutations
+    same = PermutationPool(arch, 25_000, seed=3, mode="per-layer")
+    assert all(torch.equal(a, b) for a, b in zip(pool.perms, same.perms, strict=True))
+    other = PermutationPool(arch, 25_000, seed=4, mode="per-layer")
+    assert not torch.equal(pool.perms[0], other.perms[0])
+    g1, g2 = torch.Generator().manual_seed(9), torch.Generator().manual_seed(9)
+    assert all(torch.equal(a, b) for a, b in zip(pool.sample(5, g1), pool.sample(5, g2),
+                                                 strict=True))  # fmt: skip
+
+
+def test_per_layer_pool_of_a_single_small_layer_holds_every_ordering():
+    arch = create_architecture("tetris-mlp")
+    pool = PermutationPool(arch, 120, seed=0, mode="per-layer")
+    assert len({tuple(row) for row in pool.perms[0].tolist()}) <= 120
+    # the list it picks from is all 5! orderings: a big pool shows every one
+    big = PermutationPool(arch, 5000, seed=0, mode="per-layer")
+    assert len({tuple(row) for row in big.perms[0].tolist()}) == 120

@@ -22,11 +22,24 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float)
     train.add_argument("--gamma", type=float, help="contrastive weight of E_cD")
+    train.add_argument("--temperature", type=float, help="NT-Xent temperature")
     train.add_argument("--d-model", type=int)
+    train.add_argument("--heads", type=int, dest="n_heads", help="attention heads")
+    train.add_argument("--blocks", type=int, dest="n_blocks", help="attention blocks")
+    train.add_argument("--d-ff", type=int, help="feed-forward width of a block")
     train.add_argument("--recon-loss", choices=["flat", "layer"],
                        help="MSE over the vector, or the mean of per-layer MSEs")  # fmt: skip
-    train.add_argument("--recon-target", choices=["view", "canonical"],
-                       help="reconstruct the permuted view, or its canonical form")  # fmt: skip
+    train.add_argument("--recon-scale", type=float, help="factor on the reconstruction term")
+    train.add_argument("--recon-target", choices=["view", "augmented", "canonical"],
+                       help="reconstruct the permuted view, the encoder's (erased) input, "
+                            "or the view's canonical form")  # fmt: skip
+    train.add_argument("--pool", type=int, dest="permutation_pool", metavar="N",
+                       help="draw permutations from a pool of N (0: fresh draws)")  # fmt: skip
+    train.add_argument("--erase-p", type=float, help="probability of random erasing")
+    train.add_argument("--erase-mode", choices=["block", "block-retry", "token"])
+    train.add_argument("--schedule", choices=["cosine", "plateau"], help="learning-rate schedule")
+    train.add_argument("--selection", choices=["val_loss", "val_r2"],
+                       help="which epoch's model is kept as the best")  # fmt: skip
     train.add_argument("--no-normalize", action="store_true",
                        help="do not standardise weights per layer")  # fmt: skip
     train.add_argument("--include-init", action="store_true",
@@ -48,6 +61,7 @@ def run_train(args: argparse.Namespace) -> int:
     from hyperrep.representation import (
         REPRESENTATION_PRESETS,
         representation_preset,
+        selection_score,
         train_representation,
     )
     from hyperrep.zoo import open_zoo
@@ -56,23 +70,25 @@ def run_train(args: argparse.Namespace) -> int:
     config = (REPRESENTATION_PRESETS.create(args.preset) if args.preset
               else representation_preset(zoo.config.preset))  # fmt: skip
     config = config.with_compression(zoo.architecture.n_params, args.compression)
-    train_overrides = {
-        "variant": args.variant, "epochs": args.epochs, "batch_size": args.batch_size,
-        "lr": args.lr, "gamma": args.gamma, "recon_loss": args.recon_loss, "seed": args.seed,
-        "recon_target": args.recon_target,
-    }  # fmt: skip
+    train_keys = ("variant", "epochs", "batch_size", "lr", "gamma", "temperature", "recon_loss",
+                  "recon_scale", "recon_target", "permutation_pool", "erase_p", "erase_mode",
+                  "schedule", "selection", "seed")  # fmt: skip
+    train_overrides = {k: getattr(args, k) for k in train_keys}
     if args.no_normalize:
         train_overrides["normalize"] = False
     if args.include_init:
         train_overrides["include_init"] = True
-    train = replace(config.train, **{k: v for k, v in train_overrides.items() if v is not None})
-    model = config.model if args.d_model is None else replace(config.model, d_model=args.d_model)
-    config = replace(config, train=train, model=model)
+    model_overrides = {k: getattr(args, k) for k in ("d_model", "n_heads", "n_blocks", "d_ff")}
+    config = replace(
+        config,
+        train=replace(config.train, **{k: v for k, v in train_overrides.items() if v is not None}),
+        model=replace(config.model, **{k: v for k, v in model_overrides.items() if v is not None}),
+    )
     history = train_representation(
         zoo, config, args.out, device=args.device, progress=not args.quiet
     )
     last = history[-1]
-    best = max(history, key=lambda h: h.get("val_r2", -h.get("val_contrastive", 0.0)))
+    best = max(history, key=lambda h: selection_score(config, h))
     print(f"trained {len(history)} epochs; last: {_fmt(last)}; best: {_fmt(best)}")
     if config.train.variant != "ec":
         from hyperrep.representation import load_run, test_reconstruction_r2

@@ -22,7 +22,7 @@ from hyperrep.representation._embed import (
 )
 from hyperrep.representation._losses import nt_xent, r2_score, reconstruction_loss
 from hyperrep.representation._model import HyperRepresentation
-from hyperrep.representation._train import train_representation
+from hyperrep.representation._train import selection_score, train_representation
 
 __all__ = [
     "CheckpointData",
@@ -40,6 +40,7 @@ __all__ = [
     "r2_score",
     "reconstruction_loss",
     "representation_preset",
+    "selection_score",
     "split_models",
     "test_reconstruction_r2",
     "train_representation",

@@ -10,6 +10,17 @@ from hyperrep._errors import HyperrepError
 from hyperrep._registry import Registry
 
 VARIANTS = {"ec": 1.0, "ed": 0.0}  # gamma of E_c and ED; E_cD takes the config's gamma
+RECON_TARGETS = ("view", "augmented", "canonical")
+ERASE_MODES = ("block", "block-retry", "token")
+
+# Settings of runs stored before a field existed, so that they read back as they ran.
+_LEGACY_MODEL = {"head_out_norm": False, "head_per_view": False, "final_norm": True}
+_LEGACY_TRAIN = {"include_init": True, "selection": "val_r2"}
+
+
+def _check_choice(what: str, value: str, known: tuple[str, ...]) -> None:
+    if value not in known:
+        raise HyperrepError(f"unknown {what} {value!r}; known: {', '.join(known)}")
 
 
 @dataclass(frozen=True)
@@ -22,9 +33,12 @@ class ModelConfig:
     d_ff: int = 512
     dropout: float = 0.1
     latent_dim: int = 50
-    head_layers: int = 3
+    head_layers: int = 3  # linear layers of the projection head
     head_width: int = 50
     head_out: int = 20
+    head_out_norm: bool = True  # BatchNorm after the head's last linear layer (authors)
+    head_per_view: bool = True  # run the head on each view alone (own BatchNorm statistics)
+    final_norm: bool = False  # LayerNorm after the last attention block
 
     def __post_init__(self) -> None:
         if self.d_model % self.n_heads:
@@ -42,16 +56,24 @@ class TrainConfig:
     gamma: float = 0.5  # weight of the contrastive loss in E_cD
     temperature: float = 0.1
     recon_loss: str = "flat"  # "flat": MSE over the vector; "layer": mean of per-layer MSEs
-    recon_target: str = "view"  # "view": the permuted clean view; "canonical": its canonical form
+    recon_scale: float = 1.0  # factor on the reconstruction term
+    # "view": the permuted clean view; "augmented": the encoder's input, erasures included
+    # (the authors); "canonical": the canonical form of the clean view
+    recon_target: str = "view"
     normalize: bool = True  # standardise each layer's weights with train-split statistics
     epochs: int = 30
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 1e-9
     warmup_epochs: float = 1.0
+    schedule: str = "cosine"  # "cosine" with warm-up, or "plateau" (x0.3 on the train loss)
+    plateau_patience: int = 10
+    selection: str = "val_loss"  # best checkpoint by "val_loss" or by "val_r2"
     permutation: bool = True
+    permutation_pool: int = 0  # 0: fresh permutations; n: draw from a fixed pool of n
     erase_p: float = 0.5
     erase_scale: tuple[float, float] = (0.02, 0.33)
+    erase_mode: str = "block"  # "block", "block-retry" (the authors') or "token"
     noise_sigma: float = 0.0
     split_seed: int = 0
     include_init: bool = False  # learn from epoch 0 (the initialisation) too
@@ -63,9 +85,16 @@ class TrainConfig:
             raise HyperrepError(f"unknown variant {self.variant!r}; known: ec, ed, ecd")
         if self.recon_loss not in ("flat", "layer"):
             raise HyperrepError(f"unknown reconstruction loss {self.recon_loss!r}: flat, layer")
-        if self.recon_target not in ("view", "canonical"):
-            raise HyperrepError(f"unknown reconstruction target {self.recon_target!r}: "
-                                "view, canonical")  # fmt: skip
+        _check_choice("reconstruction target", self.recon_target, RECON_TARGETS)
+        _check_choice("schedule", self.schedule, ("cosine", "plateau"))
+        _check_choice("checkpoint selection", self.selection, ("val_loss", "val_r2"))
+        _check_choice("erasing mode", self.erase_mode, ERASE_MODES)
+        if self.permutation_pool < 0 or self.plateau_patience < 0:
+            raise HyperrepError("permutation pool and plateau patience must be >= 0")
+        if not (math.isfinite(self.recon_scale) and self.recon_scale > 0):
+            raise HyperrepError(f"reconstruction scale must be > 0, got {self.recon_scale}")
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise HyperrepError(f"temperature must be > 0, got {self.temperature}")
         if not 0 <= self.gamma <= 1:
             raise HyperrepError(f"gamma must lie in [0, 1], got {self.gamma}")
         if not (math.isfinite(self.lr) and self.lr > 0):
@@ -91,9 +120,9 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        train = {"include_init": True, **data["train"]}  # runs before the field saw epoch 0
+        train = {**_LEGACY_TRAIN, **data["train"]}
         train["erase_scale"] = tuple(train["erase_scale"])
-        return cls(ModelConfig(**data["model"]), TrainConfig(**train))
+        return cls(ModelConfig(**{**_LEGACY_MODEL, **data["model"]}), TrainConfig(**train))
 
     def with_compression(self, n_params: int, ratio: float) -> RunConfig:
         """The same run with latent size L = round(n_params / ratio)."""

@@ -15,9 +15,8 @@ def _blocks(config: ModelConfig) -> nn.TransformerEncoder:
         config.d_model, config.n_heads, config.d_ff, config.dropout,
         activation="relu", batch_first=True, norm_first=True,
     )  # fmt: skip
-    return nn.TransformerEncoder(
-        layer, config.n_blocks, norm=nn.LayerNorm(config.d_model), enable_nested_tensor=False
-    )
+    norm = nn.LayerNorm(config.d_model) if config.final_norm else None
+    return nn.TransformerEncoder(layer, config.n_blocks, norm=norm, enable_nested_tensor=False)
 
 
 class HyperRepresentation(nn.Module):
@@ -26,7 +25,8 @@ class HyperRepresentation(nn.Module):
 
     Each layer's tokens have their own linear embedding; a learned compression token is
     prepended and learned absolute position embeddings are added. The latent is
-    tanh(Linear(compression token)) after pre-norm self-attention blocks. The decoder maps
+    tanh(Linear(compression token)) after pre-norm self-attention blocks (and a final
+    LayerNorm if the config asks for one). The decoder maps
     the latent to one vector per token, adds position embeddings, runs the same kind of
     blocks, and projects each token back to its layer's width.
     """
@@ -54,6 +54,8 @@ class HyperRepresentation(nn.Module):
                      nn.ReLU()]  # fmt: skip
             width_in = config.head_width
         head.append(nn.Linear(width_in, config.head_out))
+        if config.head_out_norm:
+            head.append(nn.BatchNorm1d(config.head_out))
         self.head = nn.Sequential(*head)
 
     def encode(self, weights: torch.Tensor) -> torch.Tensor:
@@ -80,3 +82,10 @@ class HyperRepresentation(nn.Module):
     def project(self, latent: torch.Tensor) -> torch.Tensor:
         """Projection-head output used by the contrastive loss only."""
         return self.head(latent)
+
+    def project_views(self, latent: torch.Tensor, views: int = 2) -> torch.Tensor:
+        """Projections of `views` stacked views of one batch: each view through the head
+        alone when the config says so (BatchNorm then sees one view at a time)."""
+        if not self.config.head_per_view:
+            return self.head(latent)
+        return torch.cat([self.head(part) for part in latent.chunk(views)])

@@ -37,30 +37,48 @@ _VAL_SEED = 12345  # fixed views for the validation contrastive loss
 
 @dataclass
 class Views:
-    """Draws training views: a permuted clean target, and its corrupted copy."""
+    """Draws training views: the encoder's input (permuted, then corrupted) and the
+    reconstruction target."""
 
     permute: PermuteNeurons | None
     corrupt: Compose
-    canonical_of: Architecture | None = None  # reconstruct the canonical form instead
+    target_kind: str = "view"  # "view", "augmented" or "canonical" (TrainConfig.recon_target)
+    arch: Architecture | None = None
 
     @classmethod
     def from_config(cls, arch: Architecture, config: RunConfig) -> Views:
         t = config.train
-        corruptions = [GaussianNoise(t.noise_sigma), RandomErasing(t.erase_p, t.erase_scale)]
-        canonical = arch if t.recon_target == "canonical" else None
-        return cls(PermuteNeurons(arch) if t.permutation else None, Compose(corruptions),
-                   canonical)  # fmt: skip
+        erase = RandomErasing(t.erase_p, t.erase_scale, mode=t.erase_mode, arch=arch)
+        corruptions = Compose([GaussianNoise(t.noise_sigma), erase])
+        permute = None
+        if t.permutation:
+            pool = t.permutation_pool or None
+            permute = PermuteNeurons(arch, pool, pool_seed=t.seed, pool_mode="per-layer")
+        return cls(permute, corruptions, t.recon_target, arch)
 
     def __call__(
         self, weights: torch.Tensor, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(corrupted view, reconstruction target)."""
         clean = self.permute(weights, generator) if self.permute is not None else weights
-        return self.corrupt(clean, generator), self.target(clean)
+        view = self.corrupt(clean, generator)
+        return view, view if self.target_kind == "augmented" else self.target(clean)
 
     def target(self, clean: torch.Tensor) -> torch.Tensor:
-        """What the decoder should output for a clean (permuted) vector."""
-        return clean if self.canonical_of is None else canonicalize(self.canonical_of, clean)
+        """What the decoder should output for a clean (permuted) vector, without erasing."""
+        if self.target_kind == "canonical":
+            return canonicalize(self.arch, clean)
+        return clean
+
+
+def selection_score(config: RunConfig, metrics: dict[str, float]) -> float:
+    """How good an epoch's validation metrics are (higher is better): -val loss, or val R^2
+    (when there is a decoder) if the config selects by it."""
+    if config.train.selection == "val_r2" and "val_r2" in metrics:
+        return metrics["val_r2"]
+    if "val_loss" in metrics:
+        return -metrics["val_loss"]
+    return -metrics["val_contrastive"]  # runs stored before val_loss was recorded
 
 
 class Trainer:
@@ -89,10 +107,15 @@ class Trainer:
         self.epoch = 0
         self.history: list[dict[str, float]] = []
         self.best: float | None = None
+        self.lr_scale = 1.0  # reduce-on-plateau factor so far
+        self.plateau_best = math.inf
+        self.plateau_wait = 0
 
     # -- schedule and loss -------------------------------------------------------------
     def _lr(self, step: int) -> float:
         t = self.config.train
+        if t.schedule == "plateau":
+            return t.lr * self.lr_scale
         total = t.epochs * self.steps_per_epoch
         warmup = max(1, int(t.warmup_epochs * self.steps_per_epoch))
         if step < warmup:
@@ -100,22 +123,33 @@ class Trainer:
         progress = (step - warmup) / max(1, total - warmup)
         return t.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
+    def _step_plateau(self, train_loss: float) -> None:
+        """ReduceLROnPlateau(mode min, factor 0.3, threshold 1e-4 relative) on the epoch's
+        training loss, as the authors stepped it."""
+        if train_loss < self.plateau_best * (1 - 1e-4):
+            self.plateau_best, self.plateau_wait = train_loss, 0
+            return
+        self.plateau_wait += 1
+        if self.plateau_wait > self.config.train.plateau_patience:
+            self.lr_scale *= 0.3
+            self.plateau_wait = 0
+
     def _loss(
         self, x: torch.Tensor, generator: torch.Generator
     ) -> tuple[torch.Tensor, dict[str, float]]:
         t = self.config.train
         gamma = t.contrastive_weight
         contrastive = gamma > 0
-        view1, clean1 = self.views(x, generator)
+        view1, target1 = self.views(x, generator)
         if contrastive:
-            view2, clean2 = self.views(x, generator)
-            inputs, targets = torch.cat([view1, view2]), torch.cat([clean1, clean2])
+            view2, target2 = self.views(x, generator)
+            inputs, targets = torch.cat([view1, view2]), torch.cat([target1, target2])
         else:
-            inputs, targets = view1, clean1
+            inputs, targets = view1, target1
         use_amp = t.amp and self.device.startswith("cuda")
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
             latent = self.model.encode(inputs)
-            projected = self.model.project(latent) if contrastive else None
+            projected = self.model.project_views(latent) if contrastive else None
             decoded = self.model.decode(latent) if gamma < 1 else None
         terms: dict[str, torch.Tensor] = {}  # losses in float32, outside autocast
         if projected is not None:
@@ -124,7 +158,7 @@ class Trainer:
             terms["contrastive"] = nt_xent(projected[:half], projected[half:], t.temperature)
         if decoded is not None:
             terms["reconstruction"] = reconstruction_loss(decoded.float(), targets, self.layer_ids)
-        loss = gamma * terms.get("contrastive", 0.0) + (1 - gamma) * terms.get(
+        loss = gamma * terms.get("contrastive", 0.0) + (1 - gamma) * t.recon_scale * terms.get(
             "reconstruction", 0.0
         )
         return loss, {k: float(v.detach()) for k, v in terms.items()}
@@ -152,12 +186,15 @@ class Trainer:
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.4f}" for k, v in terms.items()}, refresh=False)
         self.epoch += 1
-        return {f"train_{k}": v / self.steps_per_epoch for k, v in sums.items()}
+        means = {f"train_{k}": v / self.steps_per_epoch for k, v in sums.items()}
+        if t.schedule == "plateau":
+            self._step_plateau(means["train_loss"])
+        return means
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        """Validation metrics: reconstruction R^2 (raw weights, unaugmented inputs) and,
-        with a contrastive term, NT-Xent on views drawn from a fixed seed."""
+        """Validation metrics: reconstruction R^2 (raw weights, unaugmented inputs), and the
+        training objective and its terms on views drawn from a fixed seed."""
         self.model.eval()
         metrics: dict[str, float] = {}
         x = self.normalizer.forward(self.val_raw)
@@ -165,21 +202,21 @@ class Trainer:
             decoded = torch.cat([self.model.decode(self.model.encode(b)) for b in x.split(1024)])
             target = self.normalizer.inverse(self.views.target(x))
             metrics["val_r2"] = r2_score(self.normalizer.inverse(decoded), target)
-        if self.config.train.contrastive_weight > 0:
-            g = torch.Generator().manual_seed(_VAL_SEED)
-            losses = []
-            for batch in x.split(self.config.train.batch_size):
-                if batch.shape[0] < 2:
-                    continue
-                z1 = self.model.project(self.model.encode(self.views(batch, g)[0]))
-                z2 = self.model.project(self.model.encode(self.views(batch, g)[0]))
-                losses.append(float(nt_xent(z1, z2, self.config.train.temperature)))
-            metrics["val_contrastive"] = sum(losses) / max(1, len(losses))
+        g = torch.Generator().manual_seed(_VAL_SEED)
+        sums: dict[str, float] = {}
+        count = 0
+        for batch in x.split(self.config.train.batch_size):
+            if batch.shape[0] < 2:
+                continue
+            loss, terms = self._loss(batch, g)
+            for k, v in {"loss": float(loss), **terms}.items():
+                sums[k] = sums.get(k, 0.0) + v * batch.shape[0]
+            count += batch.shape[0]
+        metrics.update({f"val_{k}": v / max(1, count) for k, v in sums.items()})
         return metrics
 
     def score(self, metrics: dict[str, float]) -> float:
-        """Higher is better: val R^2 when there is a decoder, else -val NT-Xent."""
-        return metrics["val_r2"] if "val_r2" in metrics else -metrics["val_contrastive"]
+        return selection_score(self.config, metrics)
 
     # -- state ---------------------------------------------------------------------------
     def model_tensors(self) -> dict[str, torch.Tensor]:
@@ -197,6 +234,9 @@ class Trainer:
         state["rng.data"] = self.generator.get_state()
         state["rng.torch"] = torch.get_rng_state()
         state["epoch"] = torch.tensor(self.epoch)
+        state["plateau"] = torch.tensor(
+            [self.lr_scale, self.plateau_best, float(self.plateau_wait)], dtype=torch.float64
+        )
         return state
 
     def load_state_tensors(self, state: dict[str, torch.Tensor]) -> None:
@@ -214,6 +254,9 @@ class Trainer:
         self.generator.set_state(state["rng.data"].clone())
         torch.set_rng_state(state["rng.torch"].clone())
         self.epoch = int(state["epoch"])
+        if "plateau" in state:
+            scale, best, wait = state["plateau"].tolist()
+            self.lr_scale, self.plateau_best, self.plateau_wait = scale, best, int(wait)
 
 
 def _save(

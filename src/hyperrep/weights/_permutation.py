@@ -108,22 +108,41 @@ def random_permutations(
 
 
 class PermutationPool:
-    """A fixed pool of permutations drawn once from `seed` (the authors' approach).
+    """A fixed pool of permutations drawn once from `seed`.
 
+    mode "joint": `size` independent uniform draws of every hidden layer at once.
+    mode "per-layer": the authors' construction (dataset_simclr.py): hidden layer g gets
+    its own list of n_g = max(1, min(k_g!, size) // n_layers) orderings (all k_g! of them
+    when that is every ordering, else n_g random ones), and each of the `size` pool
+    entries picks one ordering per layer from those lists, so a small layer sees only a
+    handful of orderings however large the pool.
     For the Tetris MLP, `size=120` with `exhaustive=True` gives all 5! permutations.
     """
 
-    def __init__(self, arch: Architecture, size: int, seed: int = 0, exhaustive: bool = False):
+    def __init__(
+        self,
+        arch: Architecture,
+        size: int,
+        seed: int = 0,
+        exhaustive: bool = False,
+        mode: str = "joint",
+    ) -> None:
         self.arch = arch
+        if size < 1:
+            raise HyperrepError(f"a permutation pool needs size >= 1, got {size}")
+        generator = torch.Generator().manual_seed(seed)
         if exhaustive:
             groups = hidden_groups(arch)
             if len(groups) != 1 or math.factorial(groups[0].size) > 1_000_000:
                 raise HyperrepError("exhaustive pools need one small hidden layer")
             pool = _all_permutations(groups[0].size)
             self.perms = [pool]
-        else:
-            generator = torch.Generator().manual_seed(seed)
+        elif mode == "joint":
             self.perms = random_permutations(arch, size, generator)
+        elif mode == "per-layer":
+            self.perms = _per_layer_pool(arch, size, generator)
+        else:
+            raise HyperrepError(f"unknown pool mode {mode!r}; known: joint, per-layer")
 
     def __len__(self) -> int:
         return self.perms[0].shape[0]
@@ -132,6 +151,21 @@ class PermutationPool:
         """`batch` permutations drawn uniformly from the pool."""
         pick = torch.randint(len(self), (batch,), generator=generator)
         return [p[pick] for p in self.perms]
+
+
+def _per_layer_pool(
+    arch: Architecture, size: int, generator: torch.Generator
+) -> list[torch.Tensor]:
+    groups = hidden_groups(arch)
+    out = []
+    for group in groups:
+        n_orders = max(1, min(math.factorial(group.size), size) // len(groups))
+        if n_orders == math.factorial(group.size):
+            orders = _all_permutations(group.size)
+        else:
+            orders = torch.argsort(torch.rand(n_orders, group.size, generator=generator), dim=1)
+        out.append(orders[torch.randint(n_orders, (size,), generator=generator)])
+    return out
 
 
 def _all_permutations(n: int) -> torch.Tensor:
