@@ -62,8 +62,13 @@ def test_shape_mismatch_is_reported():
 def test_same_layout_ignores_dropout_placement_only():
     cnn = create_architecture("mnist-cnn")
     old = Architecture.from_dict(
-        {**cnn.to_dict(), "layers": [{k: v for k, v in layer.items() if k != "dropout"}
-                                     for layer in cnn.to_dict()["layers"]]}  # fmt: skip
+        {
+            **cnn.to_dict(),
+            "layers": [
+                {k: v for k, v in layer.items() if k != "dropout"}
+                for layer in cnn.to_dict()["layers"]
+            ],
+        }  # fmt: skip
     )
     assert all(layer.dropout for layer in old.layers if isinstance(layer, Activation))
     assert old != cnn and old.same_layout(cnn)

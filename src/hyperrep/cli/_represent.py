@@ -42,6 +42,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                        help="which epoch's model is kept as the best")  # fmt: skip
     train.add_argument("--no-normalize", action="store_true",
                        help="do not standardise weights per layer")  # fmt: skip
+    train.add_argument("--bf16", action="store_true",
+                       help="bfloat16 autocast on the CPU (faster; default fp32)")  # fmt: skip
     train.add_argument("--include-init", action="store_true",
                        help="learn from epoch 0 (the initialisation) too")  # fmt: skip
     train.add_argument("--seed", type=int)
@@ -78,6 +80,8 @@ def run_train(args: argparse.Namespace) -> int:
         train_overrides["normalize"] = False
     if args.include_init:
         train_overrides["include_init"] = True
+    if args.bf16:
+        train_overrides["cpu_bf16"] = True
     model_overrides = {k: getattr(args, k) for k in ("d_model", "n_heads", "n_blocks", "d_ff")}
     config = replace(
         config,

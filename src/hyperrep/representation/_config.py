@@ -79,6 +79,7 @@ class TrainConfig:
     include_init: bool = False  # learn from epoch 0 (the initialisation) too
     seed: int = 0
     amp: bool = True  # bfloat16 autocast on CUDA; ignored on CPU
+    cpu_bf16: bool = False  # bfloat16 autocast on CPU too (about 1.6x faster steps here)
 
     def __post_init__(self) -> None:
         if self.variant not in ("ec", "ed", "ecd"):

@@ -146,8 +146,10 @@ class Trainer:
             inputs, targets = torch.cat([view1, view2]), torch.cat([target1, target2])
         else:
             inputs, targets = view1, target1
-        use_amp = t.amp and self.device.startswith("cuda")
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+        on_cuda = self.device.startswith("cuda")
+        use_amp = t.amp if on_cuda else t.cpu_bf16
+        device_type = "cuda" if on_cuda else "cpu"
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=use_amp):
             latent = self.model.encode(inputs)
             projected = self.model.project_views(latent) if contrastive else None
             decoded = self.model.decode(latent) if gamma < 1 else None
