@@ -224,3 +224,14 @@ def test_runs_stored_before_the_authors_switches_read_back_as_they_ran():
     assert (old.model.head_out_norm, old.model.head_per_view, old.model.final_norm) == \
         (False, False, True)  # fmt: skip
     assert old.train.selection == "val_r2"
+
+
+def test_a_kill_between_the_state_and_the_history_copy_is_repaired(tiny_zoo, tmp_path):
+    cfg = config(variant="ed", epochs=2)
+    out = tmp_path / "r"
+    train_representation(tiny_zoo, cfg, out, progress=False)
+    full = json.loads((out / "history.json").read_text())
+    # the last epoch's commit point was written, the readable copy was not
+    (out / "history.json").write_text(json.dumps(full[:1]))
+    train_representation(tiny_zoo, cfg, out, progress=False)
+    assert json.loads((out / "history.json").read_text()) == full

@@ -43,6 +43,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     info.add_argument("zoo", type=Path, help="zoo folder")
     info.set_defaults(run=run_info)
 
+    verify = sub.add_parser("verify", help="check a zoo's files, checksums and checkpoints")
+    verify.add_argument("zoo", type=Path, help="zoo folder")
+    verify.set_defaults(run=run_verify)
+
 
 def run_presets(args: argparse.Namespace) -> int:
     for name in ZOO_PRESETS.names():
@@ -86,6 +90,25 @@ def run_create(args: argparse.Namespace) -> int:
 
 def run_info(args: argparse.Namespace) -> int:
     print(format_summary(open_zoo(args.zoo).summary()))
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    zoo = open_zoo(args.zoo)  # header, size and metadata checks
+    problems = zoo.verify()
+    done = zoo.progress["done"]
+    unchecked = [c for c in done if str(c) not in zoo.progress["checksums"]]
+    if problems:
+        for line in problems[:20]:
+            print(f"problem: {line}")
+        if len(problems) > 20:
+            print(f"... and {len(problems) - 20} more")
+        print(f"{args.zoo}: {len(problems)} problem(s) in {len(done)} finished chunk(s)")
+        return 1
+    note = (f"; {len(unchecked)} chunk(s) finished before checksums were recorded: values "
+            "checked, no checksum" if unchecked else "")  # fmt: skip
+    print(f"{args.zoo}: ok ({len(done)} of {len(zoo.meta['chunks'])} chunks finished, files, "
+          f"checksums and checkpoints consistent{note})")  # fmt: skip
     return 0
 
 

@@ -77,7 +77,8 @@ class CheckpointData:
 
 def load_checkpoints(zoo: Zoo, split_seed: int = 0, include_init: bool = False) -> CheckpointData:
     """The checkpoints of non-diverged models, epochs 1..E (and epoch 0 with
-    `include_init`), with their by-model split."""
+    `include_init`), with their by-model split; refuses a damaged zoo (`Zoo.verify`)."""
+    zoo.check()
     table = zoo.checkpoints(include_init=include_init).copy()
     if table.empty:
         raise HyperrepError(f"{zoo.path} holds no finished, non-diverged models")

@@ -60,14 +60,35 @@ def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
         meta = json.loads((path / "run.json").read_text())
     except (OSError, ValueError) as err:
         raise HyperrepError(f"{path} is not a hyperrep run (no readable run.json)") from err
+    if not isinstance(meta, dict) or not {"config", "architecture"} <= meta.keys():
+        raise HyperrepError(f"{path / 'run.json'} is not a hyperrep run description")
     if not (path / "model.safetensors").is_file():
         raise HyperrepError(f"{path} has no trained model yet (model.safetensors missing)")
-    config = RunConfig.from_dict(meta["config"])
-    arch = Architecture.from_dict(meta["architecture"])
-    tensors = load_file(str(path / "model.safetensors"))
+    try:
+        config = RunConfig.from_dict(meta["config"])
+        arch = Architecture.from_dict(meta["architecture"])
+    except HyperrepError:
+        raise
+    except Exception as err:  # any malformed field: a damaged run.json
+        raise HyperrepError(f"{path / 'run.json'} is damaged ({type(err).__name__}: "
+                            f"{str(err)[:100]})") from None  # fmt: skip
+    try:
+        tensors = load_file(str(path / "model.safetensors"))
+    except Exception as err:  # safetensors raises its own error type for damaged files
+        raise HyperrepError(f"{path / 'model.safetensors'} is unreadable ({str(err)[:100]}): "
+                            "the run is damaged") from None  # fmt: skip
     model = HyperRepresentation(arch, config.model, decoder=config.train.variant != "ec")
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    normalizer = Normalizer(tensors["normalizer.mean"], tensors["normalizer.std"])
+    state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+    try:
+        model.load_state_dict(state)
+        normalizer = Normalizer(tensors["normalizer.mean"], tensors["normalizer.std"])
+    except (RuntimeError, KeyError) as err:
+        first = str(err).strip().splitlines()[0][:120]
+        raise HyperrepError(f"{path / 'model.safetensors'} does not fit the run's settings "
+                            f"({first})") from None  # fmt: skip
+    if normalizer.mean.shape != (arch.n_params,) or normalizer.std.shape != (arch.n_params,):
+        raise HyperrepError(f"{path / 'model.safetensors'} holds a normaliser of another "
+                            "architecture")  # fmt: skip
     return TrainedRun(path, meta, config, arch, model.to(device), normalizer)
 
 

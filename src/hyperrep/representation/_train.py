@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
+from hyperrep._lock import holds_only_lock_files, writer_lock
 from hyperrep.arch import Architecture
 from hyperrep.representation._config import RunConfig
 from hyperrep.representation._data import CheckpointData, Normalizer, load_checkpoints
@@ -303,6 +304,20 @@ def train_representation(
     if not zoo.complete:
         raise HyperrepError(f"{zoo.path} is not complete; finish it with `hyperrep zoo create`")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise HyperrepError(f"{out} exists and is not an empty folder or a hyperrep run")
+    with writer_lock(out, "run"):
+        return _train_locked(zoo, config, out, device, progress, on_epoch)
+
+
+def _train_locked(
+    zoo: Zoo,
+    config: RunConfig,
+    out: Path,
+    device: str,
+    progress: bool,
+    on_epoch: Callable[[int], None] | None,
+) -> list[dict[str, float]]:
     meta = json.loads(json.dumps(_run_meta(zoo, config)))  # as it reads back from disk
     resume = (out / "run.json").is_file()
     if resume:
@@ -311,7 +326,7 @@ def train_representation(
         old_config = json.loads(json.dumps(RunConfig.from_dict(old["config"]).to_dict()))
         if old_config != meta["config"] or not same_zoo:
             raise HyperrepError(f"{out} holds a run with other settings; choose another --out")
-    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+    elif not holds_only_lock_files(out):
         raise HyperrepError(f"{out} exists and is not an empty folder or a hyperrep run")
 
     data = load_checkpoints(zoo, config.train.split_seed, config.train.include_init)
@@ -328,6 +343,7 @@ def train_representation(
         with safe_open(str(last), "pt") as handle:
             trainer.history = json.loads(handle.metadata()["history"])
         trainer.best = max((trainer.score(h) for h in trainer.history), default=None)
+        write_json_atomic(out / "history.json", trainer.history)  # a kill may have beaten it
     total = config.train.epochs * trainer.steps_per_epoch
     with tqdm(total=total, initial=trainer.epoch * trainer.steps_per_epoch, unit="step",
               disable=not progress, desc=f"train {config.train.variant}",

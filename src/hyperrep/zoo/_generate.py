@@ -10,11 +10,20 @@ from tqdm.auto import tqdm
 
 from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
+from hyperrep._lock import writer_lock
 from hyperrep.arch import Architecture, Conv2d, create_architecture
 from hyperrep.data import load_dataset
 from hyperrep.zoo._config import ModelSpec, ZooConfig
 from hyperrep.zoo._population import EpochRecord, PopulationTrainer, TrainData
-from hyperrep.zoo._storage import META_FILE, ZooWriter, chunk_table, is_zoo, read_json
+from hyperrep.zoo._storage import (
+    META_FILE,
+    PROGRESS_FILE,
+    WEIGHTS_FILE,
+    ZooWriter,
+    chunk_table,
+    is_zoo,
+    read_json,
+)
 from hyperrep.zoo._zoo import Zoo
 
 
@@ -86,6 +95,20 @@ def load_zoo_data(
     return data.subset(config.train_subset, config.test_subset)
 
 
+def _refuse_damaged(path: Path) -> None:
+    """Never resume, grow or complete over a damaged zoo."""
+    if not is_zoo(path):
+        return
+    if not (path / WEIGHTS_FILE).exists():
+        if (path / PROGRESS_FILE).is_file() and read_json(path / PROGRESS_FILE).get("done"):
+            raise HyperrepError(f"{path / WEIGHTS_FILE} is missing although chunks are finished: "
+                                "the zoo is damaged")  # fmt: skip
+        return  # a start interrupted before the weight file was made
+    if not (path / PROGRESS_FILE).is_file():
+        return
+    Zoo(path).check()
+
+
 def create_zoo(
     config: ZooConfig,
     out: str | Path,
@@ -108,28 +131,33 @@ def create_zoo(
     arch = create_architecture(config.architecture)
     models = config.models()
     size = population_size or default_population_size(arch)
-    plan = stored_plan(Path(out), config, models, size)
-    chunks, grow = plan if plan is not None else (plan_chunks(models, size), False)
-    writer = ZooWriter.open(out, config, arch, chunks, __version__, grow=grow)
-    todo = [c for c in range(len(chunks)) if c not in writer.done]
-    if todo:
-        data = load_zoo_data(config, arch, data_dir, device)
-    epochs = config.epochs
-    done_work = sum(len(chunks[c]) for c in writer.done) * epochs
-    with tqdm(
-        total=len(models) * epochs, initial=done_work, unit="model-epoch",
-        disable=not progress, desc=config.preset, dynamic_ncols=True,
-    ) as bar:  # fmt: skip
-        for chunk in todo:
-            rows = chunks[chunk]
-            bar.set_postfix_str(f"population {chunk + 1}/{len(chunks)} ({len(rows)} models)")
-            specs = [models[r] for r in rows]
-            trainer = PopulationTrainer(arch, specs, data, config.batch_size, config.train_metrics)
-            records = _train_chunk(writer, trainer, chunk, rows, epochs, bar, on_epoch)
-            writer.commit_chunk(chunk, chunk_table(rows, specs, records))
-    zoo = Zoo(out)
-    summary = zoo.summary()
-    writer.finish({"models": summary["models_done"], "diverged": summary["diverged"]})
+    with writer_lock(out, "zoo"):
+        _refuse_damaged(Path(out))
+        plan = stored_plan(Path(out), config, models, size)
+        chunks, grow = plan if plan is not None else (plan_chunks(models, size), False)
+        data = None
+        if plan is None or grow or not read_json(Path(out) / META_FILE).get("complete"):
+            data = load_zoo_data(config, arch, data_dir, device)  # before any file is written
+        writer = ZooWriter.open(out, config, arch, chunks, __version__, grow=grow)
+        todo = [c for c in range(len(chunks)) if c not in writer.done]
+        epochs = config.epochs
+        done_work = sum(len(chunks[c]) for c in writer.done) * epochs
+        with tqdm(
+            total=len(models) * epochs, initial=done_work, unit="model-epoch",
+            disable=not progress, desc=config.preset, dynamic_ncols=True,
+        ) as bar:  # fmt: skip
+            for chunk in todo:
+                rows = chunks[chunk]
+                bar.set_postfix_str(f"population {chunk + 1}/{len(chunks)} ({len(rows)} models)")
+                specs = [models[r] for r in rows]
+                trainer = PopulationTrainer(
+                    arch, specs, data, config.batch_size, config.train_metrics
+                )
+                records = _train_chunk(writer, trainer, chunk, rows, epochs, bar, on_epoch)
+                writer.commit_chunk(chunk, chunk_table(rows, specs, records))
+        zoo = Zoo(out)
+        summary = zoo.summary()
+        writer.finish({"models": summary["models_done"], "diverged": summary["diverged"]})
     return Zoo(out)
 
 

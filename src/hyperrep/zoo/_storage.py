@@ -8,7 +8,8 @@ A zoo folder holds
 - ``weights.npy``: float32 array of shape (models, epochs + 1, n_params), a plain
   ``.npy`` file that ``numpy.load(..., mmap_mode="r")`` maps without reading it;
 - ``properties/chunk-NNNNN.parquet``: one row per (model, epoch) of each finished chunk;
-- ``progress.json``: the chunks whose weights and properties are safely on disk;
+- ``progress.json``: the chunks whose weights and properties are safely on disk, and a
+  checksum of each finished chunk's weights;
 - ``state/chunk-NNNNN.safetensors``: while a chunk trains, its trainer state after
   the last finished epoch (parameters, optimizer moments, random streams, metrics).
 
@@ -34,8 +35,10 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from hyperrep._errors import HyperrepError
+from hyperrep._lock import holds_only_lock_files
 from hyperrep.arch import Architecture
 from hyperrep.zoo._config import ModelSpec, ZooConfig
+from hyperrep.zoo._integrity import check_weights_file, chunk_checksum
 from hyperrep.zoo._population import EpochRecord
 
 FORMAT = "hyperrep-zoo"
@@ -69,9 +72,10 @@ def is_zoo(path: Path) -> bool:
     if not meta.is_file():
         return False
     try:
-        return read_json(meta).get("format") == FORMAT
+        data = read_json(meta)
     except (OSError, ValueError):
         return False
+    return isinstance(data, dict) and data.get("format") == FORMAT
 
 
 class ZooWriter:
@@ -80,8 +84,14 @@ class ZooWriter:
     def __init__(self, path: Path, meta: dict[str, Any]) -> None:
         self.path = path
         self.meta = meta
-        self.weights = np.load(path / WEIGHTS_FILE, mmap_mode="r+")
-        self.done: set[int] = set(read_json(path / PROGRESS_FILE)["done"])
+        # checked first: mapping a short file read-write would silently zero-extend it
+        check_weights_file(path / WEIGHTS_FILE, tuple(meta["weights"]["shape"]))
+        self.weights = np.load(path / WEIGHTS_FILE, mmap_mode="r+", allow_pickle=False)
+        progress = read_json(path / PROGRESS_FILE)
+        self.done: set[int] = set(progress["done"])
+        self.checksums: dict[str, str] = dict(progress.get("checksums", {}))
+        for chunk in self.done:  # a kill between marking a chunk done and removing its state
+            self._state_path(chunk).unlink(missing_ok=True)
 
     @classmethod
     def open(
@@ -117,7 +127,7 @@ class ZooWriter:
                 )
             cls._create_files(path, meta)  # an interrupted start may lack them
             return cls(path, meta)
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        if path.exists() and (not path.is_dir() or not holds_only_lock_files(path)):
             raise HyperrepError(f"{path} exists and is not an empty folder or a hyperrep zoo")
         n_models = sum(len(c) for c in chunks)
         shape = (n_models, config.epochs + 1, arch.n_params)
@@ -152,6 +162,7 @@ class ZooWriter:
         zoo.json (a crash in between leaves a larger array whose first rows are the zoo)."""
         old_count = meta["weights"]["shape"][0]
         shape = (sum(len(c) for c in chunks), *meta["weights"]["shape"][1:])
+        check_weights_file(path / WEIGHTS_FILE, tuple(meta["weights"]["shape"]))
         old = np.load(path / WEIGHTS_FILE, mmap_mode="r", allow_pickle=False)
         tmp = path / f".{WEIGHTS_FILE}.tmp"
         new = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
@@ -227,8 +238,14 @@ class ZooWriter:
             os.fsync(fh.fileno())
         os.replace(tmp, final)
         self.done.add(chunk)
-        write_json_atomic(self.path / PROGRESS_FILE, {"done": sorted(self.done)})
+        self.checksums[str(chunk)] = chunk_checksum(self.weights, self.meta["chunks"][chunk])
+        write_json_atomic(self.path / PROGRESS_FILE, self.progress())
         self._state_path(chunk).unlink(missing_ok=True)
+
+    def progress(self) -> dict[str, Any]:
+        """The content of progress.json: finished chunks and their weight checksums."""
+        return {"done": sorted(self.done), "checksums": dict(sorted(self.checksums.items(),
+                key=lambda kv: int(kv[0])))}  # fmt: skip
 
     def finish(self, summary: dict[str, Any]) -> None:
         """Mark the zoo complete and store its summary."""

@@ -12,6 +12,7 @@ import pandas as pd
 from hyperrep._errors import HyperrepError
 from hyperrep.arch import Architecture
 from hyperrep.zoo._config import ZooConfig
+from hyperrep.zoo._integrity import check_weights_file, verify_chunks
 from hyperrep.zoo._storage import (
     FORMAT,
     FORMAT_VERSION,
@@ -35,7 +36,7 @@ class Zoo:
             self.meta: dict[str, Any] = read_json(meta_path)
         except (OSError, ValueError) as err:
             raise HyperrepError(f"cannot read {meta_path}: {err}") from err
-        if self.meta.get("format") != FORMAT:
+        if not isinstance(self.meta, dict) or self.meta.get("format") != FORMAT:
             raise HyperrepError(f"{self.path} is not a hyperrep zoo")
         missing = [k for k in ("config", "architecture", "weights") if k not in self.meta]
         if missing or not (self.path / PROGRESS_FILE).is_file():
@@ -47,6 +48,26 @@ class Zoo:
                 f"{self.path} has zoo format {self.meta['format_version']}; this hyperrep reads "
                 f"up to {FORMAT_VERSION}: upgrade hyperrep"
             )
+        try:
+            shape = tuple(int(n) for n in self.meta["weights"]["shape"])
+            if len(shape) != 3:
+                raise ValueError
+        except (TypeError, ValueError, KeyError):
+            raise HyperrepError(f"{meta_path} is damaged (weights.shape)") from None
+        try:
+            arch, config = self.architecture, self.config
+        except HyperrepError:
+            raise
+        except Exception as err:  # any malformed field of zoo.json
+            raise HyperrepError(f"{meta_path} is damaged ({type(err).__name__}: "
+                                f"{str(err)[:100]})") from None  # fmt: skip
+        chunks = self.meta.get("chunks")
+        planned = sum(len(c) for c in chunks) if isinstance(chunks, list) else -1
+        if shape != (planned, config.epochs + 1, arch.n_params):
+            raise HyperrepError(f"{meta_path} is inconsistent: weights {shape}, but "
+                                f"{planned} models x {config.epochs + 1} epochs x "
+                                f"{arch.n_params} parameters of {arch.name}")  # fmt: skip
+        check_weights_file(self.path / WEIGHTS_FILE, shape)
 
     @cached_property
     def config(self) -> ZooConfig:
@@ -73,14 +94,55 @@ class Zoo:
         return arr
 
     @cached_property
+    def progress(self) -> dict[str, Any]:
+        """progress.json: the finished chunks and their checksums."""
+        try:
+            progress = read_json(self.path / PROGRESS_FILE)
+            done = [int(c) for c in progress["done"]]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise HyperrepError(f"{self.path / PROGRESS_FILE} is damaged: {err}") from None
+        if any(not 0 <= c < len(self.meta.get("chunks", [])) for c in done):
+            raise HyperrepError(f"{self.path / PROGRESS_FILE} names chunks the zoo does not have")
+        return {"done": done, "checksums": dict(progress.get("checksums", {}))}
+
+    def chunk_table(self, chunk: int) -> pd.DataFrame:
+        """The properties of one finished chunk."""
+        path = self.path / PROPERTIES_DIR / f"chunk-{chunk:05d}.parquet"
+        try:
+            return pd.read_parquet(path)
+        except FileNotFoundError:
+            raise HyperrepError(f"{path} is missing: the zoo is damaged") from None
+        except Exception as err:  # pyarrow raises several types for damaged files
+            reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+            raise HyperrepError(f"{path} is unreadable ({reason}): the zoo is damaged") from None
+
+    @cached_property
     def properties(self) -> pd.DataFrame:
         """One row per recorded (model, epoch) of every finished chunk."""
-        done = read_json(self.path / PROGRESS_FILE)["done"]
-        parts = [self.path / PROPERTIES_DIR / f"chunk-{c:05d}.parquet" for c in done]
+        parts = [self.chunk_table(c) for c in self.progress["done"]]
         if not parts:
             return pd.DataFrame()
-        table = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+        table = pd.concat(parts, ignore_index=True)
         return table.sort_values(["model_index", "epoch"], ignore_index=True)
+
+    def verify(self) -> list[str]:
+        """Problems of the finished chunks (checksums, property tables, empty or
+        non-finite checkpoints of healthy models); empty if none. Reads every weight."""
+        return verify_chunks(
+            self.weights, self.meta["chunks"], self.progress["done"],
+            self.progress["checksums"], self.chunk_table, self.config.epochs,
+        )  # fmt: skip
+
+    def check(self) -> None:
+        """Raise a one-line error if `verify` finds a problem (done once per Zoo object)."""
+        if getattr(self, "_checked", False):
+            return
+        problems = self.verify()
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise HyperrepError(f"{self.path} is damaged: {problems[0]}{more}; see "
+                                f"`hyperrep zoo verify {self.path}`")  # fmt: skip
+        self._checked = True
 
     def checkpoints(
         self, include_diverged: bool = False, include_init: bool = False

@@ -1,0 +1,28 @@
+#!/bin/bash
+# Issue 14 ablations on the format-2 TETRIS-SEED zoo: E_cD, c = 2, 10 epochs each.
+# Usage: experiments/representation_ablation.sh NAME...   (names below; logs in logs/abl-*)
+# Each run trains into runs/abl-NAME and writes its probe report to reports/abl-NAME.
+set -e
+ZOO=${ZOO:-zoos/tetris-seed}
+EPOCHS=${EPOCHS:-10}
+AUTHORS="--d-model 256 --d-ff 512 --gamma 0.5 --no-normalize --recon-target augmented \
+  --pool 120 --erase-mode block-retry --schedule plateau --selection val_loss \
+  --batch-size 500 --lr 1e-4"
+declare -A ARGS=(
+  [ours]=""
+  [ours-bf16]="--bf16"
+  [authors-bf16]="$AUTHORS --bf16"
+  [authors-lr1e-3-bf16]="$AUTHORS --lr 1e-3 --bf16"
+  [authors-gamma0.1-bf16]="$AUTHORS --gamma 0.1 --bf16"
+  [ec-bf16]="--variant ec --bf16"
+)
+for name in "$@"; do
+  start=$(date +%s)
+  echo "== $name: hyperrep train $ZOO --variant ecd --compression 2 --epochs $EPOCHS ${ARGS[$name]}"
+  hyperrep train "$ZOO" --out "runs/abl-$name" --variant ecd --compression 2 \
+    --epochs "$EPOCHS" ${ARGS[$name]} --quiet
+  trained=$(date +%s)
+  hyperrep evaluate "runs/abl-$name" "$ZOO" --out "reports/abl-$name" --umap-points 0
+  echo "== $name: train $((trained - start)) s, evaluate $(( $(date +%s) - trained )) s"
+  grep -A6 "^| " "reports/abl-$name/results.md" | head -12
+done

@@ -1,0 +1,101 @@
+"""Integrity of a zoo on disk: the weight file's header and size, per-chunk checksums,
+readable property tables, and no empty or non-finite checkpoints of healthy models.
+
+Cheap checks (header, size) run whenever a zoo is opened; the deep ones (checksums,
+values) run in `hyperrep zoo verify` and before `zoo create` resumes or grows a zoo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hyperrep._errors import HyperrepError
+
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def check_weights_file(path: Path, shape: tuple[int, ...]) -> None:
+    """Refuse a weight file whose header or size does not match `shape` float32."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(6) != _NPY_MAGIC:
+                raise HyperrepError(f"{path} is not a .npy array file")
+            fh.seek(0)
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                header = np.lib.format.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                header = np.lib.format.read_array_header_2_0(fh)
+            else:
+                raise HyperrepError(f"{path} has an unsupported .npy version {version}")
+            offset = fh.tell()
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise HyperrepError(f"{path} is missing: the zoo is damaged") from None
+    except OSError as err:
+        raise HyperrepError(f"cannot read {path}: {err.strerror or err}") from err
+    except ValueError as err:  # a malformed header
+        raise HyperrepError(f"{path} has a damaged header: {err}") from None
+    stored_shape, fortran, dtype = header
+    if dtype != np.dtype("<f4") or fortran or tuple(stored_shape) != tuple(shape):
+        raise HyperrepError(f"{path} holds {tuple(stored_shape)} {dtype}, zoo.json says "
+                            f"{tuple(shape)} float32")  # fmt: skip
+    expected = offset + int(np.prod(shape)) * 4
+    if size != expected:
+        raise HyperrepError(f"{path} is {size:,} bytes, {expected:,} expected: the file was "
+                            "truncated or extended; the zoo is damaged")  # fmt: skip
+
+
+def chunk_checksum(weights: np.ndarray, rows: list[int]) -> str:
+    """BLAKE2b of the weights (all epochs) of a chunk's models, in row order."""
+    digest = hashlib.blake2b(digest_size=16)
+    for row in rows:
+        digest.update(np.ascontiguousarray(weights[row]).tobytes())
+    return digest.hexdigest()
+
+
+def verify_chunks(
+    weights: np.ndarray,
+    chunks: list[list[int]],
+    done: list[int],
+    checksums: dict[str, str],
+    read_table: Any,
+    epochs: int,
+) -> list[str]:
+    """Problems found in the finished chunks: checksums, property tables, and
+    non-finite or all-zero checkpoints of models not flagged diverged."""
+    problems = []
+    for chunk in done:
+        rows = chunks[chunk]
+        name = f"chunk {chunk}"
+        try:
+            table: pd.DataFrame = read_table(chunk)
+        except HyperrepError as err:
+            problems.append(str(err))
+            table = None
+        if table is not None and len(table) != len(rows) * (epochs + 1):
+            problems.append(f"{name}: properties hold {len(table)} rows, "
+                            f"{len(rows) * (epochs + 1)} expected")  # fmt: skip
+        stored = checksums.get(str(chunk))
+        if stored is not None and stored != chunk_checksum(weights, rows):
+            problems.append(f"{name} (models {rows[0]}-{rows[-1]}): weights differ from the "
+                            "checksum recorded when the chunk finished")  # fmt: skip
+        diverged = set()
+        if table is not None and "diverged" in table:
+            diverged = set(table.loc[table["diverged"], "model_index"].astype(int))
+        for row in rows:
+            if row in diverged:
+                continue
+            block = np.asarray(weights[row])
+            if not np.isfinite(block).all():
+                problems.append(f"model {row}: non-finite weights, yet not flagged diverged")
+            empty = np.flatnonzero(~block.any(axis=1))
+            if len(empty):
+                problems.append(f"model {row}: all-zero weights at epoch(s) "
+                                f"{', '.join(map(str, empty[:5]))}")  # fmt: skip
+    return problems
