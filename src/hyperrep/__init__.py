@@ -4,11 +4,21 @@ Model zoos (`hyperrep.zoo`), architecture descriptions (`hyperrep.arch`) and dat
 (`hyperrep.data`); the names below are the curated public API.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+import os
 
-from hyperrep._errors import HyperrepError
-from hyperrep.arch import Architecture, create_architecture, list_architectures
-from hyperrep.zoo import (
+# OpenMP threads that wait for work spin only briefly, then sleep: GNU OpenMP's long default
+# spin starves a second CPU-bound job on a shared machine (measured: 15% of the alone rate
+# beside another build, 54% with this; alone speed unchanged on the CNN kernels). Must be
+# set before torch loads the runtime; a policy or spin count the user set wins.
+# See docs/reliability.md.
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["GOMP_SPINCOUNT"] = "3000"
+
+from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+
+from hyperrep._errors import HyperrepError  # noqa: E402
+from hyperrep.arch import Architecture, create_architecture, list_architectures  # noqa: E402
+from hyperrep.zoo import (  # noqa: E402
     Zoo,
     ZooConfig,
     create_zoo,

@@ -80,6 +80,7 @@ def run_create(args: argparse.Namespace) -> int:
             population_size=args.population,
             data_dir=args.data_dir,
             progress=not args.quiet,
+            threads=args.threads,
         )
     except DataNotFoundError as err:
         raise HyperrepError(str(err)) from err

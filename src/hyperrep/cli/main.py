@@ -18,6 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hyperrep import __version__
 
     parser.add_argument("--version", action="version", version=f"hyperrep {__version__}")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="CPU threads to compute with (default: every core; on a "
+                             "shared machine, the cores that are free)")  # fmt: skip
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _zoo.add_parser(commands)
     _symmetry.add_parser(commands)
@@ -31,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
+        if args.threads is not None:
+            _set_threads(args.threads)
         return int(args.run(args) or 0)
     except HyperrepError as err:
         print(f"hyperrep: error: {err}", file=sys.stderr)
@@ -38,6 +43,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hyperrep: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+
+
+def _set_threads(n: int) -> None:
+    if n < 1:
+        raise HyperrepError(f"--threads must be >= 1, got {n}")
+    import torch
+
+    torch.set_num_threads(n)  # the C kernels follow torch's thread count
 
 
 if __name__ == "__main__":

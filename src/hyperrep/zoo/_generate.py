@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from hyperrep._device import check_device
@@ -95,6 +97,18 @@ def load_zoo_data(
     return data.subset(config.train_subset, config.test_subset)
 
 
+@contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    """torch (and so the C kernels) computing with `n` threads, restored afterwards."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _refuse_damaged(path: Path) -> None:
     """Never resume, grow or complete over a damaged zoo."""
     if not is_zoo(path):
@@ -118,12 +132,15 @@ def create_zoo(
     data_dir: str | Path | None = None,
     progress: bool = True,
     on_epoch: Callable[[int, int], None] | None = None,
+    threads: int | None = None,
 ) -> Zoo:
     """Train every model of `config` into the zoo folder `out`, resuming if it is there.
 
     A zoo of the same preset and settings with fewer models at `out` is grown: its
     models are kept and only the new ones are trained. `on_epoch(chunk, epoch)` is
-    called once an epoch of a population is safely on disk.
+    called once an epoch of a population is safely on disk. `threads` sets the CPU
+    threads for the build; by default MLP zoos (tiny matrix products, where a second
+    thread only adds synchronisation) use one and CNN zoos torch's setting.
     """
     from hyperrep import __version__
 
@@ -131,7 +148,9 @@ def create_zoo(
     arch = create_architecture(config.architecture)
     models = config.models()
     size = population_size or default_population_size(arch)
-    with writer_lock(out, "zoo"):
+    if threads is None and not any(isinstance(layer, Conv2d) for layer in arch.layers):
+        threads = 1
+    with writer_lock(out, "zoo"), _torch_threads(threads):
         _refuse_damaged(Path(out))
         plan = stored_plan(Path(out), config, models, size)
         chunks, grow = plan if plan is not None else (plan_chunks(models, size), False)

@@ -1,0 +1,89 @@
+"""Throughput of `hyperrep zoo create` alone and beside one other CPU-bound hyperrep job.
+
+For each setting (OpenMP wait policy, threads), the script times a small Tetris zoo alone,
+then again while a competitor (the same kind of zoo build, in a loop, same setting) runs,
+and prints the shared throughput as a share of the alone throughput, all in one run.
+On 2 cores a fair share is 50%.
+
+    python benchmarks/shared_cpu.py
+    python benchmarks/shared_cpu.py --models 50 --settings PASSIVE:default ACTIVE:default
+    python benchmarks/shared_cpu.py --settings spin10000:default   # GOMP_SPINCOUNT=10000
+    python benchmarks/shared_cpu.py --settings default:default     # hyperrep's defaults
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HYPERREP = [sys.executable, "-m", "hyperrep.cli.main"]
+
+
+def zoo_command(threads: str, out: Path, models: int) -> list[str]:
+    opts = [] if threads == "default" else ["--threads", threads]
+    return [*HYPERREP, *opts, "zoo", "create", "tetris-seed", "--models", str(models),
+            "--out", str(out), "--quiet"]  # fmt: skip
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def competitor(threads: str, workdir: Path, env: dict[str, str]) -> subprocess.Popen:
+    """A loop of zoo builds in its own process group, until killed."""
+    cmd = " ".join(zoo_command(threads, workdir / "c", 400))
+    loop = f"while true; do rm -rf {workdir / 'c'}; {cmd}; done"
+    return subprocess.Popen(["bash", "-c", loop], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", type=int, default=50)
+    parser.add_argument("--settings", nargs="+", metavar="POLICY:THREADS",
+                        default=["ACTIVE:default", "default:default"])  # fmt: skip
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="shared-cpu-"))
+    print(f"{os.cpu_count()} cores; Tetris zoo of {args.models} models x 75 epochs")
+    print(f"{'wait policy':>11} {'threads':>7} {'alone s':>8} {'shared s':>8} {'share':>6}")
+    try:
+        for setting in args.settings:
+            policy, threads = setting.split(":")
+            env = dict(os.environ)
+            for name in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
+                env.pop(name, None)
+            if policy == "default":  # hyperrep's own default
+                pass
+            elif policy.startswith("spin"):  # libgomp's spin count, policy left unset
+                env["GOMP_SPINCOUNT"] = policy[4:]
+            else:
+                env["OMP_WAIT_POLICY"] = policy
+            timed(zoo_command(threads, work / "warm", args.models), env)  # kernels, caches
+            shutil.rmtree(work / "warm")
+            alone = timed(zoo_command(threads, work / "a", args.models), env)
+            shutil.rmtree(work / "a")
+            rival = competitor(threads, work, env)
+            time.sleep(3)  # let it reach its training loop
+            try:
+                shared = timed(zoo_command(threads, work / "s", args.models), env)
+            finally:
+                os.killpg(rival.pid, signal.SIGKILL)
+                rival.wait()
+            shutil.rmtree(work / "s")
+            print(f"{policy:>11} {threads:>7} {alone:>8.1f} {shared:>8.1f} "
+                  f"{alone / shared:>6.0%}")  # fmt: skip
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
