@@ -1,6 +1,9 @@
 #!/bin/bash
 # Issue 14 ablations on the format-2 TETRIS-SEED zoo: E_cD, c = 2, 10 epochs each.
-# Usage: experiments/representation_ablation.sh NAME...   (names below; logs in logs/abl-*)
+# Usage: experiments/representation_ablation.sh NAME...   (names below)
+# "authors-*": the authors' objective and scale (d_model 256, batch 500, lr 1e-4, plateau);
+# "objective-*": the authors' objective (raw weights, gamma 0.5, erased-input target,
+# pool of 120, retried erasing) at our scale and schedule (d_model 128, lr 1e-3, cosine).
 # Each run trains into runs/abl-NAME and writes its probe report to reports/abl-NAME.
 set -e
 ZOO=${ZOO:-zoos/tetris-seed}
@@ -15,6 +18,9 @@ declare -A ARGS=(
   [authors-lr1e-3-bf16]="$AUTHORS --lr 1e-3 --bf16"
   [authors-gamma0.1-bf16]="$AUTHORS --gamma 0.1 --bf16"
   [ec-bf16]="--variant ec --bf16"
+  [objective-bf16]="--gamma 0.5 --no-normalize --recon-target augmented --pool 120 \
+    --erase-mode block-retry --bf16"
+  [gamma0.5-bf16]="--gamma 0.5 --bf16"
 )
 for name in "$@"; do
   start=$(date +%s)

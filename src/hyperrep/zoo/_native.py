@@ -3,8 +3,11 @@
 The source ships with the package (`_kernels/conv.c`); the shared library is built on
 first use into a cache folder ($HYPERREP_CACHE, default ~/.cache/hyperrep) under a
 name that hashes the source, the flags and the CPU, so a changed kernel or another
-machine builds its own. Without a compiler the population trainer falls back to
-PyTorch's convolutions (same results, slower); HYPERREP_NATIVE=0 forces that path.
+machine builds its own. A cached library is loaded only from a folder this user owns
+and nobody else can write, and only if its SHA-256 matches the one recorded when it was
+built; builds are locked (one compiler run per machine at a time) and time out. Without
+a compiler the population trainer falls back to PyTorch's convolutions (same results,
+slower); HYPERREP_NATIVE=0 forces that path.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import ctypes
 import hashlib
 import os
 import platform
+import stat
 import subprocess
 import tempfile
 import warnings
@@ -20,6 +24,7 @@ from functools import cache
 from pathlib import Path
 
 import torch
+from filelock import FileLock, Timeout
 
 _SOURCE = Path(__file__).with_name("_kernels") / "conv.c"
 _FLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
@@ -45,28 +50,82 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("HYPERREP_CACHE", Path.home() / ".cache" / "hyperrep"))
 
 
+_BUILD_TIMEOUT_S = 300
+
+
+def _private_dir(path: Path) -> Path:
+    """`path`, created if missing (mode 0700), after checking that it is a folder owned by
+    this user that nobody else can write to: a library loaded from it runs as us."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode):
+        raise NativeUnavailable(f"kernel cache {path} is not a folder")
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise NativeUnavailable(f"kernel cache {path} belongs to another user; set "
+                                "HYPERREP_CACHE to a folder of your own")  # fmt: skip
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise NativeUnavailable(f"kernel cache {path} is writable by others "
+                                f"(mode {stat.filemode(info.st_mode)}); chmod go-w it")  # fmt: skip
+    return path
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _trusted(target: Path) -> bool:
+    """True if `target` is the library this user built: its own regular file, not writable
+    by others, whose SHA-256 matches the one recorded at build time."""
+    record = target.with_name(target.name + ".sha256")
+    try:
+        info, record_info = target.lstat(), record.lstat()
+        recorded = record.read_text().strip()
+    except OSError:
+        return False
+    mine = not hasattr(os, "getuid") or info.st_uid == record_info.st_uid == os.getuid()
+    private = not ((info.st_mode | record_info.st_mode) & (stat.S_IWGRP | stat.S_IWOTH))
+    return stat.S_ISREG(info.st_mode) and mine and private and _digest(target) == recorded
+
+
 def build_library() -> Path:
-    """Compile the kernels (if not cached) and return the shared library's path."""
+    """Compile the kernels (if no trusted build is cached) and return the library's path."""
     compiler = os.environ.get("CC", "cc")
     key = hashlib.sha256(
         _SOURCE.read_bytes() + " ".join((compiler, *_FLAGS)).encode() + _cpu_id().encode()
     ).hexdigest()[:16]
-    target = _cache_dir() / f"conv-{key}.so"
-    if target.exists():
+    cache_dir = _private_dir(_cache_dir())
+    target = cache_dir / f"conv-{key}.so"
+    if _trusted(target):
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:  # one builder at a time; the others wait, then find its build
+        with FileLock(cache_dir / f"conv-{key}.lock", timeout=_BUILD_TIMEOUT_S + 60):
+            if not _trusted(target):
+                _compile(compiler, target)
+    except Timeout:
+        raise NativeUnavailable("another process has been building the kernels for too "
+                                "long") from None  # fmt: skip
+    return target
+
+
+def _compile(compiler: str, target: Path) -> None:
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         built = Path(tmp) / target.name
         try:
             subprocess.run(
                 [compiler, *_FLAGS, "-o", str(built), str(_SOURCE)],
-                check=True, capture_output=True, text=True,
+                check=True, capture_output=True, text=True, timeout=_BUILD_TIMEOUT_S,
             )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise NativeUnavailable(f"{compiler} took over {_BUILD_TIMEOUT_S} s") from None
         except (OSError, subprocess.CalledProcessError) as err:
             detail = getattr(err, "stderr", "") or str(err)
             raise NativeUnavailable(f"{compiler} failed: {detail.strip()[:500]}") from err
-        os.replace(built, target)  # atomic: concurrent builders both end with a whole file
-    return target
+        os.chmod(built, 0o700)
+        record = Path(tmp) / (target.name + ".sha256")
+        record.write_text(_digest(built))
+        os.chmod(record, 0o600)
+        os.replace(built, target)  # the library first, then the record that vouches for it
+        os.replace(record, target.with_name(target.name + ".sha256"))
 
 
 @cache
