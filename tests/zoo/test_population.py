@@ -23,7 +23,12 @@ def _assert_population_equals_alone(arch, specs, data, batch_size):
     for j, spec in enumerate(specs):
         alone = list(train_single(arch, spec, data, EPOCHS, batch_size))
         for pop, ref in zip(together, alone, strict=True):
-            np.testing.assert_allclose(pop.weights[j], ref.weights[0], rtol=1e-4, atol=1e-5)
+            # float32 rounding scales with the numbers summed: a model whose U(0, 1) init
+            # gives a loss of 5e5 reaches weights of 1e3, and its small weights then differ
+            # by ~1e-3 between two summation orders
+            scale = float(np.abs(ref.weights[0]).max())
+            np.testing.assert_allclose(pop.weights[j], ref.weights[0], rtol=1e-4,
+                                       atol=1e-5 * (1 + scale))  # fmt: skip
             np.testing.assert_allclose(pop.test_acc[j], ref.test_acc[0], atol=1e-3)
             np.testing.assert_allclose(pop.train_loss[j], ref.train_loss[0], rtol=1e-4)
             np.testing.assert_allclose(pop.train_acc[j], ref.train_acc[0], atol=1e-3)
