@@ -46,12 +46,18 @@ def competitor(threads: str, workdir: Path, env: dict[str, str]) -> subprocess.P
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", type=int, default=50)
     parser.add_argument("--settings", nargs="+", metavar="POLICY:THREADS",
                         default=["ACTIVE:default", "default:default"])  # fmt: skip
     args = parser.parse_args()
+    # a SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the competitor is killed
+    signal.signal(signal.SIGTERM, _interrupt)
     work = Path(tempfile.mkdtemp(prefix="shared-cpu-"))
     print(f"{os.cpu_count()} cores; Tetris zoo of {args.models} models x 75 epochs")
     print(f"{'wait policy':>11} {'threads':>7} {'alone s':>8} {'shared s':>8} {'share':>6}")
