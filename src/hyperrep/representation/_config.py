@@ -137,16 +137,20 @@ REPRESENTATION_PRESETS: Registry[RunConfig] = Registry("representation preset")
 
 @REPRESENTATION_PRESETS.register("tetris-seed")
 def tetris_seed() -> RunConfig:
-    """TETRIS-SEED, sized for about an hour on 2 CPU cores (docs/representation.md).
+    """TETRIS-SEED: the authors' objective at a CPU-sized model (docs/results.md, issue 14).
 
-    gamma is 0.01, not the authors' 0.5: with per-layer standardised weights and tens of
-    epochs, gamma 0.5 and 0.1 leave E_cD's validation reconstruction R² near 17% after two
-    epochs, gamma 0.01 reaches 76% (ED: 77%); see docs/results.md.
+    gamma 0.5 on raw weights, the erased input as reconstruction target, a pool of the
+    120 orderings of the hidden layer, the authors' retried erasing; d_model 128 instead of
+    their 256, a head of 3 linear layers instead of their 4, and bf16 autocast on the CPU.
+    Measured against gamma 0.01 on standardised weights (the previous preset): Acc R^2
+    93.7 vs 88.5, GGap 88.5 vs 82.5, above s(W) (90.4, 85.0); reconstruction R^2 11.2 vs
+    85.7.
     """
     return RunConfig(
         ModelConfig(d_model=128, n_heads=4, n_blocks=2, d_ff=512, latent_dim=50),
-        TrainConfig(gamma=0.01),
-    )
+        TrainConfig(gamma=0.5, normalize=False, recon_target="augmented",
+                    permutation_pool=120, erase_mode="block-retry", cpu_bf16=True),
+    )  # fmt: skip
 
 
 @REPRESENTATION_PRESETS.register("tetris-hyp")
