@@ -8,19 +8,29 @@
 set -e
 ZOO=${ZOO:-zoos/tetris-seed}
 EPOCHS=${EPOCHS:-10}
-AUTHORS="--d-model 256 --d-ff 512 --gamma 0.5 --no-normalize --recon-target augmented \
+# the settings of the tetris-seed preset before issue 14, spelled out so that rows do not
+# change with the preset
+OURS="--gamma 0.01 --normalize --recon-target view --pool 0 --erase-mode block"
+AUTHORS="$OURS --d-model 256 --d-ff 512 --gamma 0.5 --no-normalize --recon-target augmented \
   --pool 120 --erase-mode block-retry --schedule plateau --selection val_loss \
   --batch-size 500 --lr 1e-4"
 declare -A ARGS=(
-  [ours]=""
-  [ours-bf16]="--bf16"
+  [ours]="$OURS --no-bf16"
+  [ours-bf16]="$OURS --bf16"
   [authors-bf16]="$AUTHORS --bf16"
   [authors-lr1e-3-bf16]="$AUTHORS --lr 1e-3 --bf16"
   [authors-gamma0.1-bf16]="$AUTHORS --gamma 0.1 --bf16"
-  [ec-bf16]="--variant ec --bf16"
-  [objective-bf16]="--gamma 0.5 --no-normalize --recon-target augmented --pool 120 \
+  [ec-bf16]="$OURS --variant ec --bf16"
+  [objective-bf16]="$OURS --gamma 0.5 --no-normalize --recon-target augmented --pool 120 \
     --erase-mode block-retry --bf16"
-  [gamma0.5-bf16]="--gamma 0.5 --bf16"
+  [gamma0.5-bf16]="$OURS --gamma 0.5 --bf16"
+  # one factor of the authors' objective at a time
+  [objective-normalized-bf16]="$OURS --gamma 0.5 --normalize --recon-target augmented \
+    --pool 120 --erase-mode block-retry --bf16"
+  [objective-view-bf16]="$OURS --gamma 0.5 --no-normalize --recon-target view --pool 120 \
+    --erase-mode block-retry --bf16"
+  [objective-fresh-bf16]="$OURS --gamma 0.5 --no-normalize --recon-target augmented \
+    --pool 0 --erase-mode block-retry --bf16"
 )
 for name in "$@"; do
   start=$(date +%s)

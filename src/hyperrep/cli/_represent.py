@@ -40,9 +40,10 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--schedule", choices=["cosine", "plateau"], help="learning-rate schedule")
     train.add_argument("--selection", choices=["val_loss", "val_r2"],
                        help="which epoch's model is kept as the best")  # fmt: skip
-    train.add_argument("--no-normalize", action="store_true",
-                       help="do not standardise weights per layer")  # fmt: skip
-    train.add_argument("--bf16", action="store_true",
+    train.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
+                       help="standardise weights per layer (--no-normalize: raw weights, "
+                            "as the authors)")  # fmt: skip
+    train.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                        help="bfloat16 autocast on the CPU (faster; default fp32)")  # fmt: skip
     train.add_argument("--include-init", action="store_true",
                        help="learn from epoch 0 (the initialisation) too")  # fmt: skip
@@ -76,12 +77,12 @@ def run_train(args: argparse.Namespace) -> int:
                   "recon_scale", "recon_target", "permutation_pool", "erase_p", "erase_mode",
                   "schedule", "selection", "seed")  # fmt: skip
     train_overrides = {k: getattr(args, k) for k in train_keys}
-    if args.no_normalize:
-        train_overrides["normalize"] = False
+    if args.normalize is not None:
+        train_overrides["normalize"] = args.normalize
     if args.include_init:
         train_overrides["include_init"] = True
-    if args.bf16:
-        train_overrides["cpu_bf16"] = True
+    if args.bf16 is not None:
+        train_overrides["cpu_bf16"] = args.bf16
     model_overrides = {k: getattr(args, k) for k in ("d_model", "n_heads", "n_blocks", "d_ff")}
     config = replace(
         config,
