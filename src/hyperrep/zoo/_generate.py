@@ -36,7 +36,7 @@ def default_population_size(arch: Architecture) -> int:
     fixed cost unshared (benchmarks/zoo_batch.py: batch 10 at 1/1.98 of the batch-64 rate
     with 32 models, 1/1.53 with 96).
     """
-    return 96 if any(isinstance(layer, Conv2d) for layer in arch.layers) else 1000
+    return 96 if _has_conv(arch) else 1000
 
 
 def plan_chunks(models: Sequence[ModelSpec], population_size: int) -> list[list[int]]:
@@ -97,6 +97,10 @@ def load_zoo_data(
     return data.subset(config.train_subset, config.test_subset)
 
 
+def _has_conv(arch: Architecture) -> bool:
+    return any(isinstance(layer, Conv2d) for layer in arch.layers)
+
+
 @contextmanager
 def _torch_threads(n: int | None) -> Iterator[None]:
     """torch (and so the C kernels) computing with `n` threads, restored afterwards."""
@@ -109,12 +113,19 @@ def _torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def _finished_chunks(path: Path) -> bool:
+    try:
+        return bool(read_json(path / PROGRESS_FILE)["done"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def _refuse_damaged(path: Path) -> None:
     """Never resume, grow or complete over a damaged zoo."""
     if not is_zoo(path):
         return
     if not (path / WEIGHTS_FILE).exists():
-        if (path / PROGRESS_FILE).is_file() and read_json(path / PROGRESS_FILE).get("done"):
+        if _finished_chunks(path):
             raise HyperrepError(f"{path / WEIGHTS_FILE} is missing although chunks are finished: "
                                 "the zoo is damaged")  # fmt: skip
         return  # a start interrupted before the weight file was made
@@ -148,7 +159,7 @@ def create_zoo(
     arch = create_architecture(config.architecture)
     models = config.models()
     size = population_size or default_population_size(arch)
-    if threads is None and not any(isinstance(layer, Conv2d) for layer in arch.layers):
+    if threads is None and not _has_conv(arch):
         threads = 1
     with writer_lock(out, "zoo"), _torch_threads(threads):
         _refuse_damaged(Path(out))
