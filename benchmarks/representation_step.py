@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -30,8 +29,12 @@ from hyperrep.representation._train import Trainer
 SETTINGS = {  # d_model: (architecture, model config)
     128: ("tetris-mlp", ModelConfig(d_model=128, d_ff=512, latent_dim=50)),
     256: ("tetris-mlp", ModelConfig(d_model=256, d_ff=512, latent_dim=50, head_layers=4)),
-    800: ("mnist-cnn", ModelConfig(d_model=800, d_ff=900, latent_dim=700, head_layers=5,
-                                   head_width=400, head_out=50)),  # fmt: skip
+    800: (
+        "mnist-cnn",
+        ModelConfig(
+            d_model=800, d_ff=900, latent_dim=700, head_layers=5, head_width=400, head_out=50
+        ),
+    ),  # fmt: skip
 }
 
 
@@ -82,7 +85,6 @@ def main() -> None:
         arch_name, model = SETTINGS[d_model]
         arch = create_architecture(arch_name)
         config = RunConfig(model, TrainConfig(batch_size=args.batch, lr=1e-4, gamma=0.5))
-        config = replace(config, train=replace(config.train, normalize=True))
         trainer = Trainer(arch, config, fake_data(arch, args.batch + args.batch // 5), "cpu")
         for bf16 in (False, True):
             seconds, flops = step_seconds(trainer, args.batch, args.steps, bf16)

@@ -58,7 +58,7 @@ def writer_lock(folder: str | Path, what: str = "folder") -> Iterator[None]:
             (folder / HOLDER_FILE).write_text(json.dumps(holder))
         yield
     except BaseException:
-        if created and holds_only_lock_files(folder):  # leave nothing behind on failure
+        if created and is_unclaimed(folder):  # leave nothing behind on failure
             for entry in folder.iterdir():
                 entry.unlink()
             folder.rmdir()
@@ -67,7 +67,7 @@ def writer_lock(folder: str | Path, what: str = "folder") -> Iterator[None]:
         lock.release()
 
 
-def holds_only_lock_files(folder: Path) -> bool:
+def is_unclaimed(folder: Path) -> bool:
     """True if `folder` holds nothing but lock files and temporary files of an interrupted
     first write (".NAME.tmp"): a folder a writer may start in."""
     return all(

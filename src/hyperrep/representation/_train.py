@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
-from hyperrep._lock import holds_only_lock_files, writer_lock
+from hyperrep._lock import is_unclaimed, writer_lock
 from hyperrep.arch import Architecture
 from hyperrep.representation._config import RunConfig
 from hyperrep.representation._data import CheckpointData, Normalizer, load_checkpoints
@@ -326,7 +326,7 @@ def _train_locked(
         old_config = json.loads(json.dumps(RunConfig.from_dict(old["config"]).to_dict()))
         if old_config != meta["config"] or not same_zoo:
             raise HyperrepError(f"{out} holds a run with other settings; choose another --out")
-    elif not holds_only_lock_files(out):
+    elif not is_unclaimed(out):
         raise HyperrepError(f"{out} exists and is not an empty folder or a hyperrep run")
 
     data = load_checkpoints(zoo, config.train.split_seed, config.train.include_init)

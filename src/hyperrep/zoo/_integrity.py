@@ -8,8 +8,8 @@ values) run in `hyperrep zoo verify` and before `zoo create` resumes or grows a 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,7 +64,7 @@ def verify_chunks(
     chunks: list[list[int]],
     done: list[int],
     checksums: dict[str, str],
-    read_table: Any,
+    read_table: Callable[[int], pd.DataFrame],
     epochs: int,
 ) -> list[str]:
     """Problems found in the finished chunks: checksums, property tables, and

@@ -35,7 +35,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from hyperrep._errors import HyperrepError
-from hyperrep._lock import holds_only_lock_files
+from hyperrep._lock import is_unclaimed
 from hyperrep.arch import Architecture
 from hyperrep.zoo._config import ModelSpec, ZooConfig
 from hyperrep.zoo._integrity import check_weights_file, chunk_checksum
@@ -127,7 +127,7 @@ class ZooWriter:
                 )
             cls._create_files(path, meta)  # an interrupted start may lack them
             return cls(path, meta)
-        if path.exists() and (not path.is_dir() or not holds_only_lock_files(path)):
+        if path.exists() and (not path.is_dir() or not is_unclaimed(path)):
             raise HyperrepError(f"{path} exists and is not an empty folder or a hyperrep zoo")
         n_models = sum(len(c) for c in chunks)
         shape = (n_models, config.epochs + 1, arch.n_params)
