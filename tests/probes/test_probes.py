@@ -7,6 +7,7 @@ from hyperrep.probes import (
     Features,
     evaluate_probes,
     fit_ridge,
+    fit_ridges,
     fit_softmax,
     results_table,
     tasks_for,
@@ -46,6 +47,35 @@ def test_ridge_matches_sklearn_for_a_fixed_alpha():
     reference = Ridge(alpha=3.0).fit(xs, y)
     np.testing.assert_allclose(probe.coef, reference.coef_, rtol=1e-8)
     assert probe.intercept == pytest.approx(reference.intercept_)
+
+
+def test_ridges_in_small_chunks_equal_one_plain_fit_per_target(monkeypatch):
+    """The chunked multi-target fit against a dense per-target computation by hand."""
+    from hyperrep.probes import _linear
+
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=(300, 8)) * rng.uniform(0.1, 10, size=8)).astype(np.float32)
+    y = np.stack([x @ rng.normal(size=8), rng.normal(size=300)], axis=1)
+    monkeypatch.setattr(_linear, "CHUNK_ROWS", 7)
+    probes = fit_ridges(x[:200], y[:200], x[200:250], y[200:250])
+    xs = (x.astype(np.float64) - x[:200].mean(0, dtype=np.float64)) / x[:200].astype(
+        np.float64
+    ).std(0)
+    for t, probe in enumerate(probes):
+        a = probe.alpha
+        gram = xs[:200].T @ xs[:200] + a * np.eye(8)
+        coef = np.linalg.solve(gram, xs[:200].T @ (y[:200, t] - y[:200, t].mean()))
+        np.testing.assert_allclose(probe.coef, coef, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(probe.predict(x[250:]), xs[250:] @ coef + y[:200, t].mean(),
+                                   rtol=1e-9)  # fmt: skip
+        val_r2 = [_r2(y[200:250, t], fit_ridge(x[:200], y[:200, t], x[200:250], y[200:250, t],
+                                                 alphas=np.array([b])).predict(x[200:250]))
+                  for b in _linear.RIDGE_ALPHAS]  # fmt: skip
+        assert a == _linear.RIDGE_ALPHAS[int(np.argmax(val_r2))]
+
+
+def _r2(y, pred):
+    return 1 - ((pred - y) ** 2).sum() / ((y - y.mean()) ** 2).sum()
 
 
 def test_softmax_probe_separates_classes():

@@ -7,6 +7,7 @@ import json
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 from safetensors.torch import load_file
 
@@ -48,13 +49,30 @@ def _other_architecture(zoo):
     (zoo / "zoo.json").write_text(json.dumps(meta))
 
 
+def _edit_table(zoo, edit):
+    path = zoo / "properties" / "chunk-00000.parquet"
+    table = pd.read_parquet(path)
+    edit(table)
+    table.to_parquet(path, index=False)
+
+
+def _ids_as_text(table):
+    table["model_id"] = [f"m{i}" for i in table["model_id"]]
+
+
+def _rows_of_another_model(table):
+    table.loc[table["model_index"] == 1, "model_index"] = 0
+
+
 ZOO_DAMAGE = {
     "weights truncated": lambda z: _truncate(z / "weights.npy"),
     "weights extended": lambda z: _extend(z / "weights.npy"),
-    "weights random bytes": lambda z: (z / "weights.npy").write_bytes(np.random.default_rng(0)
-                                                                      .bytes(5000)),  # fmt: skip
-    "weights pickled object": lambda z: np.save(z / "weights.npy", np.array([{}], dtype=object),
-                                                allow_pickle=True),  # fmt: skip
+    "weights random bytes": lambda z: (z / "weights.npy").write_bytes(
+        np.random.default_rng(0).bytes(5000)
+    ),  # fmt: skip
+    "weights pickled object": lambda z: np.save(
+        z / "weights.npy", np.array([{}], dtype=object), allow_pickle=True
+    ),  # fmt: skip
     "weights deleted": lambda z: (z / "weights.npy").unlink(),
     "weight value changed": _flip_value,
     "nan in a healthy model": _plant_nan,
@@ -64,6 +82,9 @@ ZOO_DAMAGE = {
     "progress.json garbage": lambda z: (z / "progress.json").write_text('{"done": "x"}'),
     "properties deleted": lambda z: (z / "properties" / "chunk-00000.parquet").unlink(),
     "properties truncated": lambda z: _truncate(z / "properties" / "chunk-00000.parquet"),
+    "properties model ids as text": lambda z: _edit_table(z, _ids_as_text),
+    "properties rows of another model": lambda z: _edit_table(z, _rows_of_another_model),
+    "properties metric column dropped": lambda z: _edit_table(z, lambda t: t.pop("test_acc")),
 }
 # commands that read weights values; `zoo info` reads only the metadata and properties
 VALUE_DAMAGE = {"weight value changed", "nan in a healthy model"}
@@ -80,8 +101,15 @@ def _commands(zoo, tmp_path):
     return {
         "zoo info": ["zoo", "info", str(zoo)],
         "zoo verify": ["zoo", "verify", str(zoo)],
-        "evaluate baselines": ["evaluate", "baselines", str(zoo), "--out", str(tmp_path / "r"),
-                               "--umap-points", "0"],  # fmt: skip
+        "evaluate baselines": [
+            "evaluate",
+            "baselines",
+            str(zoo),
+            "--out",
+            str(tmp_path / "r"),
+            "--umap-points",
+            "0",
+        ],  # fmt: skip
     }
 
 
@@ -134,8 +162,9 @@ RUN_DAMAGE = {
     "model truncated": lambda r: _truncate(r / "model.safetensors"),
     "model bad header": lambda r: _bad_safetensors(r / "model.safetensors"),
     "model random bytes": lambda r: (r / "model.safetensors").write_bytes(b"\x93NUMPY" * 100),
-    "model of other shapes": lambda r: shutil.copy(r / "other.safetensors",
-                                                   r / "model.safetensors"),  # fmt: skip
+    "model of other shapes": lambda r: shutil.copy(
+        r / "other.safetensors", r / "model.safetensors"
+    ),  # fmt: skip
 }
 
 

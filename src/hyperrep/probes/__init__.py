@@ -7,7 +7,7 @@ from hyperrep.probes._evaluate import (
     results_table,
     tau_table,
 )
-from hyperrep.probes._linear import RidgeProbe, SoftmaxProbe, fit_ridge, fit_softmax
+from hyperrep.probes._linear import RidgeProbe, SoftmaxProbe, fit_ridge, fit_ridges, fit_softmax
 from hyperrep.probes._sources import run_label, run_labels, zoo_features
 from hyperrep.probes._tasks import Task, tasks_for
 
@@ -19,6 +19,7 @@ __all__ = [
     "Task",
     "evaluate_probes",
     "fit_ridge",
+    "fit_ridges",
     "fit_softmax",
     "results_table",
     "run_label",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 from sklearn.metrics import accuracy_score, r2_score
 
-from hyperrep.probes._linear import fit_ridge, fit_softmax
+from hyperrep.probes._linear import fit_ridges, fit_softmax
 from hyperrep.probes._tasks import Task
 
 
@@ -51,18 +52,26 @@ def evaluate_probes(
     ood_test = ood.table["split"].to_numpy() == "test" if ood is not None else None
     results = []
     for name, x in source.values.items():
+        x_train, x_val, x_test = x[train], x[val], x[test]
+        regressions = [t for t in tasks if t.kind != "classification"]
+        probes: dict[Task, Any] = {}
+        if regressions:  # one fit serves every regression target
+            y = np.stack([source.table[t.column].to_numpy(float) for t in regressions], axis=1)
+            fitted = fit_ridges(x_train, y[train], x_val, y[val])
+            probes = dict(zip(regressions, fitted, strict=True))
+        x_ood = ood.values[name][ood_test] if ood is not None and name in ood.values else None
         for task in tasks:
             y = source.table[task.column].to_numpy()
-            fit = fit_softmax if task.kind == "classification" else fit_ridge
-            probe = fit(x[train], y[train], x[val], y[val])
-            y_pred = probe.predict(x[test])
+            probe = probes.get(task) or fit_softmax(x_train, y[train], x_val, y[val])
+            y_pred = probe.predict(x_test)
             results.append(Prediction(name, task, "id", y[test], y_pred,
                                       _scores(task, y[test], y_pred)))  # fmt: skip
-            if ood is not None and task.column in ood.table and name in ood.values:
+            if x_ood is not None and task.column in ood.table:
                 y_ood = ood.table[task.column].to_numpy()[ood_test]
-                p_ood = probe.predict(ood.values[name][ood_test])
+                p_ood = probe.predict(x_ood)
                 results.append(Prediction(name, task, "ood", y_ood, p_ood,
                                           _scores(task, y_ood, p_ood)))  # fmt: skip
+        del x_train, x_val, x_test, x_ood
     return results
 
 

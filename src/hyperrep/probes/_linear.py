@@ -4,6 +4,7 @@ standardisation fitted on the training split and the strength chosen on validati
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,13 @@ RIDGE_ALPHAS = np.logspace(-6, 6, 25)
 LOGISTIC_CS = np.logspace(-4, 4, 9)
 
 
+CHUNK_ROWS = 2048  # rows converted to float64 at a time: memory stays ~ chunk x features
+
+
+def _chunks(n: int, size: int = CHUNK_ROWS) -> list[slice]:
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+
 @dataclass
 class Standardizer:
     """Per-feature mean and std of the training split (constant features get std 1)."""
@@ -24,12 +32,21 @@ class Standardizer:
 
     @classmethod
     def fit(cls, x: np.ndarray) -> Standardizer:
-        mean = x.mean(0)
-        std = x.std(0)
+        """Two passes over row chunks in float64, so `x` (float32 or a memmap) is never
+        copied whole."""
+        n = len(x)
+        mean = sum(np.asarray(x[c], np.float64).sum(0) for c in _chunks(n)) / n
+        var = sum(((np.asarray(x[c], np.float64) - mean) ** 2).sum(0) for c in _chunks(n)) / n
+        std = np.sqrt(var)
         return cls(mean, np.where(std > 1e-12, std, 1.0))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return (x - self.mean) / self.std
+        return (np.asarray(x, dtype=np.float64) - self.mean) / self.std
+
+    def chunks(self, x: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+        """(rows, standardised float64 rows) of `x`, one chunk at a time."""
+        for rows in _chunks(len(x)):
+            yield rows, self(x[rows])
 
 
 @dataclass
@@ -42,7 +59,51 @@ class RidgeProbe:
     alpha: float
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.standardizer(np.asarray(x, dtype=np.float64)) @ self.coef + self.intercept
+        out = np.empty(len(x))
+        for rows, xs in self.standardizer.chunks(x):
+            out[rows] = xs @ self.coef + self.intercept
+        return out
+
+
+def fit_ridges(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    alphas: np.ndarray = RIDGE_ALPHAS,
+) -> list[RidgeProbe]:
+    """Closed-form ridge regression of each column of `y_train` (n, targets) on `x_train`;
+    per target, the alpha with the best validation R^2 wins.
+
+    One eigendecomposition of the standardised X^T X serves every alpha and target, and
+    rows are processed in chunks, so memory grows with features^2, not with rows.
+    """
+    y = np.asarray(y_train, dtype=np.float64).reshape(len(x_train), -1)
+    y_val = np.asarray(y_val, dtype=np.float64).reshape(len(x_val), y.shape[1])
+    scaler = Standardizer.fit(x_train)
+    intercepts = y.mean(0)
+    gram = np.zeros((x_train.shape[1],) * 2)
+    xty = np.zeros((x_train.shape[1], y.shape[1]))
+    for rows, xs in scaler.chunks(x_train):
+        gram += xs.T @ xs
+        xty += xs.T @ (y[rows] - intercepts)
+    eigvals, eigvecs = np.linalg.eigh(gram)
+    projected = eigvecs.T @ xty  # (features, targets)
+    # coefficients in the eigenbasis for every (alpha, target): (features, alphas, targets)
+    shrink = 1.0 / (np.maximum(eigvals, 0)[:, None] + np.asarray(alphas, float)[None, :])
+    eig_coefs = shrink[:, :, None] * projected[:, None, :]
+    if len(y_val) >= 2:
+        flat = eig_coefs.reshape(len(eigvals), -1)
+        pred = np.empty((len(x_val), flat.shape[1]))
+        for rows, xs in scaler.chunks(x_val):
+            pred[rows] = (xs @ eigvecs) @ flat
+        pred = pred.reshape(len(x_val), len(alphas), -1) + intercepts
+        best = [int(np.argmax([r2_score(y_val[:, t], pred[:, a, t]) for a in range(len(alphas))]))
+                for t in range(y.shape[1])]  # fmt: skip
+    else:  # R^2 is undefined: take the strongest regularisation
+        best = [len(alphas) - 1] * y.shape[1]
+    return [RidgeProbe(scaler, eigvecs @ eig_coefs[:, a, t], float(intercepts[t]), float(alphas[a]))
+            for t, a in enumerate(best)]  # fmt: skip
 
 
 def fit_ridge(
@@ -53,20 +114,8 @@ def fit_ridge(
     alphas: np.ndarray = RIDGE_ALPHAS,
 ) -> RidgeProbe:
     """Closed-form ridge regression; the alpha with the best validation R^2 wins."""
-    scaler = Standardizer.fit(np.asarray(x_train, dtype=np.float64))
-    xs = scaler(np.asarray(x_train, dtype=np.float64))
-    y = np.asarray(y_train, dtype=np.float64)
-    intercept = float(y.mean())
-    # one eigendecomposition of X^T X serves every alpha
-    eigvals, eigvecs = np.linalg.eigh(xs.T @ xs)
-    projected = eigvecs.T @ (xs.T @ (y - intercept))
-    probes = (
-        RidgeProbe(scaler, eigvecs @ (projected / (np.maximum(eigvals, 0) + a)), intercept, a)
-        for a in map(float, alphas)
-    )
-    if len(y_val) < 2:  # R^2 is undefined: take the strongest regularisation
-        return list(probes)[-1]
-    return max(probes, key=lambda p: r2_score(y_val, p.predict(x_val)))
+    return fit_ridges(x_train, np.asarray(y_train)[:, None], x_val,
+                      np.asarray(y_val)[:, None], alphas)[0]  # fmt: skip
 
 
 @dataclass
@@ -78,7 +127,7 @@ class SoftmaxProbe:
     C: float
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.model.predict(self.standardizer(np.asarray(x, dtype=np.float64)))
+        return self.model.predict(self.standardizer(x))
 
 
 def fit_softmax(
@@ -89,8 +138,8 @@ def fit_softmax(
     cs: np.ndarray = LOGISTIC_CS,
 ) -> SoftmaxProbe:
     """Linear softmax classifier trained with cross-entropy; C chosen on validation accuracy."""
-    scaler = Standardizer.fit(np.asarray(x_train, dtype=np.float64))
-    xs = scaler(np.asarray(x_train, dtype=np.float64))
+    scaler = Standardizer.fit(x_train)
+    xs = scaler(x_train)
 
     def fit(c: float) -> SoftmaxProbe:
         with warnings.catch_warnings():

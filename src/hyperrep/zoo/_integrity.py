@@ -78,9 +78,6 @@ def verify_chunks(
         except HyperrepError as err:
             problems.append(str(err))
             table = None
-        if table is not None and len(table) != len(rows) * (epochs + 1):
-            problems.append(f"{name}: properties hold {len(table)} rows, "
-                            f"{len(rows) * (epochs + 1)} expected")  # fmt: skip
         stored = checksums.get(str(chunk))
         if stored is not None and stored != chunk_checksum(weights, rows):
             problems.append(f"{name} (models {rows[0]}-{rows[-1]}): weights differ from the "
@@ -99,3 +96,27 @@ def verify_chunks(
                 problems.append(f"model {row}: all-zero weights at epoch(s) "
                                 f"{', '.join(map(str, empty[:5]))}")  # fmt: skip
     return problems
+
+
+_INTEGER_COLUMNS = ("model_index", "model_id", "epoch", "seed")
+_NUMBER_COLUMNS = ("train_loss", "train_acc", "test_loss", "test_acc", "ggap")
+
+
+def table_problems(table: pd.DataFrame, rows: list[int], epochs: int) -> list[str]:
+    """What is wrong with a chunk's property table (columns, types, models, epochs), as
+    phrases that follow "the properties ..."; empty if nothing."""
+    missing = [c for c in (*_INTEGER_COLUMNS, *_NUMBER_COLUMNS, "diverged") if c not in table]
+    if missing:
+        return [f"lack column(s) {', '.join(missing)}"]
+    wrong = [c for c in _INTEGER_COLUMNS if not pd.api.types.is_integer_dtype(table[c])]
+    wrong += [c for c in _NUMBER_COLUMNS if not pd.api.types.is_numeric_dtype(table[c])]
+    wrong += [] if pd.api.types.is_bool_dtype(table["diverged"]) else ["diverged"]
+    if wrong:
+        return [f"have column(s) of the wrong type: {', '.join(wrong)}"]
+    if len(table) != len(rows) * (epochs + 1):
+        return [f"hold {len(table)} rows, {len(rows) * (epochs + 1)} expected"]
+    expected = pd.MultiIndex.from_product([sorted(rows), range(epochs + 1)])
+    stored = pd.MultiIndex.from_arrays([table["model_index"], table["epoch"]]).sort_values()
+    if not stored.equals(expected):
+        return [f"do not list models {rows[0]}-{rows[-1]} at epochs 0-{epochs} once each"]
+    return []

@@ -12,7 +12,7 @@ import pandas as pd
 from hyperrep._errors import HyperrepError
 from hyperrep.arch import Architecture
 from hyperrep.zoo._config import ZooConfig
-from hyperrep.zoo._integrity import check_weights_file, verify_chunks
+from hyperrep.zoo._integrity import check_weights_file, table_problems, verify_chunks
 from hyperrep.zoo._storage import (
     FORMAT,
     FORMAT_VERSION,
@@ -109,12 +109,16 @@ class Zoo:
         """The properties of one finished chunk."""
         path = self.path / PROPERTIES_DIR / f"chunk-{chunk:05d}.parquet"
         try:
-            return pd.read_parquet(path)
+            table = pd.read_parquet(path)
         except FileNotFoundError:
             raise HyperrepError(f"{path} is missing: the zoo is damaged") from None
         except Exception as err:  # pyarrow raises several types for damaged files
             reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
             raise HyperrepError(f"{path} is unreadable ({reason}): the zoo is damaged") from None
+        problems = table_problems(table, self.meta["chunks"][chunk], self.config.epochs)
+        if problems:
+            raise HyperrepError(f"the properties in {path} {problems[0]}: the zoo is damaged")
+        return table
 
     @cached_property
     def properties(self) -> pd.DataFrame:
