@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from hyperrep._cpu_share import FairThreads
 from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
 from hyperrep._lock import writer_lock
@@ -151,7 +153,8 @@ def create_zoo(
     models are kept and only the new ones are trained. `on_epoch(chunk, epoch)` is
     called once an epoch of a population is safely on disk. `threads` sets the CPU
     threads for the build; by default MLP zoos (tiny matrix products, where a second
-    thread only adds synchronisation) use one and CNN zoos torch's setting.
+    thread only adds synchronisation) use one, and CNN zoos up to torch's setting, fewer
+    while other processes keep cores busy (`FairThreads`, unless OMP_NUM_THREADS is set).
     """
     from hyperrep import __version__
 
@@ -159,9 +162,11 @@ def create_zoo(
     arch = create_architecture(config.architecture)
     models = config.models()
     size = population_size or default_population_size(arch)
+    adapt = threads is None and _has_conv(arch) and "OMP_NUM_THREADS" not in os.environ
     if threads is None and not _has_conv(arch):
         threads = 1
     with writer_lock(out, "zoo"), _torch_threads(threads):
+        fair = FairThreads(torch.get_num_threads()) if adapt else None
         _refuse_damaged(Path(out))
         plan = stored_plan(Path(out), config, models, size)
         chunks, grow = plan if plan is not None else (plan_chunks(models, size), False)
@@ -183,7 +188,7 @@ def create_zoo(
                 trainer = PopulationTrainer(
                     arch, specs, data, config.batch_size, config.train_metrics
                 )
-                records = _train_chunk(writer, trainer, chunk, rows, epochs, bar, on_epoch)
+                records = _train_chunk(writer, trainer, chunk, rows, epochs, bar, on_epoch, fair)
                 writer.commit_chunk(chunk, chunk_table(rows, specs, records))
         zoo = Zoo(out)
         summary = zoo.summary()
@@ -199,6 +204,7 @@ def _train_chunk(
     epochs: int,
     bar: tqdm,
     on_epoch: Callable[[int, int], None] | None,
+    fair: FairThreads | None = None,
 ) -> list[EpochRecord]:
     """Train one population to the last epoch, from its saved state if there is one."""
     records: list[EpochRecord] = []
@@ -218,5 +224,7 @@ def _train_chunk(
                 on_epoch(chunk, record.epoch)
         if trainer.epoch == epochs:
             return records
+        if fair is not None:
+            fair.update()
         trainer.train_epoch()
         bar.update(len(rows))
