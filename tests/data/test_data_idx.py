@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hyperrep._errors import DataFormatError
 from hyperrep.data.idx import decode_idx, read_idx, read_idx_bytes
 
 
@@ -69,3 +70,16 @@ def test_corrupt_files_raise_value_error(tmp_path: Path, data: bytes, message: s
     with pytest.raises(ValueError, match=message) as info:
         read_idx(path)
     assert str(path) in str(info.value)
+
+
+def test_gzip_bomb_is_refused_without_expanding_it() -> None:
+    """A small gzip that would expand far past its IDX header's size stops one byte after
+    the declared size; a header declaring more than the limit is refused outright."""
+    header = bytes([0, 0, 8, 1]) + np.array([1000], ">u4").tobytes()
+    bomb = gzip.compress(header + bytes(50_000_000))
+    assert len(bomb) < 100_000
+    with pytest.raises(DataFormatError, match="trailing bytes"):
+        read_idx_bytes(bomb, "bomb")
+    huge = bytes([0, 0, 8, 3]) + np.array([60000, 28000, 28], ">u4").tobytes()
+    with pytest.raises(DataFormatError, match="declares 47,040,000,016 bytes"):
+        read_idx_bytes(gzip.compress(huge + bytes(100)), "huge")

@@ -4,6 +4,7 @@ import dataclasses
 import gzip
 import hashlib
 import io
+import os
 import struct
 from pathlib import Path
 from urllib.error import URLError
@@ -66,10 +67,39 @@ def test_data_dir_beats_env_beats_cache(
     assert len(load_mnist(data_dir=tmp_path / "given", download=False).y_train) == 5
     assert len(load_mnist(download=False).y_train) == 6
     monkeypatch.delenv("HYPERREP_DATA_DIR")
+    cached = _isolated / "hyperrep" / "mnist"
+    for path in cached.glob("*.gz"):  # the cache trusts only the published files
+        monkeypatch.setitem(mnist_mod.MNIST.md5, path.name, mnist_mod._md5(path))
     assert len(load_mnist(download=False).y_train) == 7
     # an incomplete folder is passed over
     (tmp_path / "given" / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
     assert len(load_mnist(data_dir=tmp_path / "given", download=False).y_train) == 7
+
+
+def test_cache_uses_only_published_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _isolated: Path
+) -> None:
+    """A raw file or a .gz with another checksum in the cache is never read (a changed
+    label file there would otherwise be used silently)."""
+    cached = _isolated / "hyperrep" / "mnist"
+    write_fake_idx(cached, n_train=7)
+    with pytest.raises(DataNotFoundError, match="published files only"):
+        load_mnist(download=False)
+    for path in cached.glob("*.gz"):
+        monkeypatch.setitem(mnist_mod.MNIST.md5, path.name, mnist_mod._md5(path))
+    write_fake_idx(cached, n_train=9, gz=False)  # raw files beside the published .gz
+    assert len(load_mnist(download=False).y_train) == 7
+    # in a folder the user names, a published .gz also beats a raw file beside it
+    assert len(load_mnist(data_dir=cached, download=False).y_train) == 7
+
+
+def test_stale_partial_downloads_are_removed(tmp_path: Path) -> None:
+    fresh, stale = tmp_path / ".a.gz.1.part", tmp_path / ".b.gz.2.part"
+    fresh.write_bytes(b"x")
+    stale.write_bytes(b"x")
+    os.utime(stale, (0, 0))
+    mnist_mod._remove_stale_parts(tmp_path)
+    assert fresh.exists() and not stale.exists()
 
 
 def test_other_datasets_folder_is_not_used(tmp_path: Path) -> None:

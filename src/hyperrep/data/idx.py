@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 import zlib
 from pathlib import Path
@@ -53,13 +52,55 @@ def decode_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
     return arr.astype(dtype.newbyteorder("="))
 
 
+MAX_IDX_BYTES = 2**31  # no IDX data set we read comes near 2 GiB
+
+
+def _gunzip_idx(raw: bytes, source: str) -> bytes:
+    """Decompress a gzip stream, never past the size its IDX header declares (a small
+    file that would expand to gigabytes is refused after reading its header)."""
+    stream = zlib.decompressobj(wbits=31)
+    pending = [raw]
+
+    def take(n: int) -> bytes:
+        out = stream.decompress(pending[0], n) if n > 0 else b""
+        pending[0] = stream.unconsumed_tail
+        return out
+
+    declared = None
+    try:
+        data = take(4)
+        if len(data) == 4 and data[:2] == b"\0\0":
+            data += take(4 * data[3])
+            declared = _declared_size(data, source)
+            # one byte past the declared size shows trailing data; a short result, truncation
+            data += take(declared - len(data) + 1)
+        else:
+            data += take(MAX_IDX_BYTES)  # not IDX: decode_idx says why
+        take(1)  # reads the end marker and checksum when they follow
+    except zlib.error as exc:
+        raise DataFormatError(f"{source}: corrupt gzip stream ({exc})") from exc
+    if declared is not None and len(data) <= declared and not stream.eof:
+        raise DataFormatError(f"{source}: corrupt gzip stream (ends before its end marker)")
+    return data
+
+
+def _declared_size(header: bytes, source: str) -> int:
+    """Bytes of the whole IDX file its header declares; refuses absurd sizes."""
+    ndim, code = header[3], header[2]
+    if len(header) < 4 + 4 * ndim or code not in _DTYPES:
+        return len(header)  # decode_idx reports the problem
+    shape = np.frombuffer(header, dtype=">u4", count=ndim, offset=4).astype(np.int64)
+    size = 4 + 4 * ndim + int(np.prod(shape)) * _DTYPES[code].itemsize
+    if size > MAX_IDX_BYTES:
+        raise DataFormatError(f"{source}: IDX header declares {size:,} bytes, more than the "
+                              f"{MAX_IDX_BYTES:,} hyperrep reads")  # fmt: skip
+    return size
+
+
 def read_idx_bytes(raw: bytes, source: str = "<bytes>") -> np.ndarray:
     """Decode IDX bytes, gunzipping first if they start with the gzip magic."""
     if raw[:2] == GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DataFormatError(f"{source}: corrupt gzip stream ({exc})") from exc
+        raw = _gunzip_idx(raw, source)
     return decode_idx(raw, source)
 
 

@@ -11,6 +11,7 @@ import hashlib
 import http.client
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.error import URLError
@@ -113,11 +114,25 @@ def cache_dir(name: str) -> Path:
     return Path(root) / "hyperrep" / name
 
 
-def _files_in(folder: Path) -> dict[str, Path] | None:
-    """The four IDX files in ``folder`` (raw preferred over .gz), or None if any is missing."""
+def _files_in(
+    folder: Path, md5: dict[str, str] | None = None, checked_only: bool = False
+) -> dict[str, Path] | None:
+    """The four IDX files in ``folder``, or None if any is missing.
+
+    Per file, a ``.gz`` whose MD5 is the published one (``md5``: name -> digest) comes
+    first, then the raw file, then an unchecked ``.gz``; with ``checked_only`` (the
+    cache) only published ``.gz`` files count.
+    """
+    md5 = md5 or {}
     found = {}
     for role, stem in IDX_FILES.items():
-        path = next((p for p in (folder / stem, folder / f"{stem}.gz") if p.is_file()), None)
+        raw, packed = folder / stem, folder / f"{stem}.gz"
+        checked = packed.is_file() and md5.get(packed.name) == _md5(packed)
+        if checked_only:
+            order = [packed] if checked else []
+        else:
+            order = [packed, raw] if checked else [raw, packed]
+        path = next((p for p in order if p.is_file()), None)
         if path is None:
             return None
         found[role] = path
@@ -147,13 +162,14 @@ def find_idx_files(
         folders += _candidates(Path(env).expanduser(), source)
     else:
         looked.append(f"${DATA_DIR_ENV} (unset)")
-    folders.append(cache_dir(source.name))
     for folder in folders:
         looked.append(str(folder))
-        found = _files_in(folder)
+        found = _files_in(folder, source.md5)
         if found is not None:
             return found, looked
-    return None, looked
+    cache = cache_dir(source.name)
+    looked.append(f"{cache} (published files only)")
+    return _files_in(cache, source.md5, checked_only=True), looked
 
 
 def download_idx(source: IdxSource, dest: str | os.PathLike[str] | None = None) -> dict[str, Path]:
@@ -167,6 +183,7 @@ def download_idx(source: IdxSource, dest: str | os.PathLike[str] | None = None) 
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataNotFoundError(f"cannot create {dest}: {exc}") from exc
+    _remove_stale_parts(dest)
     for fname, md5 in source.md5.items():
         target = dest / fname
         if target.is_file() and _md5(target) == md5:
@@ -180,10 +197,22 @@ def download_idx(source: IdxSource, dest: str | os.PathLike[str] | None = None) 
                 errors.append(f"{mirror + fname}: {exc}")
         else:
             raise DataNotFoundError(f"could not download {fname}: " + "; ".join(errors))
-    found = _files_in(dest)
+    found = _files_in(dest, source.md5, checked_only=True)
     if found is None:  # e.g. a folder entry shadowing a file name
         raise DataNotFoundError(f"downloaded files not readable in {dest}")
     return found
+
+
+def _remove_stale_parts(folder: Path, age_s: float = 3600.0) -> None:
+    """Delete partial downloads an interrupted run left behind (older than ``age_s``,
+    so a download in progress elsewhere is left alone)."""
+    now = time.time()
+    for part in folder.glob(".*.part"):
+        try:
+            if now - part.stat().st_mtime > age_s:
+                part.unlink()
+        except OSError:
+            pass
 
 
 def _md5(path: Path) -> str:
