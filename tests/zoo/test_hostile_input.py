@@ -49,6 +49,16 @@ def _other_architecture(zoo):
     (zoo / "zoo.json").write_text(json.dumps(meta))
 
 
+def _same_size_architecture(zoo):
+    """16-4-9 for the Tetris 16-5-4 MLP: the same 100 parameters, so every shape agrees."""
+    meta = json.loads((zoo / "zoo.json").read_text())
+    first, _, last = meta["architecture"]["layers"]
+    assert (first["out_features"], last["out_features"]) == (5, 4)
+    first["out_features"] = last["in_features"] = 4
+    last["out_features"] = 9
+    (zoo / "zoo.json").write_text(json.dumps(meta))
+
+
 def _edit_table(zoo, edit):
     path = zoo / "properties" / "chunk-00000.parquet"
     table = pd.read_parquet(path)
@@ -79,6 +89,7 @@ ZOO_DAMAGE = {
     "zoo.json a list": lambda z: (z / "zoo.json").write_text("[1, 2, 3]"),
     "zoo.json garbage": lambda z: (z / "zoo.json").write_text("{not json"),
     "zoo.json other architecture": _other_architecture,
+    "zoo.json same-size architecture": _same_size_architecture,
     "progress.json garbage": lambda z: (z / "progress.json").write_text('{"done": "x"}'),
     "properties deleted": lambda z: (z / "properties" / "chunk-00000.parquet").unlink(),
     "properties truncated": lambda z: _truncate(z / "properties" / "chunk-00000.parquet"),

@@ -8,8 +8,10 @@ values) run in `hyperrep zoo verify` and before `zoo create` resumes or grows a 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,6 +51,12 @@ def check_weights_file(path: Path, shape: tuple[int, ...]) -> None:
     if size != expected:
         raise HyperrepError(f"{path} is {size:,} bytes, {expected:,} expected: the file was "
                             "truncated or extended; the zoo is damaged")  # fmt: skip
+
+
+def architecture_digest(architecture: dict[str, Any]) -> str:
+    """BLAKE2b of an architecture description (as stored in zoo.json)."""
+    text = json.dumps(architecture, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def chunk_checksum(weights: np.ndarray, rows: list[int]) -> str:

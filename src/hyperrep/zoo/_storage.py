@@ -38,7 +38,7 @@ from hyperrep._errors import HyperrepError
 from hyperrep._lock import is_unclaimed
 from hyperrep.arch import Architecture
 from hyperrep.zoo._config import ModelSpec, ZooConfig
-from hyperrep.zoo._integrity import check_weights_file, chunk_checksum
+from hyperrep.zoo._integrity import architecture_digest, check_weights_file, chunk_checksum
 from hyperrep.zoo._population import EpochRecord
 
 FORMAT = "hyperrep-zoo"
@@ -243,9 +243,11 @@ class ZooWriter:
         self._state_path(chunk).unlink(missing_ok=True)
 
     def progress(self) -> dict[str, Any]:
-        """The content of progress.json: finished chunks and their weight checksums."""
-        return {"done": sorted(self.done), "checksums": dict(sorted(self.checksums.items(),
-                key=lambda kv: int(kv[0])))}  # fmt: skip
+        """The content of progress.json: finished chunks, their weight checksums, and a
+        digest of the architecture they were trained with."""
+        checksums = dict(sorted(self.checksums.items(), key=lambda kv: int(kv[0])))
+        return {"done": sorted(self.done), "checksums": checksums,
+                "architecture": architecture_digest(self.meta["architecture"])}  # fmt: skip
 
     def finish(self, summary: dict[str, Any]) -> None:
         """Mark the zoo complete and store its summary."""

@@ -12,7 +12,12 @@ import pandas as pd
 from hyperrep._errors import HyperrepError
 from hyperrep.arch import Architecture
 from hyperrep.zoo._config import ZooConfig
-from hyperrep.zoo._integrity import check_weights_file, table_problems, verify_chunks
+from hyperrep.zoo._integrity import (
+    architecture_digest,
+    check_weights_file,
+    table_problems,
+    verify_chunks,
+)
 from hyperrep.zoo._storage import (
     FORMAT,
     FORMAT_VERSION,
@@ -103,7 +108,12 @@ class Zoo:
             raise HyperrepError(f"{self.path / PROGRESS_FILE} is damaged: {err}") from None
         if any(not 0 <= c < len(self.meta.get("chunks", [])) for c in done):
             raise HyperrepError(f"{self.path / PROGRESS_FILE} names chunks the zoo does not have")
-        return {"done": done, "checksums": dict(progress.get("checksums", {}))}
+        trained = progress.get("architecture")
+        if trained is not None and trained != architecture_digest(self.meta["architecture"]):
+            raise HyperrepError(f"{self.path / META_FILE} describes another architecture "
+                                "than its models were trained with: the zoo is damaged")  # fmt: skip
+        return {"done": done, "checksums": dict(progress.get("checksums", {})),
+                "architecture": trained}  # fmt: skip
 
     def chunk_table(self, chunk: int) -> pd.DataFrame:
         """The properties of one finished chunk."""
