@@ -110,8 +110,10 @@ class Zoo:
             raise HyperrepError(f"{self.path / PROGRESS_FILE} names chunks the zoo does not have")
         trained = progress.get("architecture")
         if trained is not None and trained != architecture_digest(self.meta["architecture"]):
-            raise HyperrepError(f"{self.path / META_FILE} describes another architecture "
-                                "than its models were trained with: the zoo is damaged")  # fmt: skip
+            raise HyperrepError(
+                f"{self.path / META_FILE} describes another architecture than its models "
+                "were trained with: the zoo is damaged"
+            )
         return {"done": done, "checksums": dict(progress.get("checksums", {})),
                 "architecture": trained}  # fmt: skip
 
