@@ -220,6 +220,9 @@ def test_format_1_zoo_is_read_resumed_and_grown_as_it_was_trained(tmp_path):
         layer.pop("dropout", None)
     meta["format_version"] = 1
     meta_path.write_text(json.dumps(meta))
+    progress = json.loads((tmp_path / "z" / "progress.json").read_text())
+    del progress["architecture"]  # format 1 recorded no architecture digest
+    (tmp_path / "z" / "progress.json").write_text(json.dumps(progress))
     zoo = open_zoo(tmp_path / "z")
     assert (zoo.config.init_scheme, zoo.config.train_metrics) == ("fan-in", "full")
     again = create_zoo(config, tmp_path / "z", progress=False)  # same settings: a no-op

@@ -11,12 +11,12 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from hyperrep._errors import HyperrepError
+from hyperrep.arch import Architecture
 
 _NPY_MAGIC = b"\x93NUMPY"
 
@@ -53,9 +53,10 @@ def check_weights_file(path: Path, shape: tuple[int, ...]) -> None:
                             "truncated or extended; the zoo is damaged")  # fmt: skip
 
 
-def architecture_digest(architecture: dict[str, Any]) -> str:
-    """BLAKE2b of an architecture description (as stored in zoo.json)."""
-    text = json.dumps(architecture, sort_keys=True, separators=(",", ":"))
+def architecture_digest(arch: Architecture) -> str:
+    """BLAKE2b of an architecture's description (`to_dict`, so older spellings of the
+    same network in zoo.json give the same digest)."""
+    text = json.dumps(arch.to_dict(), sort_keys=True, separators=(",", ":"))
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 

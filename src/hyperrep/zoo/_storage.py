@@ -246,8 +246,9 @@ class ZooWriter:
         """The content of progress.json: finished chunks, their weight checksums, and a
         digest of the architecture they were trained with."""
         checksums = dict(sorted(self.checksums.items(), key=lambda kv: int(kv[0])))
+        arch = Architecture.from_dict(self.meta["architecture"])
         return {"done": sorted(self.done), "checksums": checksums,
-                "architecture": architecture_digest(self.meta["architecture"])}  # fmt: skip
+                "architecture": architecture_digest(arch)}  # fmt: skip
 
     def finish(self, summary: dict[str, Any]) -> None:
         """Mark the zoo complete and store its summary."""

@@ -109,7 +109,7 @@ class Zoo:
         if any(not 0 <= c < len(self.meta.get("chunks", [])) for c in done):
             raise HyperrepError(f"{self.path / PROGRESS_FILE} names chunks the zoo does not have")
         trained = progress.get("architecture")
-        if trained is not None and trained != architecture_digest(self.meta["architecture"]):
+        if trained is not None and trained != architecture_digest(self.architecture):
             raise HyperrepError(
                 f"{self.path / META_FILE} describes another architecture than its models "
                 "were trained with: the zoo is damaged"
