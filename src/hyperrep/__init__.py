@@ -15,22 +15,32 @@ if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
     os.environ["GOMP_SPINCOUNT"] = "3000"
 
 from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 from hyperrep._errors import HyperrepError  # noqa: E402
-from hyperrep.arch import Architecture, create_architecture, list_architectures  # noqa: E402
-from hyperrep.zoo import (  # noqa: E402
-    Zoo,
-    ZooConfig,
-    create_zoo,
-    create_zoo_config,
-    list_zoo_presets,
-    open_zoo,
-)
+from hyperrep._lazy import lazy_exports  # noqa: E402
 
 try:
     __version__ = version("hyperrep")
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+unknown"
+
+# imported on first use: `import hyperrep` stays cheap (no torch until needed)
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "Architecture": ".arch", "create_architecture": ".arch", "list_architectures": ".arch",
+    "Zoo": ".zoo", "ZooConfig": ".zoo", "create_zoo": ".zoo", "create_zoo_config": ".zoo",
+    "list_zoo_presets": ".zoo", "open_zoo": ".zoo",
+})  # fmt: skip
+if TYPE_CHECKING:
+    from hyperrep.arch import Architecture, create_architecture, list_architectures
+    from hyperrep.zoo import (
+        Zoo,
+        ZooConfig,
+        create_zoo,
+        create_zoo_config,
+        list_zoo_presets,
+        open_zoo,
+    )
 
 __all__ = [
     "Architecture",

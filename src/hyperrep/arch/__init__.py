@@ -1,13 +1,8 @@
 """Network descriptions shared by zoo training, weight layout and tokenization."""
 
-from hyperrep.arch._activations import ACTIVATIONS, activation_fn
-from hyperrep.arch._flat import (
-    flatten_params,
-    state_dict_to_vector,
-    unflatten_params,
-    vector_to_state_dict,
-)
-from hyperrep.arch._module import to_module
+from typing import TYPE_CHECKING
+
+from hyperrep._lazy import lazy_exports
 from hyperrep.arch._presets import (
     create_architecture,
     list_architectures,
@@ -22,6 +17,23 @@ from hyperrep.arch._spec import (
     MaxPool2d,
     ParamSlot,
 )
+
+# the parts that need torch load on first use
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "ACTIVATIONS": "._activations", "activation_fn": "._activations",
+    "flatten_params": "._flat", "state_dict_to_vector": "._flat",
+    "unflatten_params": "._flat", "vector_to_state_dict": "._flat",
+    "to_module": "._module",
+})  # fmt: skip
+if TYPE_CHECKING:
+    from hyperrep.arch._activations import ACTIVATIONS, activation_fn
+    from hyperrep.arch._flat import (
+        flatten_params,
+        state_dict_to_vector,
+        unflatten_params,
+        vector_to_state_dict,
+    )
+    from hyperrep.arch._module import to_module
 
 __all__ = [
     "ACTIVATIONS",

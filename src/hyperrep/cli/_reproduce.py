@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from hyperrep.cli._evaluate import print_tables
-from hyperrep.pipeline import RECIPES, Recipe, reproduce
+from hyperrep.pipeline import RECIPES, Recipe
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -64,6 +64,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def _run(recipe: Recipe, out: Path, args: argparse.Namespace) -> int:
+    from hyperrep.pipeline import reproduce
+
     tables = reproduce(recipe, out, data_dir=args.data_dir, device=args.device,
                        progress=not args.quiet)  # fmt: skip
     print_tables(tables)

@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import pandas as pd
-
 from hyperrep._errors import HyperrepError
-from hyperrep.data import DataNotFoundError
-from hyperrep.zoo import ZOO_PRESETS, create_zoo, create_zoo_config, open_zoo
+from hyperrep.zoo import ZOO_PRESETS, create_zoo_config
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -60,6 +57,9 @@ def run_presets(args: argparse.Namespace) -> int:
 
 
 def run_create(args: argparse.Namespace) -> int:
+    from hyperrep.data import DataNotFoundError
+    from hyperrep.zoo import create_zoo
+
     config = create_zoo_config(
         args.preset,
         n_models=args.models,
@@ -90,11 +90,15 @@ def run_create(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    from hyperrep.zoo import open_zoo
+
     print(format_summary(open_zoo(args.zoo).summary()))
     return 0
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from hyperrep.zoo import open_zoo
+
     zoo = open_zoo(args.zoo)  # header, size and metadata checks
     problems = zoo.verify()
     done = zoo.progress["done"]
@@ -114,6 +118,8 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def format_summary(summary: dict) -> str:
+    import pandas as pd
+
     """Human-readable zoo summary, with the test accuracy spread per epoch."""
     lines = [
         f"preset        {summary['preset']}",

@@ -87,11 +87,18 @@ def register_dataset(
     return DATASETS.register(name)
 
 
+def _register_builtin() -> None:
+    """Import the modules that register the built-in data sets."""
+    from hyperrep.data import mnist, tetris  # noqa: F401
+
+
 def list_datasets() -> list[str]:
     """Names of all registered data sets, sorted."""
+    _register_builtin()
     return DATASETS.names()
 
 
 def load_dataset(name: str, **kwargs: object) -> ImageDataset:
     """Load the registered data set ``name``, passing ``kwargs`` to its loader."""
+    _register_builtin()
     return DATASETS.create(name, **kwargs)

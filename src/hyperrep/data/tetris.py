@@ -51,8 +51,7 @@ TETRIS_TEST_SHIFT_PROB = 0.3
 TETRIS_INTENSITY = (0.5, 1.0)
 TETRIS_BACKGROUND = (0.0, 0.3)
 TETRIS_SEED = 0
-#: Mini-batch size the Tetris zoo is trained with (chosen together with the data).
-TETRIS_BATCH_SIZE = 8
+from hyperrep.data import TETRIS_BATCH_SIZE  # noqa: E402 (defined torch-free there)
 
 
 def tetris_templates() -> list[list[tuple[np.ndarray, int]]]:

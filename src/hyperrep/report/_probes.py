@@ -5,14 +5,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from hyperrep.probes import Prediction  # noqa: E402
+from hyperrep.probes import Prediction
+from hyperrep.report._pyplot import pyplot
 
 _LABELS = {"Eph": "epoch", "Acc": "test accuracy", "GGap": "generalization gap",
            "LR": "learning rate", "L2": "l2 regularisation", "Drop": "dropout"}  # fmt: skip
@@ -20,6 +17,7 @@ _LABELS = {"Eph": "epoch", "Acc": "test accuracy", "GGap": "generalization gap",
 
 def plot_predictions(predictions: list[Prediction], representation: str, path: Path) -> Path:
     """Predicted vs. true value on the test split, one panel per regression task."""
+    plt = pyplot()
     chosen = [p for p in predictions if p.representation == representation
               and p.domain == "id" and "r2" in p.scores]  # fmt: skip
     cols = min(4, len(chosen))
@@ -49,6 +47,7 @@ def plot_accuracy_over_mean_weight(
     """Test accuracy over each checkpoint's mean weight, coloured by epoch, one panel per
     zoo (appendix Figure 3, row 2). `zoos` maps a name to (properties, mean weights); the
     title gives Pearson's r over all checkpoints."""
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(zoos), figsize=(5.5 * len(zoos), 4.2), squeeze=False,
                              constrained_layout=True)  # fmt: skip
     for ax, (name, (table, means)) in zip(axes.flat, zoos.items(), strict=True):
@@ -68,6 +67,7 @@ def plot_accuracy_over_mean_weight(
 
 def plot_accuracy_over_epochs(tables: dict[str, pd.DataFrame], path: Path) -> Path:
     """Box plot of test accuracy per epoch, one panel per zoo (appendix Figure 3, row 1)."""
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(tables), figsize=(6.5 * len(tables), 3.8), squeeze=False,
                              constrained_layout=True)  # fmt: skip
     for ax, (name, table) in zip(axes.flat, tables.items(), strict=True):
@@ -92,6 +92,7 @@ def plot_umaps(
 ) -> Path:
     """UMAP of each representation, coloured by epoch, test accuracy and every varied
     categorical hyperparameter (appendix Figures 3 and 4)."""
+    plt = pyplot()
     import umap
 
     rng = np.random.default_rng(seed)

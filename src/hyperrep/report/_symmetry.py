@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from hyperrep.weights._symmetry_check import SymmetryCheck  # noqa: E402
+from hyperrep.report._pyplot import pyplot
+from hyperrep.weights._symmetry_check import SymmetryCheck
 
 
 def plot_symmetry_check(result: SymmetryCheck, path: str | Path) -> Path:
     """Left: test accuracy of A, Ap and B per epoch. Right: their pairwise l2 distances."""
+    plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     epochs = result.epochs
     left.plot(epochs, [100 * a for a in result.acc_a], "o-", lw=3, ms=7, alpha=0.5,

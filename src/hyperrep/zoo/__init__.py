@@ -1,13 +1,48 @@
 """Model zoos: configuration, presets, population training, storage and loading."""
 
-from hyperrep.zoo._config import ModelSpec, ZooConfig
-from hyperrep.zoo._generate import create_zoo, default_population_size, plan_chunks
-from hyperrep.zoo._init import INITS, init_params
-from hyperrep.zoo._population import EpochRecord, TrainData, population_forward, train_population
-from hyperrep.zoo._presets import ZOO_PRESETS, create_zoo_config, list_zoo_presets, register_zoo
-from hyperrep.zoo._reference import train_single
-from hyperrep.zoo._storage import is_zoo
-from hyperrep.zoo._zoo import Zoo, open_zoo
+from typing import TYPE_CHECKING
+
+from hyperrep._lazy import lazy_exports
+
+# imported on first use, so that listing presets does not load torch
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "ModelSpec": "._config",
+        "ZooConfig": "._config",
+        "create_zoo": "._generate",
+        "default_population_size": "._generate",
+        "plan_chunks": "._generate",
+        "INITS": "._init",
+        "init_params": "._init",
+        "EpochRecord": "._population",
+        "TrainData": "._population",
+        "population_forward": "._population",
+        "train_population": "._population",
+        "ZOO_PRESETS": "._presets",
+        "create_zoo_config": "._presets",
+        "list_zoo_presets": "._presets",
+        "register_zoo": "._presets",
+        "train_single": "._reference",
+        "is_zoo": "._storage",
+        "Zoo": "._zoo",
+        "open_zoo": "._zoo",
+    },
+)
+if TYPE_CHECKING:
+    from hyperrep.zoo._config import ModelSpec, ZooConfig
+    from hyperrep.zoo._generate import create_zoo, default_population_size, plan_chunks
+    from hyperrep.zoo._init import INITS, init_params
+    from hyperrep.zoo._population import (
+        EpochRecord,
+        TrainData,
+        population_forward,
+        train_population,
+    )
+    from hyperrep.zoo._presets import ZOO_PRESETS, create_zoo_config, list_zoo_presets, register_zoo
+    from hyperrep.zoo._reference import train_single
+    from hyperrep.zoo._storage import is_zoo
+    from hyperrep.zoo._zoo import Zoo, open_zoo
 
 __all__ = [
     "INITS",

@@ -15,64 +15,71 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-
-import torch
-from torch.nn import init as nn_init
+from functools import cache
+from typing import TYPE_CHECKING
 
 from hyperrep._errors import UnknownNameError
 from hyperrep.arch import Architecture
 
-_Init = Callable[[torch.Tensor, torch.Generator], object]
+if TYPE_CHECKING:
+    import torch
+
 AUTHORS_BIAS = 0.01
+INIT_SCHEME_NAMES = ("authors", "fan-in")
+INITS = ("uniform", "normal", "kaiming_uniform", "kaiming_normal", "xavier_uniform",
+         "xavier_normal")  # fmt: skip
 
 
 def _fan_in(w: torch.Tensor) -> int:
     return math.prod(w.shape[1:])
 
 
-def _fan_in_uniform(w: torch.Tensor, g: torch.Generator) -> None:
-    bound = 1.0 / math.sqrt(_fan_in(w))
-    nn_init.uniform_(w, -bound, bound, generator=g)
+@cache
+def _schemes() -> dict[str, dict[str, Callable[[torch.Tensor, torch.Generator], object]]]:
+    """Each scheme's draw per method (built on first use: it needs torch)."""
+    from torch.nn import init as nn_init
 
+    def fan_in_uniform(w: torch.Tensor, g: torch.Generator) -> None:
+        bound = 1.0 / math.sqrt(_fan_in(w))
+        nn_init.uniform_(w, -bound, bound, generator=g)
 
-def _fan_in_normal(w: torch.Tensor, g: torch.Generator) -> None:
-    nn_init.normal_(w, 0.0, 1.0 / math.sqrt(_fan_in(w)), generator=g)
+    def fan_in_normal(w: torch.Tensor, g: torch.Generator) -> None:
+        nn_init.normal_(w, 0.0, 1.0 / math.sqrt(_fan_in(w)), generator=g)
 
-
-_TORCH_DEFAULTS: dict[str, _Init] = {
-    "kaiming_uniform": lambda w, g: nn_init.kaiming_uniform_(w, generator=g),
-    "kaiming_normal": lambda w, g: nn_init.kaiming_normal_(w, generator=g),
-    "xavier_uniform": lambda w, g: nn_init.xavier_uniform_(w, generator=g),
-    "xavier_normal": lambda w, g: nn_init.xavier_normal_(w, generator=g),
-}
-
-INIT_SCHEMES: dict[str, dict[str, _Init]] = {
-    "authors": {
-        "uniform": lambda w, g: nn_init.uniform_(w, 0.0, 1.0, generator=g),
-        "normal": lambda w, g: nn_init.normal_(w, 0.0, 1.0, generator=g),
-        **_TORCH_DEFAULTS,
-    },
-    "fan-in": {
-        "uniform": _fan_in_uniform,
-        "normal": _fan_in_normal,
-        "kaiming_uniform": lambda w, g: nn_init.kaiming_uniform_(
-            w, 0, nonlinearity="relu", generator=g
-        ),
-        "kaiming_normal": lambda w, g: nn_init.kaiming_normal_(
-            w, 0, nonlinearity="relu", generator=g
-        ),
-        "xavier_uniform": _TORCH_DEFAULTS["xavier_uniform"],
-        "xavier_normal": _TORCH_DEFAULTS["xavier_normal"],
-    },
-}
-INITS = tuple(INIT_SCHEMES["authors"])
+    torch_defaults = {
+        "kaiming_uniform": lambda w, g: nn_init.kaiming_uniform_(w, generator=g),
+        "kaiming_normal": lambda w, g: nn_init.kaiming_normal_(w, generator=g),
+        "xavier_uniform": lambda w, g: nn_init.xavier_uniform_(w, generator=g),
+        "xavier_normal": lambda w, g: nn_init.xavier_normal_(w, generator=g),
+    }
+    return {
+        "authors": {
+            "uniform": lambda w, g: nn_init.uniform_(w, 0.0, 1.0, generator=g),
+            "normal": lambda w, g: nn_init.normal_(w, 0.0, 1.0, generator=g),
+            **torch_defaults,
+        },
+        "fan-in": {
+            "uniform": fan_in_uniform,
+            "normal": fan_in_normal,
+            "kaiming_uniform": lambda w, g: nn_init.kaiming_uniform_(
+                w, 0, nonlinearity="relu", generator=g
+            ),
+            "kaiming_normal": lambda w, g: nn_init.kaiming_normal_(
+                w, 0, nonlinearity="relu", generator=g
+            ),
+            "xavier_uniform": torch_defaults["xavier_uniform"],
+            "xavier_normal": torch_defaults["xavier_normal"],
+        },
+    }
 
 
 def check_init(method: str, scheme: str) -> None:
     """Raise a one-line error for an unknown init method or scheme."""
-    if scheme not in INIT_SCHEMES:
-        raise UnknownNameError(f"unknown init scheme {scheme!r}; known: {', '.join(INIT_SCHEMES)}")
-    if method not in INIT_SCHEMES[scheme]:
+    if scheme not in INIT_SCHEME_NAMES:
+        raise UnknownNameError(
+            f"unknown init scheme {scheme!r}; known: {', '.join(INIT_SCHEME_NAMES)}"
+        )
+    if method not in INITS:
         raise UnknownNameError(f"unknown init {method!r}; known: {', '.join(INITS)}")
 
 
@@ -84,8 +91,10 @@ def init_params(
     `method` sets the weights as `scheme` defines it; biases are 0.01 ("authors") or
     U(-1/sqrt(fan_in), 1/sqrt(fan_in)) ("fan-in"). Draws happen in slot order.
     """
+    import torch
+
     check_init(method, scheme)
-    draw = INIT_SCHEMES[scheme][method]
+    draw = _schemes()[scheme][method]
     tensors: list[torch.Tensor] = []
     weight_of_layer: dict[int, torch.Tensor] = {}
     for slot in arch.param_slots:
@@ -97,6 +106,6 @@ def init_params(
             t.fill_(AUTHORS_BIAS)
         else:
             bound = 1.0 / math.sqrt(_fan_in(weight_of_layer[slot.layer]))
-            nn_init.uniform_(t, -bound, bound, generator=generator)
+            torch.nn.init.uniform_(t, -bound, bound, generator=generator)
         tensors.append(t)
     return tensors
