@@ -30,11 +30,11 @@ def test_create_then_info(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("preset", ["mnist-seed", "mnist-hyp-5-rand-seed"])
-def test_small_mnist_zoos_from_local_files(tmp_path, shared_data, preset):
+def test_small_mnist_zoos_from_local_files(tmp_path, idx_data, preset):
     out_dir = tmp_path / preset
     args = ["zoo", "create", preset, "--out", str(out_dir), "--models", "8", "--epochs", "2",
             "--train-subset", "256", "--test-subset", "128", "--quiet",
-            "--data-dir", str(shared_data / "mnist")]  # fmt: skip
+            "--data-dir", str(idx_data / "mnist")]  # fmt: skip
     assert main(args) == 0
     zoo = open_zoo(out_dir)
     assert zoo.complete

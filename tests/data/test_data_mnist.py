@@ -126,12 +126,13 @@ def test_download_failure_is_data_not_found(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def served(shared_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """A fake urlopen serving the local .gz files (MNIST's checksums set to theirs).
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A fake urlopen serving small synthetic .gz files (MNIST's checksums set to theirs).
 
     The first mirror fails for one file. Returns the list of URLs requested.
     """
-    files = {p.name: p.read_bytes() for p in sorted((shared_data_dir / "mnist").glob("*.gz"))}
+    source = write_fake_idx(tmp_path / "served", n_train=120, n_test=60)
+    files = {p.name: p.read_bytes() for p in sorted(source.glob("*.gz"))}
     md5 = {name: hashlib.md5(files[name]).hexdigest() for name in mnist_mod.MNIST.md5}
     monkeypatch.setattr(mnist_mod, "MNIST", dataclasses.replace(mnist_mod.MNIST, md5=md5))
     calls: list[str] = []

@@ -19,10 +19,10 @@ def test_symmetry_check_on_the_tetris_mlp(tmp_path, capsys):
     assert result["forward_ok"] and result["backward_ok"]
 
 
-def test_symmetry_check_on_the_mnist_cnn(tmp_path, shared_data):
+def test_symmetry_check_on_the_mnist_cnn(tmp_path, idx_data):
     args = ["symmetry-check", "--out", str(tmp_path), "--preset", "mnist-seed", "--epochs", "2",
             "--train-subset", "512", "--test-subset", "256", "--lr", "3e-4",
-            "--data-dir", str(shared_data / "mnist")]  # fmt: skip
+            "--data-dir", str(idx_data / "mnist")]  # fmt: skip
     assert main(args) == 0
     result = json.loads((tmp_path / "symmetry_check.json").read_text())
     assert result["architecture"] == "mnist-cnn"

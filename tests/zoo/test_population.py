@@ -43,9 +43,9 @@ def tetris():
 
 
 @pytest.fixture(scope="module")
-def mnist(shared_data):
+def mnist(idx_data):
     arch = create_architecture("mnist-cnn")
-    data = TrainData.for_arch(arch, load_dataset("mnist", data_dir=shared_data / "mnist"), "cpu")
+    data = TrainData.for_arch(arch, load_dataset("mnist", data_dir=idx_data / "mnist"), "cpu")
     return arch, data.subset(192, 128)
 
 
