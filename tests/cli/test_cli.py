@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -46,34 +47,57 @@ def test_small_mnist_zoos_from_local_files(tmp_path, idx_data, preset):
         assert table["activation"].nunique() > 1  # several populations were trained
 
 
-def _run(*args):
+def _subprocess(*args):
     return subprocess.run(
         [sys.executable, "-m", "hyperrep.cli.main", *args], capture_output=True, text=True
     )
 
 
-def test_bad_input_is_one_line_without_traceback(tmp_path):
-    unknown = _run("zoo", "create", "tetris-sed", "--out", str(tmp_path / "z"))
+@pytest.fixture
+def run_cli(capsys):
+    """The command line in this process: (exit status, stderr). An exception other than
+    the CLI's own errors propagates and fails the test, as a traceback would."""
+
+    def run(*args):
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:  # argparse's usage errors
+            code = exit_.code
+        return SimpleNamespace(returncode=code, stderr=capsys.readouterr().err)
+
+    return run
+
+
+def test_entry_point_smoke():
+    """One real subprocess: the module entry point, its exit status and one-line error."""
+    unknown = _subprocess("zoo", "create", "tetris-sed", "--out", "/nonexistent/z")
     assert unknown.returncode == 2
     assert unknown.stderr.strip().count("\n") == 0 and "Traceback" not in unknown.stderr
     assert "unknown zoo preset 'tetris-sed'" in unknown.stderr and "tetris-seed" in unknown.stderr
 
+
+def test_bad_input_is_one_line_without_traceback(tmp_path, run_cli):
+    unknown = run_cli("zoo", "create", "tetris-sed", "--out", str(tmp_path / "z"))
+    assert unknown.returncode == 2 and unknown.stderr.strip().count("\n") == 0
+
     blocker = tmp_path / "file"
     blocker.write_text("")
-    unwritable = _run("zoo", "create", "tetris-seed", "--out", str(blocker / "z"), "--models", "2")
+    unwritable = run_cli(
+        "zoo", "create", "tetris-seed", "--out", str(blocker / "z"), "--models", "2"
+    )
     assert unwritable.returncode == 2 and "cannot write a zoo" in unwritable.stderr
     assert "Traceback" not in unwritable.stderr
 
-    not_zoo = _run("zoo", "info", str(tmp_path))
+    not_zoo = run_cli("zoo", "info", str(tmp_path))
     assert not_zoo.returncode == 2 and "not a hyperrep zoo" in not_zoo.stderr
 
-    missing = _run("zoo", "create", "mnist-seed", "--out", str(tmp_path / "m"), "--models", "2",
+    missing = run_cli("zoo", "create", "mnist-seed", "--out", str(tmp_path / "m"), "--models", "2",
                    "--data-dir", str(tmp_path / "nowhere"))  # fmt: skip
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert "train-images-idx3-ubyte" in missing.stderr
 
 
-def test_representation_commands_reject_bad_input_in_one_line(tmp_path, tiny_zoo):
+def test_representation_commands_reject_bad_input_in_one_line(tmp_path, tiny_zoo, run_cli):
     cases = [
         (["train", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")], "not a hyperrep zoo"),
         (["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--compression", "0"],
@@ -88,7 +112,7 @@ def test_representation_commands_reject_bad_input_in_one_line(tmp_path, tiny_zoo
          "learning rate must be a positive number"),
     ]  # fmt: skip
     for args, message in cases:
-        result = _run(*args)
+        result = run_cli(*args)
         assert result.returncode == 2, args
         assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert not (tmp_path / "r").exists()  # nothing written for rejected input

@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import Ridge
+from sklearn.metrics import r2_score
 
 from hyperrep.probes import (
     Features,
@@ -14,6 +15,8 @@ from hyperrep.probes import (
     zoo_features,
 )
 from hyperrep.representation import load_checkpoints
+from hyperrep.weights import weight_statistics
+from hyperrep.zoo import create_zoo, create_zoo_config
 
 
 def _table(n_models=60, epochs=5, seed=0):
@@ -137,16 +140,35 @@ def test_zoo_splits_never_share_a_model(tmp_path):
 def test_evaluate_command_writes_tables_and_plots(tiny_zoo, tmp_path, capsys):
     from hyperrep.cli.main import main
 
+    # a genuinely different zoo for OOD (other learning rates, inits and activations),
+    # so that scoring the in-distribution test split as OOD cannot pass unnoticed
+    ood_config = create_zoo_config("tetris-hyp", n_models=24, epochs=4,
+                                   dataset_options={"n_train": 256, "n_test": 128})  # fmt: skip
+    ood = create_zoo(ood_config, tmp_path / "ood", progress=False)
     run_dir = tmp_path / "run"
     assert main(["train", str(tiny_zoo.path), "--out", str(run_dir), "--variant", "ecd",
                  "--epochs", "1", "--d-model", "32", "--quiet"]) == 0  # fmt: skip
     out = tmp_path / "report"
     assert main(["evaluate", str(run_dir), str(tiny_zoo.path), "--out", str(out),
-                 "--ood", str(tiny_zoo.path)]) == 0  # fmt: skip
+                 "--ood", str(ood.path)]) == 0  # fmt: skip
     table = pd.read_csv(out / "results.csv", index_col=0)
     assert list(table.columns) == ["W", "s(W)", "s(W) tensor", "E_cD c=2"]
     assert {"Eph", "Acc", "GGap", "F_c0", "F_c3"} <= set(table.index)
     assert (out / "results_ood.csv").is_file() and (out / "results.md").is_file()
+    ood_table = pd.read_csv(out / "results_ood.csv", index_col=0)
+    shared = table.loc[ood_table.index, ood_table.columns]
+    assert not np.allclose(shared.to_numpy(float), ood_table.to_numpy(float), equal_nan=True)
+    # the OOD scores are the ID probes applied to the OOD zoo's own test split
+    ood_data = load_checkpoints(ood)
+    test = ood_data.table["split"].to_numpy() == "test"
+    features = weight_statistics(ood.architecture, ood_data.weights.numpy()[test])
+    id_features = zoo_features(tiny_zoo)
+    split = id_features.table["split"].to_numpy()
+    x, y = id_features.values["s(W)"], id_features.table["test_acc"].to_numpy()
+    probe = fit_ridge(x[split == "train"], y[split == "train"], x[split == "val"],
+                      y[split == "val"])  # fmt: skip
+    expected = r2_score(ood_data.table["test_acc"].to_numpy()[test], probe.predict(features))
+    assert ood_table.loc["Acc", "s(W)"] == pytest.approx(100 * expected, abs=0.05)  # csv: 0.1
     for png in (
         "predictions_sW.png",
         "predictions_E_cD_c2.png",
