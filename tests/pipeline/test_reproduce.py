@@ -14,6 +14,7 @@ SMALL_ZOO = {"n_models": 16, "epochs": 3, "dataset_options": {"n_train": 256, "n
 SMALL_MODEL = {"d_model": 32, "d_ff": 64}
 
 
+@pytest.mark.slow
 def test_recipe_runs_end_to_end_and_resumes(tmp_path):
     recipe = Recipe(
         "tetris-seed",

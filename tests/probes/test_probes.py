@@ -137,6 +137,7 @@ def test_zoo_splits_never_share_a_model(tmp_path):
     assert list(table.columns) == ["W", "s(W)", "s(W) tensor"] and "Act" in table.index
 
 
+@pytest.mark.slow
 def test_evaluate_command_writes_tables_and_plots(tiny_zoo, tmp_path, capsys):
     from hyperrep.cli.main import main
 
@@ -180,6 +181,7 @@ def test_evaluate_command_writes_tables_and_plots(tiny_zoo, tmp_path, capsys):
     assert "In distribution" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_runs_of_one_variant_and_ratio_get_their_own_columns(tiny_zoo, tmp_path):
     from hyperrep.cli.main import main
 

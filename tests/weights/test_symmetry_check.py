@@ -2,11 +2,13 @@
 
 import json
 
+import pytest
 import torch
 
 from hyperrep.cli.main import main
 
 
+@pytest.mark.slow
 def test_symmetry_check_on_the_tetris_mlp(tmp_path, capsys):
     assert main(["symmetry-check", "--out", str(tmp_path), "--epochs", "4"]) == 0
     result = json.loads((tmp_path / "symmetry_check.json").read_text())
@@ -29,6 +31,7 @@ def test_symmetry_check_on_the_mnist_cnn(tmp_path, idx_data):
     assert result["max_acc_diff_a_ap"] <= 1e-3 and result["max_relative_drift_b"] <= 1e-5
 
 
+@pytest.mark.slow
 def test_symmetry_check_fails_when_equivalence_is_broken(tmp_path, monkeypatch):
     """The check can fail: a 'permutation' that forgets the next layer's columns."""
     import hyperrep.weights._symmetry_check as check

@@ -8,6 +8,8 @@ import pytest
 from hyperrep.zoo import _native
 from hyperrep.zoo._native import NativeUnavailable, build_library
 
+pytestmark = pytest.mark.needs_cc
+
 
 @pytest.fixture()
 def cache(tmp_path, monkeypatch):
@@ -16,6 +18,7 @@ def cache(tmp_path, monkeypatch):
     return folder
 
 
+@pytest.mark.slow
 def test_a_build_is_recorded_reused_and_a_planted_library_never_loaded(cache):
     lib = build_library()
     record = lib.with_name(lib.name + ".sha256")
