@@ -31,6 +31,11 @@ declare -A ARGS=(
     --erase-mode block-retry --bf16"
   [objective-fresh-bf16]="$OURS --gamma 0.5 --no-normalize --recon-target augmented \
     --pool 0 --erase-mode block-retry --bf16"
+  # balancing the two terms again
+  [objective-recon20-bf16]="$OURS --gamma 0.5 --no-normalize --recon-target augmented \
+    --pool 120 --erase-mode block-retry --recon-scale 20 --bf16"
+  [objective-normalized-gamma0.1-bf16]="$OURS --gamma 0.1 --normalize --recon-target augmented \
+    --pool 120 --erase-mode block-retry --bf16"
 )
 for name in "$@"; do
   start=$(date +%s)
