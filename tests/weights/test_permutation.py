@@ -127,7 +127,9 @@ def test_cnn_to_linear_junction_moves_column_blocks():
     arch = create_architecture("mnist-cnn")
     groups = hidden_groups(arch)
     assert [g.size for g in groups] == [8, 6, 4, 20]
-    assert [g.block for g in groups] == [25, 4, 9, 1]  # 5x5 and 2x2 kernels, 3x3 map, linear
+    # the consumer's input blocks: 5x5 and 2x2 kernels, the flattened 3x3 map, linear
+    assert [[e.inner for e in g.entries if not e.incoming] for g in groups] == [[25], [4], [9],
+                                                                                [1]]  # fmt: skip
 
 
 def test_pool_of_all_120_tetris_permutations():

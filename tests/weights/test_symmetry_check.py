@@ -40,7 +40,7 @@ def test_symmetry_check_fails_when_equivalence_is_broken(tmp_path, monkeypatch):
     def rows_only(arch, weights, perms):
         out = weights.clone()
         group = hidden_groups(arch)[0]
-        lo, hi = group.weight
+        lo, hi = group.entries[0].offset, group.entries[0].stop  # the producer's weight rows
         rows = weights[:, lo:hi].reshape(weights.shape[0], group.size, -1)
         out[:, lo:hi] = rows[:, perms[0][0]].reshape(weights.shape[0], -1)
         return out

@@ -3,6 +3,12 @@
 from typing import TYPE_CHECKING
 
 from hyperrep._lazy import lazy_exports
+from hyperrep.arch._permutation_spec import (
+    PermEntry,
+    PermGroup,
+    PermutationSpec,
+    permutation_spec,
+)
 from hyperrep.arch._presets import (
     create_architecture,
     list_architectures,
@@ -11,11 +17,16 @@ from hyperrep.arch._presets import (
 from hyperrep.arch._spec import (
     Activation,
     Architecture,
+    BatchNorm2d,
     Conv2d,
     Flatten,
+    GlobalAvgPool,
+    Layer,
     Linear,
     MaxPool2d,
     ParamSlot,
+    ResidualAdd,
+    ResidualStart,
 )
 
 # the parts that need torch load on first use
@@ -44,11 +55,20 @@ __all__ = [
     "vector_to_state_dict",
     "Activation",
     "Architecture",
+    "BatchNorm2d",
     "Conv2d",
     "Flatten",
+    "GlobalAvgPool",
+    "Layer",
     "Linear",
     "MaxPool2d",
     "ParamSlot",
+    "PermEntry",
+    "PermGroup",
+    "PermutationSpec",
+    "ResidualAdd",
+    "ResidualStart",
+    "permutation_spec",
     "create_architecture",
     "list_architectures",
     "register_architecture",

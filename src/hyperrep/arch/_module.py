@@ -6,10 +6,11 @@ import torch
 from torch import nn
 
 from hyperrep.arch._activations import activation_fn, dropout_mask
-from hyperrep.arch._spec import Activation, Architecture, Conv2d, Flatten, Linear, MaxPool2d
+from hyperrep.arch._layers import ModuleContext
+from hyperrep.arch._spec import Architecture
 
 
-class _ActivationDropout(nn.Module):
+class ActivationDropout(nn.Module):
     def __init__(self, activation: str, dropout: float, generator: torch.Generator | None):
         super().__init__()
         self.fn = activation_fn(activation)
@@ -25,6 +26,32 @@ class _ActivationDropout(nn.Module):
         return x
 
 
+class GlobalAvgPoolModule(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(-2, -1))
+
+
+class SaveFeatures(nn.Module):
+    """Pushes its input on a stack shared with the matching `AddSaved`."""
+
+    def __init__(self, saved: list) -> None:
+        super().__init__()
+        self.saved = saved
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.saved.append(x)
+        return x
+
+
+class AddSaved(nn.Module):
+    def __init__(self, saved: list) -> None:
+        super().__init__()
+        self.saved = saved
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.saved.pop()
+
+
 def to_module(
     arch: Architecture,
     activation: str = "tanh",
@@ -32,19 +59,5 @@ def to_module(
     dropout_generator: torch.Generator | None = None,
 ) -> nn.Sequential:
     """An `nn.Sequential` whose state_dict keys are the architecture's slot names."""
-    modules: list[nn.Module] = []
-    for layer in arch.layers:
-        if isinstance(layer, Linear):
-            modules.append(nn.Linear(layer.in_features, layer.out_features, bias=layer.bias))
-        elif isinstance(layer, Conv2d):
-            modules.append(
-                nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, bias=layer.bias)
-            )
-        elif isinstance(layer, MaxPool2d):
-            modules.append(nn.MaxPool2d(layer.kernel_size))
-        elif isinstance(layer, Activation):
-            p = dropout if layer.dropout else 0.0
-            modules.append(_ActivationDropout(activation, p, dropout_generator))
-        elif isinstance(layer, Flatten):
-            modules.append(nn.Flatten())
-    return nn.Sequential(*modules)
+    ctx = ModuleContext(activation, dropout, dropout_generator)
+    return nn.Sequential(*(layer.module(ctx) for layer in arch.layers))

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from hyperrep._registry import Registry
-from hyperrep.arch._spec import Activation, Architecture, Conv2d, Flatten, Linear, MaxPool2d
+from hyperrep.arch._spec import (
+    Activation,
+    Architecture,
+    BatchNorm2d,
+    Conv2d,
+    Flatten,
+    GlobalAvgPool,
+    Linear,
+    MaxPool2d,
+    ResidualAdd,
+    ResidualStart,
+)
 
 ARCHITECTURES: Registry[Architecture] = Registry("architecture")
 register_architecture = ARCHITECTURES.register
@@ -37,6 +48,30 @@ def mnist_cnn() -> Architecture:
             Flatten(),
             Linear(36, 20), Activation(),
             Linear(20, 10),
+        ),
+    )  # fmt: skip
+
+
+@register_architecture("mnist-resnet")
+def mnist_resnet() -> Architecture:
+    """A small residual CNN with BatchNorm (not in the paper): a strided stem convolution,
+    one residual block of two 3x3 convolutions, a strided convolution, global average
+    pooling and a linear classifier; 2,626 parameters. Convolutions before a BatchNorm
+    have no bias (the normalisation removes it, so its gradient would be rounding noise)."""
+    return Architecture(
+        "mnist-resnet",
+        (1, 28, 28),
+        (
+            Conv2d(1, 8, 3, bias=False, stride=2, padding=1), BatchNorm2d(8),
+            Activation(dropout=False),
+            ResidualStart(),
+            Conv2d(8, 8, 3, bias=False, padding=1), BatchNorm2d(8), Activation(dropout=False),
+            Conv2d(8, 8, 3, bias=False, padding=1), BatchNorm2d(8),
+            ResidualAdd(), Activation(),
+            Conv2d(8, 16, 3, bias=False, stride=2, padding=1), BatchNorm2d(16),
+            Activation(dropout=False),
+            GlobalAvgPool(),
+            Linear(16, 10),
         ),
     )  # fmt: skip
 

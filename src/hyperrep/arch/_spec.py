@@ -8,59 +8,32 @@ them, and where each parameter tensor lies in the flat vector.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from hyperrep._errors import HyperrepError
+from hyperrep.arch._layers import (
+    Activation,
+    BatchNorm2d,
+    Conv2d,
+    Flatten,
+    GlobalAvgPool,
+    Layer,
+    Linear,
+    MaxPool2d,
+    ResidualAdd,
+    ResidualStart,
+    layer_from_dict,
+)
+
+__all__ = [
+    "Activation", "Architecture", "BatchNorm2d", "Conv2d", "Flatten", "GlobalAvgPool",
+    "Layer", "Linear", "MaxPool2d", "ParamSlot", "ResidualAdd", "ResidualStart",
+]  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Linear:
-    """Fully connected layer, weight of shape (out_features, in_features)."""
-
-    in_features: int
-    out_features: int
-    bias: bool = True
-
-
-@dataclass(frozen=True)
-class Conv2d:
-    """2-D convolution, stride 1, no padding; weight (out_channels, in_channels, k, k)."""
-
-    in_channels: int
-    out_channels: int
-    kernel_size: int
-    bias: bool = True
-
-
-@dataclass(frozen=True)
-class MaxPool2d:
-    """Non-overlapping max pooling with a square window."""
-
-    kernel_size: int
-
-
-@dataclass(frozen=True)
-class Activation:
-    """The network's nonlinearity, chosen per model.
-
-    The model's dropout (if any) follows it when `dropout` is set; the authors' CNN has
-    none after its third convolution (`def_net.py`, see docs/zoo.md).
-    """
-
-    dropout: bool = True
-
-
-@dataclass(frozen=True)
-class Flatten:
-    """Flattens (C, H, W) to C*H*W in C-major order, as torch.flatten does."""
-
-
-Layer = Linear | Conv2d | MaxPool2d | Activation | Flatten
-ParametricLayer = Linear | Conv2d
-_LAYER_TYPES: dict[str, type] = {
-    cls.__name__: cls for cls in (Linear, Conv2d, MaxPool2d, Activation, Flatten)
-}
+ParametricLayer = Linear | Conv2d | BatchNorm2d
 
 
 @dataclass(frozen=True)
@@ -101,10 +74,13 @@ class Architecture:
     def feature_shapes(self) -> tuple[tuple[int, ...], ...]:
         """Shape of one sample's features after each layer (input not included)."""
         shape = tuple(self.input_shape)
-        shapes = []
+        shapes, saved = [], []
         for i, layer in enumerate(self.layers):
-            shape = _output_shape(layer, shape, f"{self.name} layer {i}")
+            shape = layer.output_shape(shape, f"{self.name} layer {i}")
+            layer.track(shape, saved, f"{self.name} layer {i}")
             shapes.append(shape)
+        if saved:
+            raise HyperrepError(f"{self.name}: ResidualStart without a ResidualAdd")
         if len(shape) != 1:
             raise HyperrepError(f"{self.name}: network must end in a flat output, got {shape}")
         return tuple(shapes)
@@ -116,23 +92,46 @@ class Architecture:
     @property
     def parametric_layers(self) -> tuple[int, ...]:
         """Indices of the layers that hold parameters."""
-        return tuple(i for i, layer in enumerate(self.layers) if isinstance(layer, Linear | Conv2d))
+        return tuple(i for i, layer in enumerate(self.layers) if layer.param_shapes())
 
-    @property
+    @cached_property
     def param_slots(self) -> tuple[ParamSlot, ...]:
         """Every parameter tensor with its position in the flat vector."""
         slots, offset = [], 0
         for i in self.parametric_layers:
-            layer = self.layers[i]
-            for kind, shape in _param_shapes(layer):
+            for kind, shape in self.layers[i].param_shapes():
                 slots.append(ParamSlot(f"{i}.{kind}", i, kind, shape, offset))
                 offset += math.prod(shape)
         return tuple(slots)
+
+    @cached_property
+    def slots_by_layer(self) -> dict[int, dict[str, ParamSlot]]:
+        """layer index -> parameter kind -> slot: the one per-layer parameter map."""
+        out: dict[int, dict[str, ParamSlot]] = {}
+        for slot in self.param_slots:
+            out.setdefault(slot.layer, {})[slot.kind] = slot
+        return out
 
     @property
     def n_params(self) -> int:
         slots = self.param_slots
         return slots[-1].stop if slots else 0
+
+    @property
+    def convolutional(self) -> bool:
+        """True if any layer is a convolution."""
+        return any(layer.convolutional for layer in self.layers)
+
+    @property
+    def batch_dependent(self) -> bool:
+        """True if a sample's output depends on the rest of its batch (BatchNorm with
+        batch statistics): evaluation then uses fixed batches (`EVAL_BATCH` of the zoo)."""
+        return any(layer.batch_dependent for layer in self.layers)
+
+    def supports(self, fast_path: str) -> bool:
+        """True if every layer declares the whole-network fast path `fast_path`
+        ("dense": the hand-written MLP pass; "lanes": the C convolution kernels)."""
+        return all(fast_path in layer.fast_paths for layer in self.layers)
 
     def same_layout(self, other: Architecture) -> bool:
         """True if both take the same input and lay out the same parameter tensors, so a
@@ -144,67 +143,19 @@ class Architecture:
 
     def forward_flops(self) -> int:
         """Multiply-adds x 2 of one sample's forward pass through the parametric layers."""
-        flops = 0
-        for layer, out_shape in zip(self.layers, self.feature_shapes, strict=True):
-            if isinstance(layer, Linear):
-                flops += 2 * layer.in_features * layer.out_features
-            elif isinstance(layer, Conv2d):
-                fan_in = layer.in_channels * layer.kernel_size**2
-                flops += 2 * fan_in * math.prod(out_shape)
-        return flops
+        shapes = (tuple(self.input_shape), *self.feature_shapes)
+        return sum(layer.flops(shapes[i], shapes[i + 1]) for i, layer in enumerate(self.layers))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description, inverse of `from_dict`."""
         return {
             "name": self.name,
             "input_shape": list(self.input_shape),
-            "layers": [{"type": type(x).__name__, **asdict(x)} for x in self.layers],
+            "layers": [layer.to_dict() for layer in self.layers],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Architecture:
         """Rebuild an architecture from `to_dict` output."""
-        layers = []
-        for entry in data["layers"]:
-            entry = dict(entry)
-            layer_type = _LAYER_TYPES.get(entry.pop("type", None))
-            if layer_type is None:
-                raise HyperrepError(f"unknown layer type in architecture {data.get('name')!r}")
-            layers.append(layer_type(**entry))
+        layers = [layer_from_dict(entry, data.get("name")) for entry in data["layers"]]
         return cls(data["name"], tuple(data["input_shape"]), tuple(layers))
-
-
-def _param_shapes(layer: ParametricLayer) -> list[tuple[str, tuple[int, ...]]]:
-    if isinstance(layer, Linear):
-        shapes = [("weight", (layer.out_features, layer.in_features))]
-        out = layer.out_features
-    else:
-        k = layer.kernel_size
-        shapes = [("weight", (layer.out_channels, layer.in_channels, k, k))]
-        out = layer.out_channels
-    if layer.bias:
-        shapes.append(("bias", (out,)))
-    return shapes
-
-
-def _output_shape(layer: Layer, shape: tuple[int, ...], where: str) -> tuple[int, ...]:
-    if isinstance(layer, Linear):
-        if shape != (layer.in_features,):
-            raise HyperrepError(f"{where}: Linear expects ({layer.in_features},), got {shape}")
-        return (layer.out_features,)
-    if isinstance(layer, Conv2d):
-        if len(shape) != 3 or shape[0] != layer.in_channels:
-            raise HyperrepError(
-                f"{where}: Conv2d expects {layer.in_channels} channels, got {shape}"
-            )
-        h, w = shape[1] - layer.kernel_size + 1, shape[2] - layer.kernel_size + 1
-        if h < 1 or w < 1:
-            raise HyperrepError(f"{where}: kernel larger than input {shape}")
-        return (layer.out_channels, h, w)
-    if isinstance(layer, MaxPool2d):
-        if len(shape) != 3:
-            raise HyperrepError(f"{where}: MaxPool2d needs (C, H, W), got {shape}")
-        return (shape[0], shape[1] // layer.kernel_size, shape[2] // layer.kernel_size)
-    if isinstance(layer, Flatten):
-        return (math.prod(shape),)
-    return shape

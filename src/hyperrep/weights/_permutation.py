@@ -3,67 +3,29 @@
 Permuting the output units of a hidden layer (rows of its weight, entries of its bias)
 together with the matching inputs of the next parametric layer (columns of a linear
 weight, input channels of a convolution, or the blocks of a flattened conv output)
-leaves the network's function unchanged. The output layer is never permuted.
+leaves the network's function unchanged. The output layer is never permuted. Which
+slices move together is the architecture's `permutation_spec`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from functools import cache
 
 import torch
 
 from hyperrep._errors import HyperrepError
-from hyperrep.arch import Architecture, Conv2d, Linear
+from hyperrep.arch import Architecture, PermGroup, permutation_spec
 
 
-@dataclass(frozen=True)
-class HiddenGroup:
-    """One hidden layer's units and every flat slice that moves when they are permuted."""
-
-    size: int  # number of units (neurons or channels)
-    weight: tuple[int, int]  # (offset, stop) of the producing layer's weight
-    bias: tuple[int, int] | None
-    consumer: tuple[int, int]  # (offset, stop) of the next parametric layer's weight
-    consumer_rows: int  # output units of the consumer
-    block: int  # consumer weight entries per (row, input unit): k*k, H*W or 1
-
-
-@cache
-def hidden_groups(arch: Architecture) -> tuple[HiddenGroup, ...]:
-    """The permutable hidden layers of an architecture, in order."""
-    slots = {(s.layer, s.kind): s for s in arch.param_slots}
-    layers = arch.parametric_layers
-    groups = []
-    for producer, consumer in zip(layers[:-1], layers[1:], strict=True):
-        w = slots[(producer, "weight")]
-        b = slots.get((producer, "bias"))
-        cw = slots[(consumer, "weight")]
-        units = w.shape[0]
-        fan_in = math.prod(cw.shape[1:])
-        cons = arch.layers[consumer]
-        if isinstance(cons, Conv2d) and cons.in_channels != units:
-            raise HyperrepError(f"{arch.name}: layer {consumer} does not consume {units} channels")
-        if isinstance(cons, Linear) and fan_in % units:
-            raise HyperrepError(f"{arch.name}: layer {consumer} inputs are not {units} blocks")
-        groups.append(
-            HiddenGroup(
-                size=units,
-                weight=(w.offset, w.stop),
-                bias=(b.offset, b.stop) if b is not None else None,
-                consumer=(cw.offset, cw.stop),
-                consumer_rows=cw.shape[0],
-                block=fan_in // units,
-            )
-        )
-    return tuple(groups)
+def hidden_groups(arch: Architecture) -> tuple[PermGroup, ...]:
+    """The groups of interchangeable hidden units, in order (`permutation_spec`)."""
+    return permutation_spec(arch).groups
 
 
 def permutation_index(arch: Architecture, perms: list[torch.Tensor]) -> torch.Tensor:
-    """Gather index (B, n_params) applying one permutation per hidden layer and sample.
+    """Gather index (B, n_params) applying one permutation per group and sample.
 
-    `perms[g]` is (B, size_g): new unit i of hidden layer g is old unit perms[g][:, i].
+    `perms[g]` is (B, size_g): new unit i of group g is old unit perms[g][:, i].
     """
     groups = hidden_groups(arch)
     if len(perms) != len(groups):
@@ -75,16 +37,10 @@ def permutation_index(arch: Architecture, perms: list[torch.Tensor]) -> torch.Te
         if tuple(perm.shape) != (batch, group.size):
             raise HyperrepError(f"permutation of shape {tuple(perm.shape)}, expected "
                                 f"({batch}, {group.size})")  # fmt: skip
-        lo, hi = group.weight
-        rows = index[:, lo:hi].view(batch, group.size, -1)
-        index[:, lo:hi] = rows.gather(1, perm[:, :, None].expand_as(rows)).reshape(batch, -1)
-        if group.bias is not None:
-            lo, hi = group.bias
-            index[:, lo:hi] = index[:, lo:hi].gather(1, perm)
-        lo, hi = group.consumer
-        cols = index[:, lo:hi].view(batch, group.consumer_rows, group.size, group.block)
-        gathered = cols.gather(2, perm[:, None, :, None].expand_as(cols))
-        index[:, lo:hi] = gathered.reshape(batch, -1)
+        for e in group.entries:  # each entry on its own axis: the gathers commute
+            view = index[:, e.offset : e.stop].view(batch, e.outer, e.size, e.inner)
+            gathered = view.gather(2, perm[:, None, :, None].expand_as(view))
+            index[:, e.offset : e.stop] = gathered.reshape(batch, -1)
     return index
 
 
@@ -175,14 +131,15 @@ def _all_permutations(n: int) -> torch.Tensor:
 
 
 def canonical_permutations(arch: Architecture, weights: torch.Tensor) -> list[torch.Tensor]:
-    """Per hidden layer, the order that sorts its units by the l2 norm of their incoming
-    weights and bias (ties broken by position)."""
+    """Per group, the order that sorts its units by the l2 norm of their own parameters
+    (incoming weights, bias, BatchNorm scale and shift; ties broken by position)."""
     perms = []
     for group in hidden_groups(arch):
-        lo, hi = group.weight
-        norms = weights[:, lo:hi].reshape(weights.shape[0], group.size, -1).pow(2).sum(2)
-        if group.bias is not None:
-            norms = norms + weights[:, group.bias[0] : group.bias[1]].pow(2)
+        norms = weights.new_zeros(weights.shape[0], group.size)
+        for e in group.entries:
+            if e.incoming:
+                block = weights[:, e.offset : e.stop].reshape(weights.shape[0], group.size, -1)
+                norms = norms + block.pow(2).sum(2)
         perms.append(torch.argsort(norms, dim=1, stable=True))
     return perms
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from hyperrep.arch import Activation, Architecture, Flatten, Linear, activation_fn
+from hyperrep.arch import Activation, Architecture, Linear, activation_fn
 from hyperrep.arch._activations import stacked_dropout_masks
 
 _aten = torch.ops.aten
@@ -27,8 +27,8 @@ _BACKWARD: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.
 
 
 def is_dense(arch: Architecture) -> bool:
-    """True if the architecture holds only linear layers and activations."""
-    return all(isinstance(layer, Linear | Activation | Flatten) for layer in arch.layers)
+    """True if every layer declares the dense fast path (linear layers, activations)."""
+    return arch.supports("dense")
 
 
 def dense_logits(

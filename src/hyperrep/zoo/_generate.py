@@ -15,7 +15,7 @@ from hyperrep._cpu_share import FairThreads
 from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
 from hyperrep._lock import writer_lock
-from hyperrep.arch import Architecture, Conv2d, create_architecture
+from hyperrep.arch import Architecture, create_architecture
 from hyperrep.data import load_dataset
 from hyperrep.zoo._config import ModelSpec, ZooConfig
 from hyperrep.zoo._population import EpochRecord, PopulationTrainer, TrainData
@@ -38,7 +38,7 @@ def default_population_size(arch: Architecture) -> int:
     fixed cost unshared (benchmarks/zoo_batch.py: batch 10 at 1/1.98 of the batch-64 rate
     with 32 models, 1/1.53 with 96).
     """
-    return 96 if _has_conv(arch) else 1000
+    return 96 if arch.convolutional else 1000
 
 
 def plan_chunks(models: Sequence[ModelSpec], population_size: int) -> list[list[int]]:
@@ -97,10 +97,6 @@ def load_zoo_data(
     if config.holdout:
         data = data.without_holdout(config.holdout, config.holdout_seed)
     return data.subset(config.train_subset, config.test_subset)
-
-
-def _has_conv(arch: Architecture) -> bool:
-    return any(isinstance(layer, Conv2d) for layer in arch.layers)
 
 
 @contextmanager
@@ -162,8 +158,8 @@ def create_zoo(
     arch = create_architecture(config.architecture)
     models = config.models()
     size = population_size or default_population_size(arch)
-    adapt = threads is None and _has_conv(arch) and "OMP_NUM_THREADS" not in os.environ
-    if threads is None and not _has_conv(arch):
+    adapt = threads is None and arch.convolutional and "OMP_NUM_THREADS" not in os.environ
+    if threads is None and not arch.convolutional:
         threads = 1
     with writer_lock(out, "zoo"), _torch_threads(threads):
         fair = FairThreads(torch.get_num_threads()) if adapt else None

@@ -99,7 +99,10 @@ def init_params(
     weight_of_layer: dict[int, torch.Tensor] = {}
     for slot in arch.param_slots:
         t = torch.empty(slot.shape)
-        if slot.kind == "weight":
+        fixed = arch.layers[slot.layer].fixed_init(slot.kind)
+        if fixed is not None:  # a BatchNorm's scale and shift
+            t.fill_(fixed)
+        elif slot.kind == "weight":
             draw(t, generator)
             weight_of_layer[slot.layer] = t
         elif scheme == "authors":

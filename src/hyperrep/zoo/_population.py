@@ -14,21 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from hyperrep._errors import HyperrepError
-from hyperrep.arch import (
-    Activation,
-    Architecture,
-    Conv2d,
-    Flatten,
-    Linear,
-    MaxPool2d,
-    activation_fn,
-    flatten_params,
-    unflatten_params,
-)
-from hyperrep.arch._activations import stacked_dropout_masks
+from hyperrep.arch import Architecture, activation_fn, flatten_params, unflatten_params
+from hyperrep.arch._layers import PopulationContext
 from hyperrep.zoo._config import TRAIN_METRICS, ModelSpec
 from hyperrep.zoo._dense import dense_logits, dense_train_grads, is_dense
 from hyperrep.zoo._init import init_params
@@ -46,6 +35,7 @@ from hyperrep.zoo._rng import (
 
 DIVERGENCE_LIMIT = 1e5  # |weight| above this counts as exploded
 _EVAL_BUDGET = 1 << 22  # activation elements per evaluation batch (cache-sized)
+EVAL_BATCH = 1024  # evaluation batch of networks whose outputs depend on the batch
 
 
 @dataclass
@@ -133,57 +123,21 @@ def population_forward(
     """
     if uses_native(arch, x.device):
         return lanes_forward(arch, activation, params, x, dropout, dropout_generators)
-    act = activation_fn(activation)
-    m, b = x.shape[0], x.shape[1]
-    shared = x.stride(0) == 0
-    h = x  # (M, B, *features) throughout
+    m, b = x.shape[:2]
+    ctx = PopulationContext(activation_fn(activation), m, b, x.stride(0) == 0, dropout,
+                            dropout_generators)  # fmt: skip
     slots = iter(params)
+    h = x  # (M, B, *features) throughout
     for layer in arch.layers:
-        if isinstance(layer, Linear):
-            w = next(slots)
-            bias = next(slots) if layer.bias else None
-            h = torch.matmul(h[0], w.transpose(1, 2)) if shared else torch.bmm(h, w.transpose(1, 2))
-            if bias is not None:
-                h = h + bias.unsqueeze(1)
-        elif isinstance(layer, Conv2d):
-            w = next(slots)
-            bias = next(slots) if layer.bias else None
-            h = _population_conv(h, w, bias, shared)
-        elif isinstance(layer, MaxPool2d):
-            h = F.max_pool2d(h.reshape(m * b, *h.shape[2:]), layer.kernel_size)
-            h = h.reshape(m, b, *h.shape[1:])
-        elif isinstance(layer, Activation):
-            h = act(h)
-            if layer.dropout and dropout is not None and dropout_generators is not None:
-                h = h * stacked_dropout_masks(h.shape[1:], dropout, dropout_generators, h.device)
-        elif isinstance(layer, Flatten):
-            h = h.reshape(m, b, -1)
-        if isinstance(layer, Linear | Conv2d):
-            shared = False
+        h = layer.population(h, [next(slots) for _ in layer.param_shapes()], ctx)
     return h
 
 
 def uses_native(arch: Architecture, device: torch.device | str) -> bool:
-    """True if this architecture's population pass runs on the C kernels here."""
-    has_conv = any(isinstance(layer, Conv2d) for layer in arch.layers)
-    return has_conv and torch.device(device).type == "cpu" and native_available()
-
-
-def _population_conv(
-    h: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None, shared: bool
-) -> torch.Tensor:
-    m, b = h.shape[:2]
-    if shared:  # one convolution with the filters of all models side by side
-        flat_b = bias.reshape(-1) if bias is not None else None
-        out = F.conv2d(h[0], w.reshape(-1, *w.shape[2:]), flat_b)
-        return out.view(b, m, w.shape[1], *out.shape[2:]).transpose(0, 1)
-    # On CPU a loop of dense convolutions beats grouped convolutions and im2col +
-    # batched matmul by 5-90x in the backward pass (measured; see docs/zoo.md).
-    # unbind, not h[i]: indexing would make backward zero-fill a full-size tensor per model
-    biases = bias.unbind(0) if bias is not None else [None] * m
-    return torch.stack(
-        [F.conv2d(x, k, c) for x, k, c in zip(h.unbind(0), w.unbind(0), biases, strict=True)]
-    )
+    """True if this architecture's population pass runs on the C kernels here: a CNN
+    whose every layer the kernels support, on the CPU, with the kernels built."""
+    return (arch.convolutional and arch.supports("lanes") and torch.device(device).type == "cpu"
+            and native_available())  # fmt: skip
 
 
 def cross_entropy_grad(logits: torch.Tensor, labels: torch.Tensor, dim: int = -1) -> torch.Tensor:
@@ -215,6 +169,8 @@ def evaluate_population(
     batch = max(1, _EVAL_BUDGET // (m * widest))
     if uses_native(arch, x.device):  # whole vectors of images; the layout needs less memory
         batch = max(LANES, 4 * batch // LANES * LANES)
+    if arch.batch_dependent:  # the same batches as a model evaluated alone
+        batch = EVAL_BATCH
     tally = Tally.zeros(m, num_classes, x.device)
     dense = is_dense(arch)
     with torch.no_grad():

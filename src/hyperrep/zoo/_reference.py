@@ -13,7 +13,7 @@ from hyperrep.zoo._config import ModelSpec
 from hyperrep.zoo._init import init_params
 from hyperrep.zoo._metrics import Tally
 from hyperrep.zoo._optim import ADAM_BETAS, ADAM_EPS, SGD_MOMENTUM
-from hyperrep.zoo._population import DIVERGENCE_LIMIT, EpochRecord, TrainData
+from hyperrep.zoo._population import DIVERGENCE_LIMIT, EVAL_BATCH, EpochRecord, TrainData
 from hyperrep.zoo._rng import (
     DROPOUT_STREAM,
     INIT_STREAM,
@@ -27,8 +27,9 @@ def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, k: int) 
     tally = Tally.zeros(1, k, x.device)
     model.eval()
     with torch.no_grad():
-        for start in range(0, x.shape[0], 1024):
-            tally.add(model(x[start : start + 1024]).unsqueeze(0), y[start : start + 1024])
+        for start in range(0, x.shape[0], EVAL_BATCH):
+            stop = start + EVAL_BATCH
+            tally.add(model(x[start:stop]).unsqueeze(0), y[start:stop])
     model.train()
     return tally
 
