@@ -75,6 +75,16 @@ def fashion_seed() -> ZooConfig:
     return _seed_zoo("fashion-seed", "fashion-mnist")
 
 
+@register_zoo("mnist-resnet-seed")
+def mnist_resnet_seed() -> ZooConfig:
+    """1,000 small residual CNNs with BatchNorm on MNIST, seeds 1-1000 (not in the paper)."""
+    return ZooConfig(
+        "mnist-resnet-seed", "mnist-resnet", "mnist", _MNIST_EPOCHS, 32,
+        _fixed(init="kaiming_normal", activation="relu", lr=1e-3),
+        seeds=tuple(range(1, 1001)), holdout=_MNIST_HOLDOUT,
+    )  # fmt: skip
+
+
 def _hyp1_grid() -> dict[str, tuple[object, ...]]:
     return _fixed(
         init=_MNIST_HYP_INITS, optimizer=("adam", "sgd"), activation=_MNIST_HYP_ACTS,
