@@ -14,16 +14,11 @@ import os
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
     os.environ["GOMP_SPINCOUNT"] = "3000"
 
-from importlib.metadata import PackageNotFoundError, version  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
 from hyperrep._errors import HyperrepError  # noqa: E402
 from hyperrep._lazy import lazy_exports  # noqa: E402
-
-try:
-    __version__ = version("hyperrep")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0+unknown"
+from hyperrep._version import __version__  # noqa: E402
 
 # imported on first use: `import hyperrep` stays cheap (no torch until needed)
 __getattr__, __dir__ = lazy_exports(__name__, {

@@ -17,7 +17,8 @@ SIZES = {
 
 
 def test_every_paper_zoo_is_a_preset_with_its_size():
-    assert sorted(list_zoo_presets()) == sorted(SIZES)
+    # and one more, the residual CNN zoo that proves the path for residual networks
+    assert sorted(list_zoo_presets()) == sorted([*SIZES, "mnist-resnet-seed"])
     for name, size in SIZES.items():
         config = create_zoo_config(name)
         models = config.models()

@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING
 
 from hyperrep._lazy import lazy_exports
+from hyperrep.arch._layers import ModuleContext, PopulationContext
 from hyperrep.arch._permutation_spec import (
     PermEntry,
     PermGroup,
@@ -32,12 +33,13 @@ from hyperrep.arch._spec import (
 # the parts that need torch load on first use
 __getattr__, __dir__ = lazy_exports(__name__, {
     "ACTIVATIONS": "._activations", "activation_fn": "._activations",
+    "stacked_dropout_masks": "._activations",
     "flatten_params": "._flat", "state_dict_to_vector": "._flat",
     "unflatten_params": "._flat", "vector_to_state_dict": "._flat",
     "to_module": "._module",
 })  # fmt: skip
 if TYPE_CHECKING:
-    from hyperrep.arch._activations import ACTIVATIONS, activation_fn
+    from hyperrep.arch._activations import ACTIVATIONS, activation_fn, stacked_dropout_masks
     from hyperrep.arch._flat import (
         flatten_params,
         state_dict_to_vector,
@@ -47,6 +49,9 @@ if TYPE_CHECKING:
     from hyperrep.arch._module import to_module
 
 __all__ = [
+    "ModuleContext",
+    "PopulationContext",
+    "stacked_dropout_masks",
     "ACTIVATIONS",
     "activation_fn",
     "flatten_params",

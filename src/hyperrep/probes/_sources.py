@@ -9,9 +9,9 @@ import numpy as np
 
 from hyperrep._errors import HyperrepError
 from hyperrep.probes._evaluate import Features
-from hyperrep.representation import TrainedRun, load_checkpoints
+from hyperrep.representation import TrainedRun
 from hyperrep.weights import raw_features, weight_statistics
-from hyperrep.zoo import Zoo
+from hyperrep.zoo import Zoo, load_checkpoints
 
 _VARIANT_NAMES = {"ec": "E_c", "ed": "ED", "ecd": "E_cD"}
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hyperrep.report._pyplot import pyplot
-from hyperrep.weights._symmetry_check import SymmetryCheck
+
+if TYPE_CHECKING:
+    from hyperrep.pipeline import SymmetryCheck
 
 
 def plot_symmetry_check(result: SymmetryCheck, path: str | Path) -> Path:

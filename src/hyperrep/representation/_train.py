@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from tqdm.auto import tqdm
 
 from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
+from hyperrep._io import atomic_path, write_json_atomic
 from hyperrep._lock import is_unclaimed, writer_lock
 from hyperrep.arch import Architecture
 from hyperrep.representation._config import RunConfig
@@ -30,7 +30,6 @@ from hyperrep.representation._losses import layer_ids, nt_xent, r2_score, recons
 from hyperrep.representation._model import HyperRepresentation
 from hyperrep.weights import Compose, GaussianNoise, PermuteNeurons, RandomErasing, canonicalize
 from hyperrep.zoo import Zoo
-from hyperrep.zoo._storage import write_json_atomic
 
 RUN_FORMAT = "hyperrep-run"
 _VAL_SEED = 12345  # fixed views for the validation contrastive loss
@@ -265,11 +264,8 @@ class Trainer:
 def _save(
     tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None
 ) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
 
 
 def _run_meta(zoo: Zoo, config: RunConfig) -> dict[str, Any]:

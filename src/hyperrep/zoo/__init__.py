@@ -24,14 +24,26 @@ __getattr__, __dir__ = lazy_exports(
         "list_zoo_presets": "._presets",
         "register_zoo": "._presets",
         "train_single": "._reference",
+        "evaluate_single": "._reference",
+        "SPLITS": "._checkpoints",
+        "CheckpointData": "._checkpoints",
+        "load_checkpoints": "._checkpoints",
+        "split_models": "._checkpoints",
+        "load_zoo_data": "._generate",
         "is_zoo": "._storage",
         "Zoo": "._zoo",
         "open_zoo": "._zoo",
     },
 )
 if TYPE_CHECKING:
+    from hyperrep.zoo._checkpoints import SPLITS, CheckpointData, load_checkpoints, split_models
     from hyperrep.zoo._config import ModelSpec, ZooConfig
-    from hyperrep.zoo._generate import create_zoo, default_population_size, plan_chunks
+    from hyperrep.zoo._generate import (
+        create_zoo,
+        default_population_size,
+        load_zoo_data,
+        plan_chunks,
+    )
     from hyperrep.zoo._init import INITS, init_params
     from hyperrep.zoo._population import (
         EpochRecord,
@@ -40,11 +52,17 @@ if TYPE_CHECKING:
         train_population,
     )
     from hyperrep.zoo._presets import ZOO_PRESETS, create_zoo_config, list_zoo_presets, register_zoo
-    from hyperrep.zoo._reference import train_single
+    from hyperrep.zoo._reference import evaluate_single, train_single
     from hyperrep.zoo._storage import is_zoo
     from hyperrep.zoo._zoo import Zoo, open_zoo
 
 __all__ = [
+    "SPLITS",
+    "CheckpointData",
+    "load_checkpoints",
+    "split_models",
+    "evaluate_single",
+    "load_zoo_data",
     "INITS",
     "ZOO_PRESETS",
     "EpochRecord",

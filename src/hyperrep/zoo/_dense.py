@@ -13,8 +13,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from hyperrep.arch import Activation, Architecture, Linear, activation_fn
-from hyperrep.arch._activations import stacked_dropout_masks
+from hyperrep.arch import Activation, Architecture, Linear, activation_fn, stacked_dropout_masks
 
 _aten = torch.ops.aten
 _BACKWARD: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {

@@ -15,6 +15,7 @@ from hyperrep._cpu_share import FairThreads
 from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
 from hyperrep._lock import writer_lock
+from hyperrep._version import __version__
 from hyperrep.arch import Architecture, create_architecture
 from hyperrep.data import load_dataset
 from hyperrep.zoo._config import ModelSpec, ZooConfig
@@ -152,8 +153,6 @@ def create_zoo(
     thread only adds synchronisation) use one, and CNN zoos up to torch's setting, fewer
     while other processes keep cores busy (`FairThreads`, unless OMP_NUM_THREADS is set).
     """
-    from hyperrep import __version__
-
     check_device(device)
     arch = create_architecture(config.architecture)
     models = config.models()

@@ -28,8 +28,8 @@ from hyperrep.arch import (
     Linear,
     MaxPool2d,
     activation_fn,
+    stacked_dropout_masks,
 )
-from hyperrep.arch._activations import stacked_dropout_masks
 from hyperrep.zoo._native import (
     FUSED_ACTIVATIONS,
     LANES,

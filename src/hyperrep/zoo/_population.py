@@ -16,8 +16,13 @@ import numpy as np
 import torch
 
 from hyperrep._errors import HyperrepError
-from hyperrep.arch import Architecture, activation_fn, flatten_params, unflatten_params
-from hyperrep.arch._layers import PopulationContext
+from hyperrep.arch import (
+    Architecture,
+    PopulationContext,
+    activation_fn,
+    flatten_params,
+    unflatten_params,
+)
 from hyperrep.zoo._config import TRAIN_METRICS, ModelSpec
 from hyperrep.zoo._dense import dense_logits, dense_train_grads, is_dense
 from hyperrep.zoo._init import init_params

@@ -23,7 +23,6 @@ See docs/zoo-format.md.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,6 +34,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from hyperrep._errors import HyperrepError
+from hyperrep._io import atomic_path, read_json, write_json_atomic
 from hyperrep._lock import is_unclaimed
 from hyperrep.arch import Architecture
 from hyperrep.zoo._config import ModelSpec, ZooConfig
@@ -49,21 +49,6 @@ PROPERTIES_DIR = "properties"
 PROGRESS_FILE = "progress.json"
 STATE_DIR = "state"
 _METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "test_f1", "diverged")
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so that readers see the old file or the new one, never a torn one."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=2)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> Any:
-    with open(path) as fh:
-        return json.load(fh)
 
 
 def is_zoo(path: Path) -> bool:
@@ -209,11 +194,8 @@ class ZooWriter:
             tensors[f"metrics.{name}"] = torch.from_numpy(np.ascontiguousarray(stacked))
         path = self._state_path(chunk)
         path.parent.mkdir(exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
 
     def load_state(self, chunk: int) -> tuple[dict[str, torch.Tensor], list[EpochRecord]] | None:
         """The saved trainer state and metric records of a chunk in flight, if any."""
@@ -232,11 +214,8 @@ class ZooWriter:
         """Make a chunk final: flush its weights, write its properties, mark it done."""
         self.weights.flush()
         final = self.path / PROPERTIES_DIR / f"chunk-{chunk:05d}.parquet"
-        tmp = final.with_name(f".{final.name}.tmp")
-        table.to_parquet(tmp, index=False)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
+        with atomic_path(final) as tmp:
+            table.to_parquet(tmp, index=False)
         self.done.add(chunk)
         self.checksums[str(chunk)] = chunk_checksum(self.weights, self.meta["chunks"][chunk])
         write_json_atomic(self.path / PROGRESS_FILE, self.progress())

@@ -34,7 +34,7 @@ def test_symmetry_check_on_the_mnist_cnn(tmp_path, idx_data):
 @pytest.mark.slow
 def test_symmetry_check_fails_when_equivalence_is_broken(tmp_path, monkeypatch):
     """The check can fail: a 'permutation' that forgets the next layer's columns."""
-    import hyperrep.weights._symmetry_check as check
+    import hyperrep.pipeline._symmetry_check as check
     from hyperrep.weights._permutation import hidden_groups
 
     def rows_only(arch, weights, perms):

@@ -15,10 +15,8 @@ import torch
 
 from hyperrep._device import check_device
 from hyperrep.arch import create_architecture
-from hyperrep.weights._permutation import permute, random_permutations
-from hyperrep.zoo import ZooConfig, train_single
-from hyperrep.zoo._generate import load_zoo_data
-from hyperrep.zoo._reference import evaluate_single
+from hyperrep.weights import permute, random_permutations
+from hyperrep.zoo import ZooConfig, evaluate_single, load_zoo_data, train_single
 
 ACCURACY_TOLERANCE = 1e-3  # A vs Ap: the same function, so only rounding may differ
 DRIFT_TOLERANCE = 1e-5  # ||Ap - B|| relative to ||Ap||: float32 rounding only
