@@ -27,13 +27,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from hyperrep.report import write_probe_report
+    from hyperrep.pipeline import evaluate_zoo
     from hyperrep.representation import load_run
     from hyperrep.zoo import open_zoo
 
     runs = [load_run(s) for s in args.sources if s != "baselines"]
     ood = open_zoo(args.ood) if args.ood is not None else None
-    tables = write_probe_report(
+    tables = evaluate_zoo(
         open_zoo(args.zoo), runs, args.out, ood, args.umap_points, args.include_init
     )
     print_tables(tables)

@@ -7,10 +7,11 @@ from hyperrep.pipeline._recipes import RECIPES, Recipe, RunRecipe, register_reci
 
 # the pipeline itself loads torch, pandas and scikit-learn: on first use
 __getattr__, __dir__ = lazy_exports(__name__, {
-    "reproduce": "._reproduce", "run_config": "._reproduce",
+    "reproduce": "._reproduce", "run_config": "._reproduce", "evaluate_zoo": "._evaluate",
     "SymmetryCheck": "._symmetry_check", "run_symmetry_check": "._symmetry_check",
 })  # fmt: skip
 if TYPE_CHECKING:
+    from hyperrep.pipeline._evaluate import evaluate_zoo
     from hyperrep.pipeline._reproduce import reproduce, run_config
     from hyperrep.pipeline._symmetry_check import SymmetryCheck, run_symmetry_check
 
@@ -19,6 +20,7 @@ __all__ = [
     "Recipe",
     "RunRecipe",
     "SymmetryCheck",
+    "evaluate_zoo",
     "register_recipe",
     "reproduce",
     "run_config",

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from hyperrep.pipeline._evaluate import evaluate_zoo
 from hyperrep.pipeline._recipes import Recipe, RunRecipe
-from hyperrep.report import write_probe_report
 from hyperrep.representation import (
     RunConfig,
     TrainedRun,
@@ -66,7 +66,7 @@ def reproduce(
         runs.append(load_run(folder, device=device))
     log(f"\nlinear probes on W, s(W) and {len(runs)} representation(s) -> {out / 'report'}")
     start = time.perf_counter()
-    tables = write_probe_report(zoo, runs, out / "report", ood, recipe.umap_points)
+    tables = evaluate_zoo(zoo, runs, out / "report", ood, recipe.umap_points)
     timings["report"] = time.perf_counter() - start
     (out / "timings.json").write_text(json.dumps(timings, indent=1) + "\n")
     return tables

@@ -8,12 +8,14 @@ from hyperrep.probes._evaluate import (
     tau_table,
 )
 from hyperrep.probes._linear import RidgeProbe, SoftmaxProbe, fit_ridge, fit_ridges, fit_softmax
+from hyperrep.probes._results import ProbeResults, probe_zoo, umap_embeddings
 from hyperrep.probes._sources import run_label, run_labels, zoo_features
 from hyperrep.probes._tasks import Task, tasks_for
 
 __all__ = [
     "Features",
     "Prediction",
+    "ProbeResults",
     "RidgeProbe",
     "SoftmaxProbe",
     "Task",
@@ -21,10 +23,12 @@ __all__ = [
     "fit_ridge",
     "fit_ridges",
     "fit_softmax",
+    "probe_zoo",
     "results_table",
     "run_label",
     "run_labels",
     "tasks_for",
     "tau_table",
+    "umap_embeddings",
     "zoo_features",
 ]

@@ -35,7 +35,8 @@ class Prediction:
     scores: dict[str, float] = field(default_factory=dict)
 
 
-def _scores(task: Task, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+def scores(task: Task, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """R² and Kendall's tau of a regression task, accuracy of a classification task."""
     if task.kind == "classification":
         return {"accuracy": float(accuracy_score(y_true, y_pred))}
     tau = kendalltau(y_true, y_pred).statistic if np.ptp(y_true) > 0 else np.nan
@@ -65,12 +66,12 @@ def evaluate_probes(
             probe = probes.get(task) or fit_softmax(x_train, y[train], x_val, y[val])
             y_pred = probe.predict(x_test)
             results.append(Prediction(name, task, "id", y[test], y_pred,
-                                      _scores(task, y[test], y_pred)))  # fmt: skip
+                                      scores(task, y[test], y_pred)))  # fmt: skip
             if x_ood is not None and task.column in ood.table:
                 y_ood = ood.table[task.column].to_numpy()[ood_test]
                 p_ood = probe.predict(x_ood)
                 results.append(Prediction(name, task, "ood", y_ood, p_ood,
-                                          _scores(task, y_ood, p_ood)))  # fmt: skip
+                                          scores(task, y_ood, p_ood)))  # fmt: skip
         del x_train, x_val, x_test, x_ood
     return results
 

@@ -83,41 +83,30 @@ def plot_accuracy_over_epochs(tables: dict[str, pd.DataFrame], path: Path) -> Pa
     return path
 
 
-def plot_umaps(
-    values: dict[str, np.ndarray],
-    table: pd.DataFrame,
-    path: Path,
-    max_points: int = 3000,
-    seed: int = 0,
-) -> Path:
-    """UMAP of each representation, coloured by epoch, test accuracy and every varied
-    categorical hyperparameter (appendix Figures 3 and 4)."""
+def plot_embeddings(embeddings: pd.DataFrame, path: Path) -> Path:
+    """Saved 2-D embeddings (`umap_embeddings`), one row per representation, one panel per
+    colouring column (appendix Figures 3 and 4)."""
     plt = pyplot()
-    import umap
-
-    rng = np.random.default_rng(seed)
-    keep = np.sort(rng.choice(len(table), size=min(max_points, len(table)), replace=False))
-    colours = ["epoch", "test_acc"] + [c for c in ("activation", "init", "optimizer")
-                                       if c in table and table[c].nunique() > 1]  # fmt: skip
-    fig, axes = plt.subplots(len(values), len(colours), squeeze=False,
-                             figsize=(3.8 * len(colours), 3.4 * len(values)),
+    names = list(dict.fromkeys(embeddings["representation"]))
+    colours = [c for c in embeddings.columns if c not in ("representation", "x", "y")]
+    fig, axes = plt.subplots(len(names), len(colours), squeeze=False,
+                             figsize=(3.8 * len(colours), 3.4 * len(names)),
                              constrained_layout=True)  # fmt: skip
-    for row, (name, x) in zip(axes, values.items(), strict=True):
-        x = np.nan_to_num(np.asarray(x, dtype=np.float32)[keep])
-        x = (x - x.mean(0)) / np.where(x.std(0) > 0, x.std(0), 1)
-        embedding = umap.UMAP(random_state=seed, n_neighbors=15, n_jobs=1).fit_transform(x)
+    for row, name in zip(axes, names, strict=True):
+        points = embeddings[embeddings["representation"] == name]
+        xy = points[["x", "y"]].to_numpy()
         for ax, colour in zip(row, colours, strict=True):
-            column = table[colour].to_numpy()[keep]
+            column = points[colour].to_numpy()
             if column.dtype.kind in "OSU":
                 for level in sorted(set(column)):
                     mask = column == level
-                    ax.scatter(*embedding[mask].T, s=3, alpha=0.6, label=str(level))
+                    ax.scatter(*xy[mask].T, s=3, alpha=0.6, label=str(level))
                 ax.legend(markerscale=3, fontsize=7)
             else:
-                points = ax.scatter(*embedding.T, c=column, s=3, alpha=0.6, cmap="viridis")
-                fig.colorbar(points, ax=ax, label=colour)
+                drawn = ax.scatter(*xy.T, c=column, s=3, alpha=0.6, cmap="viridis")
+                fig.colorbar(drawn, ax=ax, label=colour)
             ax.set(title=f"{name}: {colour}", xticks=[], yticks=[])
-    fig.suptitle(f"UMAP of {len(keep)} checkpoints")
+    fig.suptitle(f"UMAP of {len(xy)} checkpoints")
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path

@@ -1,0 +1,28 @@
+"""Probes on a zoo, saved, then rendered: what `hyperrep evaluate` and the recipes run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from hyperrep.probes import ProbeResults, probe_zoo
+from hyperrep.report import render_report
+from hyperrep.representation import TrainedRun
+from hyperrep.zoo import Zoo
+
+
+def evaluate_zoo(
+    zoo: Zoo,
+    runs: list[TrainedRun],
+    out: str | Path,
+    ood: Zoo | None = None,
+    umap_points: int = 3000,
+    include_init: bool = False,
+) -> dict[str, pd.DataFrame]:
+    """Probe W, s(W) and each run's latent on `zoo` (and `ood`), save the results to `out`
+    and render the report there. Returns the R² tables by domain ("id", "ood"), in %."""
+    results: ProbeResults = probe_zoo(zoo, runs, ood, umap_points, include_init)
+    results.save(out)
+    render_report(results, out)
+    return results.tables

@@ -1,0 +1,204 @@
+"""Everything a probe report shows, computed once and saved as plain files, so that a
+report can be rendered (and rendered again) from a results folder without refitting.
+
+A results folder holds
+
+- ``results.json``: the zoos probed (paths, presets) and the file list;
+- ``results.csv`` / ``results_ood.csv``: R² in % (accuracy in % for categorical tasks),
+  tasks x representations, with the reconstruction R² as the first row (Rec) for runs
+  with a decoder;
+- ``results_kendall_tau.csv`` / ``results_ood_kendall_tau.csv``: Kendall's tau;
+- ``predictions.parquet``: one row per test checkpoint, representation and regression
+  task: ``representation, task, column, domain, y_true, y_pred``;
+- ``checkpoints.parquet``: per probed checkpoint ``zoo, epoch, test_acc, mean_weight``;
+- ``embeddings.parquet`` (when UMAP is asked for): ``representation, x, y`` and the
+  colouring columns (epoch, test_acc, varied categorical hyperparameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hyperrep._errors import HyperrepError
+from hyperrep._io import read_json, write_json_atomic
+from hyperrep.probes._evaluate import (
+    Features,
+    Prediction,
+    evaluate_probes,
+    results_table,
+    scores,
+    tau_table,
+)
+from hyperrep.probes._sources import run_labels, zoo_features
+from hyperrep.probes._tasks import Task, tasks_for
+from hyperrep.representation import TrainedRun, test_reconstruction_r2
+from hyperrep.zoo import CheckpointData, Zoo, load_checkpoints
+
+RESULTS_FILE = "results.json"
+_COLOURS = ("activation", "init", "optimizer")
+
+
+@dataclass
+class ProbeResults:
+    """R² and tau tables by domain ("id", "ood"), test-split predictions, per-checkpoint
+    accuracy and mean weight, optional 2-D embeddings, and what was probed."""
+
+    tables: dict[str, pd.DataFrame]
+    taus: dict[str, pd.DataFrame]
+    predictions: pd.DataFrame
+    checkpoints: pd.DataFrame
+    embeddings: pd.DataFrame | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, out: str | Path) -> Path:
+        out = Path(out)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise HyperrepError(f"cannot write to {out}: {err.strerror or err}") from err
+        for domain, table in self.tables.items():
+            stem = "results" if domain == "id" else "results_ood"
+            table.to_csv(out / f"{stem}.csv")
+            self.taus[domain].to_csv(out / f"{stem}_kendall_tau.csv")
+        self.predictions.to_parquet(out / "predictions.parquet", index=False)
+        self.checkpoints.to_parquet(out / "checkpoints.parquet", index=False)
+        if self.embeddings is not None:
+            self.embeddings.to_parquet(out / "embeddings.parquet", index=False)
+        header = {"format": "hyperrep-probe-results", "domains": list(self.tables)}
+        write_json_atomic(out / RESULTS_FILE, {**header, **self.meta})
+        return out
+
+    @classmethod
+    def load(cls, folder: str | Path) -> ProbeResults:
+        folder = Path(folder)
+        try:
+            meta = read_json(folder / RESULTS_FILE)
+            domains = meta.pop("domains")
+            meta.pop("format")
+            tables, taus = {}, {}
+            for domain in domains:
+                stem = "results" if domain == "id" else "results_ood"
+                tables[domain] = pd.read_csv(folder / f"{stem}.csv", index_col=0)
+                taus[domain] = pd.read_csv(folder / f"{stem}_kendall_tau.csv", index_col=0)
+            embeddings = folder / "embeddings.parquet"
+            return cls(tables, taus, pd.read_parquet(folder / "predictions.parquet"),
+                       pd.read_parquet(folder / "checkpoints.parquet"),
+                       pd.read_parquet(embeddings) if embeddings.is_file() else None,
+                       meta)  # fmt: skip
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise HyperrepError(f"{folder} is not a readable probe results folder "
+                                f"({type(err).__name__}: {str(err)[:100]})") from None  # fmt: skip
+
+    def prediction_list(self) -> list[Prediction]:
+        """The saved regression predictions as `Prediction`s (scores recomputed)."""
+        out = []
+        for (rep, name, column, domain), rows in self.predictions.groupby(
+            ["representation", "task", "column", "domain"], sort=False
+        ):
+            task = Task(name, column, "regression")
+            y_true, y_pred = rows["y_true"].to_numpy(), rows["y_pred"].to_numpy()
+            out.append(Prediction(rep, task, domain, y_true, y_pred,
+                                  scores(task, y_true, y_pred)))  # fmt: skip
+        return out
+
+
+def probe_zoo(
+    zoo: Zoo,
+    runs: list[TrainedRun] = (),
+    ood: Zoo | None = None,
+    umap_points: int = 3000,
+    include_init: bool = False,
+) -> ProbeResults:
+    """Probe W, s(W) and each run's latent on `zoo` (and, unchanged, on `ood`).
+
+    Checkpoints are epochs 1..E, and epoch 0 with `include_init`; the Rec row is each
+    decoder run's test reconstruction R².
+    """
+    if umap_points < 0:
+        raise HyperrepError(f"--umap-points must be >= 0, got {umap_points}")
+    source = zoo_features(zoo, runs, include_init=include_init)
+    target = None
+    if ood is not None:
+        if not ood.architecture.same_layout(zoo.architecture):
+            raise HyperrepError(f"{ood.path} has another architecture than {zoo.path}")
+        target = zoo_features(ood, runs, include_init=include_init)
+    predictions = evaluate_probes(source, tasks_for(source.table), target)
+    tables, taus = {}, {}
+    for domain in ["id"] + (["ood"] if target is not None else []):
+        table = results_table(predictions, domain)
+        if any(r.config.train.variant != "ec" for r in runs):
+            other = ood if domain == "ood" and ood is not None else zoo
+            table = pd.concat([_reconstruction_row(runs, other, table.columns, include_init),
+                               table])  # fmt: skip
+        tables[domain] = table.round(1)
+        taus[domain] = tau_table(predictions, domain).round(3)
+    per_zoo = {zoo.config.preset: source}
+    if ood is not None and target is not None:
+        per_zoo[f"{ood.config.preset} (OOD)"] = target
+    meta = {"zoo": str(zoo.path), "preset": zoo.config.preset,
+            "ood": str(ood.path) if ood is not None else None,
+            "ood_preset": ood.config.preset if ood is not None else None}  # fmt: skip
+    return ProbeResults(tables, taus, _prediction_frame(predictions), _checkpoint_frame(per_zoo),
+                        umap_embeddings(source, umap_points) if umap_points else None,
+                        meta)  # fmt: skip
+
+
+def _prediction_frame(predictions: list[Prediction]) -> pd.DataFrame:
+    frames = [
+        pd.DataFrame({"representation": p.representation, "task": p.task.name,
+                      "column": p.task.column, "domain": p.domain,
+                      "y_true": np.asarray(p.y_true, float), "y_pred": np.asarray(p.y_pred, float)})
+        for p in predictions if p.task.kind == "regression"
+    ]  # fmt: skip
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["representation", "task", "column", "domain", "y_true", "y_pred"])  # fmt: skip
+
+
+def _checkpoint_frame(per_zoo: dict[str, Features]) -> pd.DataFrame:
+    return pd.concat([
+        pd.DataFrame({"zoo": name, "epoch": f.table["epoch"].to_numpy(),
+                      "test_acc": f.table["test_acc"].to_numpy(),
+                      "mean_weight": f.values["W"].mean(axis=1, dtype=np.float64)})
+        for name, f in per_zoo.items()
+    ], ignore_index=True)  # fmt: skip
+
+
+def umap_embeddings(features: Features, max_points: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """2-D UMAP of each representation on the same `max_points` checkpoints, with the
+    columns to colour them by (epoch, test accuracy, varied categorical hyperparameters)."""
+    import umap
+
+    table = features.table
+    rng = np.random.default_rng(seed)
+    keep = np.sort(rng.choice(len(table), size=min(max_points, len(table)), replace=False))
+    colours = ["epoch", "test_acc"] + [c for c in _COLOURS
+                                       if c in table and table[c].nunique() > 1]  # fmt: skip
+    frames = []
+    for name, x in features.values.items():
+        x = np.nan_to_num(np.asarray(x, dtype=np.float32)[keep])
+        x = (x - x.mean(0)) / np.where(x.std(0) > 0, x.std(0), 1)
+        xy = umap.UMAP(random_state=seed, n_neighbors=15, n_jobs=1).fit_transform(x)
+        frame = pd.DataFrame({"representation": name, "x": xy[:, 0], "y": xy[:, 1]})
+        for c in colours:
+            frame[c] = table[c].to_numpy()[keep]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _reconstruction_row(
+    runs: list[TrainedRun], zoo: Zoo, columns: pd.Index, include_init: bool
+) -> pd.DataFrame:
+    loaded: dict[int, CheckpointData] = {}  # one load of the zoo per split seed
+    row = {}
+    for run, label in zip(runs, run_labels(runs), strict=True):
+        if run.config.train.variant != "ec":
+            seed = run.config.train.split_seed
+            if seed not in loaded:
+                loaded[seed] = load_checkpoints(zoo, seed, include_init)
+            row[label] = 100 * test_reconstruction_r2(run, zoo, loaded[seed])
+    return pd.DataFrame([row], index=["Rec"], columns=columns, dtype=float)
