@@ -116,3 +116,13 @@ def test_representation_commands_reject_bad_input_in_one_line(tmp_path, tiny_zoo
         assert result.returncode == 2, args
         assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert not (tmp_path / "r").exists()  # nothing written for rejected input
+
+
+def test_doctor_reports_each_architecture_path_and_the_data(idx_data, capsys, monkeypatch):
+    monkeypatch.setenv("HYPERREP_NATIVE", "0")  # no build needed: the fallback is reported
+    assert main(["doctor", "--data-dir", str(idx_data)]) == 0
+    out = capsys.readouterr().out
+    assert "hand-written MLP pass" in out.split("tetris-mlp", 1)[1].splitlines()[0]
+    assert "generic PyTorch pass" in out.split("mnist-resnet", 1)[1].splitlines()[0]
+    assert "unavailable: disabled by HYPERREP_NATIVE=0" in out
+    assert str(idx_data / "mnist") in out

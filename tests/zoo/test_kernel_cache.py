@@ -50,3 +50,22 @@ def test_a_hanging_compiler_times_out(cache, monkeypatch, tmp_path):
     monkeypatch.setattr(_native, "_BUILD_TIMEOUT_S", 1)
     with pytest.raises(NativeUnavailable, match="took over 1 s"):
         build_library()
+
+
+@pytest.mark.slow
+def test_a_compiler_without_openmp_gets_a_serial_build(cache, monkeypatch, tmp_path):
+    """Like Apple's clang: -fopenmp is refused, so the kernels are built without it."""
+    import ctypes
+    import shutil
+
+    real = shutil.which(os.environ.get("CC", "cc"))
+    wrapper = tmp_path / "clang-like"
+    wrapper.write_text(
+        "#!/bin/sh\nfor a in \"$@\"; do\n  if [ \"$a\" = -fopenmp ]; then\n"
+        "    echo \"clang: error: unsupported option '-fopenmp'\" >&2; exit 1\n  fi\ndone\n"
+        f'exec {real} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("CC", str(wrapper))
+    lib = ctypes.CDLL(str(build_library()))
+    assert lib.has_openmp() == 0

@@ -27,7 +27,15 @@ import torch
 from filelock import FileLock, Timeout
 
 _SOURCE = Path(__file__).with_name("_kernels") / "conv.c"
-_FLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
+_BASE_FLAGS = ("-O3", "-shared", "-fPIC")
+_OPENMP_FLAG = "-fopenmp"
+
+
+def _flags() -> tuple[str, ...]:
+    """Compiler flags: -march from HYPERREP_KERNEL_MARCH (default "native": the vector
+    width of this CPU; e.g. "x86-64-v3" for an AVX2 build), and OpenMP."""
+    march = os.environ.get("HYPERREP_KERNEL_MARCH", "native")
+    return (*_BASE_FLAGS, f"-march={march}", _OPENMP_FLAG)
 LANES = 16  # floats per vector in the kernels (the lane axis is a multiple of it)
 POOLS = (1, 2)  # max-pool windows the kernels fuse (1: no pooling)
 FUSED_ACTIVATIONS = ("tanh", "sigmoid", "relu")  # derivatives the backward kernel applies
@@ -91,7 +99,7 @@ def build_library() -> Path:
     """Compile the kernels (if no trusted build is cached) and return the library's path."""
     compiler = os.environ.get("CC", "cc")
     key = hashlib.sha256(
-        _SOURCE.read_bytes() + " ".join((compiler, *_FLAGS)).encode() + _cpu_id().encode()
+        _SOURCE.read_bytes() + " ".join((compiler, *_flags())).encode() + _cpu_id().encode()
     ).hexdigest()[:16]
     cache_dir = _private_dir(_cache_dir())
     target = cache_dir / f"conv-{key}.so"
@@ -108,24 +116,35 @@ def build_library() -> Path:
 
 
 def _compile(compiler: str, target: Path) -> None:
+    """Build into a private temporary folder, then move the library and its recorded
+    SHA-256 into place. A compiler without OpenMP (Apple clang) gets a second, serial
+    build rather than none."""
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         built = Path(tmp) / target.name
+        flags = _flags()
         try:
-            subprocess.run(
-                [compiler, *_FLAGS, "-o", str(built), str(_SOURCE)],
-                check=True, capture_output=True, text=True, timeout=_BUILD_TIMEOUT_S,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired:
-            raise NativeUnavailable(f"{compiler} took over {_BUILD_TIMEOUT_S} s") from None
-        except (OSError, subprocess.CalledProcessError) as err:
-            detail = getattr(err, "stderr", "") or str(err)
-            raise NativeUnavailable(f"{compiler} failed: {detail.strip()[:500]}") from err
+            _run_compiler(compiler, flags, built)
+        except NativeUnavailable as err:
+            if not any(k in str(err).lower() for k in ("openmp", "gomp", "omp.h")):
+                raise
+            _run_compiler(compiler, tuple(f for f in flags if f != _OPENMP_FLAG), built)
         os.chmod(built, 0o700)
         record = Path(tmp) / (target.name + ".sha256")
         record.write_text(_digest(built))
         os.chmod(record, 0o600)
         os.replace(built, target)  # the library first, then the record that vouches for it
         os.replace(record, target.with_name(target.name + ".sha256"))
+
+
+def _run_compiler(compiler: str, flags: tuple[str, ...], out: Path) -> None:
+    try:
+        subprocess.run([compiler, *flags, "-o", str(out), str(_SOURCE)], check=True,
+                       capture_output=True, text=True, timeout=_BUILD_TIMEOUT_S)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise NativeUnavailable(f"{compiler} took over {_BUILD_TIMEOUT_S} s") from None
+    except (OSError, subprocess.CalledProcessError) as err:
+        detail = getattr(err, "stderr", "") or str(err)
+        raise NativeUnavailable(f"{compiler} failed: {detail.strip()[:500]}") from err
 
 
 @cache
@@ -140,7 +159,23 @@ def _library() -> ctypes.CDLL:
     lib.conv_backward.argtypes = [ptr, ptr, i32, ptr, ptr, i64] + [ptr] * 5 + [i32] * 9
     lib.conv_backward.restype = i32
     lib.set_threads.argtypes = [i32]
+    lib.has_openmp.restype = i32
     return lib
+
+
+def kernel_report() -> dict[str, object]:
+    """What `hyperrep doctor` says about the kernels: built or why not, where, with which
+    flags, and whether they run threads (OpenMP)."""
+    compiler = os.environ.get("CC", "cc")
+    info: dict[str, object] = {"compiler": compiler, "flags": " ".join(_flags())}
+    if os.environ.get("HYPERREP_NATIVE", "1") == "0":  # checked here: _library is cached
+        return {**info, "available": False, "reason": "disabled by HYPERREP_NATIVE=0"}
+    try:
+        lib = _library()
+    except (NativeUnavailable, OSError) as err:
+        return {**info, "available": False, "reason": str(err)}
+    return {**info, "available": True, "library": str(build_library()),
+            "openmp": bool(lib.has_openmp()), "lanes": LANES}  # fmt: skip
 
 
 @cache

@@ -23,7 +23,9 @@
    Accumulators stay in registers: each loaded vector is reused for a block of output
    channels (forward), input channels (backward to the input) or output channels x
    kernel columns (backward to the filters). Models are split across OpenMP threads. */
+#ifdef _OPENMP
 #include <omp.h>
+#endif
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +40,13 @@ typedef float vfu __attribute__((vector_size(4 * LANES), aligned(4)));
 #define SELECT(mask, a, b) ((vf)(((vi)(a) & (mask)) | ((vi)(b) & ~(mask))))
 #define MAXB 8 /* channel block held in registers */
 
+#ifdef _OPENMP
 void set_threads(int n) { omp_set_num_threads(n); }
+int has_openmp(void) { return 1; }
+#else
+void set_threads(int n) { (void)n; } /* built without OpenMP: one thread */
+int has_openmp(void) { return 0; }
+#endif
 
 /* Forward for output channels o0..o0+ob of one model: conv + bias, then max over
    each P x P window (P = 1: no pooling). Two versions: this one, for few taps per output
