@@ -30,6 +30,7 @@ __getattr__, __dir__ = lazy_exports(
         "load_checkpoints": "._checkpoints",
         "split_models": "._checkpoints",
         "load_zoo_data": "._generate",
+    "kernel_report": "._native",
         "is_zoo": "._storage",
         "Zoo": "._zoo",
         "open_zoo": "._zoo",
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from hyperrep.zoo._zoo import Zoo, open_zoo
 
 __all__ = [
+    "kernel_report",
     "SPLITS",
     "CheckpointData",
     "load_checkpoints",
