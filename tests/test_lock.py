@@ -60,7 +60,7 @@ def test_the_lock_of_a_killed_process_is_taken_over(tmp_path):
 
 def test_a_failed_start_leaves_no_folder_behind(tmp_path):
     config = create_zoo_config("mnist-seed", n_models=2, epochs=1)
-    with pytest.raises(HyperrepError):
+    with pytest.raises(HyperrepError, match="mnist data not found"):
         create_zoo(config, tmp_path / "new", data_dir=tmp_path / "no-data", progress=False)
     assert not (tmp_path / "new").exists()
 

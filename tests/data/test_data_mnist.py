@@ -104,7 +104,7 @@ def test_stale_partial_downloads_are_removed(tmp_path: Path) -> None:
 
 def test_other_datasets_folder_is_not_used(tmp_path: Path) -> None:
     write_fake_idx(tmp_path / "mnist", n_train=5)
-    with pytest.raises(DataNotFoundError):
+    with pytest.raises(DataNotFoundError, match="fashion-mnist data not found"):
         load_fashion_mnist(data_dir=tmp_path / "mnist", download=False)
 
 

@@ -97,10 +97,12 @@ def test_subset_takes_first_samples() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs",
-    [{"n_train": 1}, {"noise": -0.1}, {"shift_prob": 1.5}, {"test_shift_prob": -0.1},
-     {"intensity": (1.0, 0.5)}, {"train_subset": 0}],
+    ("kwargs", "message"),
+    [({"n_train": 1}, "n_train >= 2"), ({"noise": -0.1}, "noise must be >= 0"),
+     ({"shift_prob": 1.5}, "shift_prob must be in"),
+     ({"test_shift_prob": -0.1}, "test_shift_prob must be in"),
+     ({"intensity": (1.0, 0.5)}, "low <= high"), ({"train_subset": 0}, "train_subset must be")],
 )  # fmt: skip
-def test_bad_arguments(kwargs: dict[str, object]) -> None:
-    with pytest.raises(ValueError):
+def test_bad_arguments(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         make_tetris(**kwargs)  # type: ignore[arg-type]

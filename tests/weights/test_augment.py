@@ -60,9 +60,9 @@ def test_token_erasing_removes_whole_tokens():
 
 
 def test_bad_settings():
-    with pytest.raises(HyperrepError):
+    with pytest.raises(HyperrepError, match="0 <= lo <= hi <= 1"):
         RandomErasing(scale=(0.5, 0.1))
-    with pytest.raises(HyperrepError):
+    with pytest.raises(HyperrepError, match="needs the architecture"):
         RandomErasing(mode="token")
 
 

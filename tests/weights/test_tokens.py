@@ -39,5 +39,5 @@ def test_token_holds_the_neurons_incoming_weights_and_bias():
 
 def test_bad_shapes():
     layout = token_layout(create_architecture("tetris-mlp"))
-    with pytest.raises(HyperrepError):
+    with pytest.raises(HyperrepError, match=r"expected vectors \(batch, 100\), got \(2, 99\)"):
         layout.to_tokens(torch.zeros(2, 99))

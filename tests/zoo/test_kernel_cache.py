@@ -61,7 +61,7 @@ def test_a_compiler_without_openmp_gets_a_serial_build(cache, monkeypatch, tmp_p
     real = shutil.which(os.environ.get("CC", "cc"))
     wrapper = tmp_path / "clang-like"
     wrapper.write_text(
-        "#!/bin/sh\nfor a in \"$@\"; do\n  if [ \"$a\" = -fopenmp ]; then\n"
+        '#!/bin/sh\nfor a in "$@"; do\n  if [ "$a" = -fopenmp ]; then\n'
         "    echo \"clang: error: unsupported option '-fopenmp'\" >&2; exit 1\n  fi\ndone\n"
         f'exec {real} "$@"\n'
     )

@@ -36,13 +36,13 @@ class TokenLayout:
 
     def __init__(self, arch: Architecture) -> None:
         self.arch = arch
-        slots = {(s.layer, s.kind): s for s in arch.param_slots}
         layers = []
         for layer in arch.parametric_layers:
-            weight = slots[(layer, "weight")]
+            slots = arch.slots_by_layer[layer]
+            weight = slots["weight"]
             out = weight.shape[0]
             index = torch.arange(weight.offset, weight.stop).view(out, -1)
-            bias = slots.get((layer, "bias"))
+            bias = slots.get("bias")
             if bias is not None:
                 index = torch.cat([index, torch.arange(bias.offset, bias.stop).view(out, 1)], 1)
             layers.append(LayerTokens(layer, index))

@@ -61,8 +61,8 @@ class Zoo:
             raise HyperrepError(f"{meta_path} is damaged (weights.shape)") from None
         try:
             arch, config = self.architecture, self.config
-        except HyperrepError:
-            raise
+        except HyperrepError as err:
+            raise HyperrepError(f"{meta_path} is damaged ({err})") from None
         except Exception as err:  # any malformed field of zoo.json
             raise HyperrepError(f"{meta_path} is damaged ({type(err).__name__}: "
                                 f"{str(err)[:100]})") from None  # fmt: skip
