@@ -1,5 +1,6 @@
 """Model characteristic prediction: linear probes on weights, statistics and latents."""
 
+from hyperrep.probes._bundle import LinearProbe, load_bundle, predict_checkpoints
 from hyperrep.probes._evaluate import (
     Features,
     Prediction,
@@ -13,6 +14,9 @@ from hyperrep.probes._sources import run_label, run_labels, zoo_features
 from hyperrep.probes._tasks import Task, tasks_for
 
 __all__ = [
+    "LinearProbe",
+    "load_bundle",
+    "predict_checkpoints",
     "Features",
     "Prediction",
     "ProbeResults",

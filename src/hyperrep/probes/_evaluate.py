@@ -33,6 +33,7 @@ class Prediction:
     y_true: np.ndarray
     y_pred: np.ndarray
     scores: dict[str, float] = field(default_factory=dict)
+    probe: Any = None  # the fitted probe (RidgeProbe or SoftmaxProbe)
 
 
 def scores(task: Task, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -66,12 +67,12 @@ def evaluate_probes(
             probe = probes.get(task) or fit_softmax(x_train, y[train], x_val, y[val])
             y_pred = probe.predict(x_test)
             results.append(Prediction(name, task, "id", y[test], y_pred,
-                                      scores(task, y[test], y_pred)))  # fmt: skip
+                                      scores(task, y[test], y_pred), probe))  # fmt: skip
             if x_ood is not None and task.column in ood.table:
                 y_ood = ood.table[task.column].to_numpy()[ood_test]
                 p_ood = probe.predict(x_ood)
                 results.append(Prediction(name, task, "ood", y_ood, p_ood,
-                                          scores(task, y_ood, p_ood)))  # fmt: skip
+                                          scores(task, y_ood, p_ood), probe))  # fmt: skip
         del x_train, x_val, x_test, x_ood
     return results
 

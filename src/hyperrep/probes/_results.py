@@ -9,7 +9,9 @@ A results folder holds
   with a decoder;
 - ``results_kendall_tau.csv`` / ``results_ood_kendall_tau.csv``: Kendall's tau;
 - ``predictions.parquet``: one row per test checkpoint, representation and regression
-  task: ``representation, task, column, domain, y_true, y_pred``;
+  task: ``representation, task, column, domain, y_true, y_pred, model_index, epoch``;
+- ``probes.safetensors`` / ``probes.json``: the fitted probes (`hyperrep predict`; see
+  `_bundle.py`);
 - ``checkpoints.parquet``: per probed checkpoint ``zoo, epoch, test_acc, mean_weight``;
 - ``embeddings.parquet`` (when UMAP is asked for): ``representation, x, y`` and the
   colouring columns (epoch, test_acc, varied categorical hyperparameters).
@@ -26,6 +28,8 @@ import pandas as pd
 
 from hyperrep._errors import HyperrepError
 from hyperrep._io import read_json, write_json_atomic
+from hyperrep.arch import Architecture
+from hyperrep.probes._bundle import save_bundle
 from hyperrep.probes._evaluate import (
     Features,
     Prediction,
@@ -54,6 +58,10 @@ class ProbeResults:
     checkpoints: pd.DataFrame
     embeddings: pd.DataFrame | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # the fitted probes, their architecture and the run folders (saved as a bundle)
+    fitted: list[Prediction] | None = None
+    architecture: Architecture | None = None
+    runs: dict[str, str] = field(default_factory=dict)
 
     def save(self, out: str | Path) -> Path:
         out = Path(out)
@@ -69,6 +77,8 @@ class ProbeResults:
         self.checkpoints.to_parquet(out / "checkpoints.parquet", index=False)
         if self.embeddings is not None:
             self.embeddings.to_parquet(out / "embeddings.parquet", index=False)
+        if self.fitted is not None and self.architecture is not None:
+            save_bundle(out, self.fitted, self.architecture, self.runs)
         header = {"format": "hyperrep-probe-results", "domains": list(self.tables)}
         write_json_atomic(out / RESULTS_FILE, {**header, **self.meta})
         return out
@@ -143,20 +153,36 @@ def probe_zoo(
     meta = {"zoo": str(zoo.path), "preset": zoo.config.preset,
             "ood": str(ood.path) if ood is not None else None,
             "ood_preset": ood.config.preset if ood is not None else None}  # fmt: skip
-    return ProbeResults(tables, taus, _prediction_frame(predictions), _checkpoint_frame(per_zoo),
+    tested = {"id": _test_rows(source), "ood": _test_rows(target) if target is not None else None}
+    labels = {label: str(run.path.resolve()) for run, label in
+              zip(runs, run_labels(runs), strict=True)}  # fmt: skip
+    return ProbeResults(tables, taus, _prediction_frame(predictions, tested),
+                        _checkpoint_frame(per_zoo),
                         umap_embeddings(source, umap_points) if umap_points else None,
-                        meta)  # fmt: skip
+                        meta, predictions, zoo.architecture, labels)  # fmt: skip
 
 
-def _prediction_frame(predictions: list[Prediction]) -> pd.DataFrame:
-    frames = [
-        pd.DataFrame({"representation": p.representation, "task": p.task.name,
-                      "column": p.task.column, "domain": p.domain,
-                      "y_true": np.asarray(p.y_true, float), "y_pred": np.asarray(p.y_pred, float)})
-        for p in predictions if p.task.kind == "regression"
-    ]  # fmt: skip
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["representation", "task", "column", "domain", "y_true", "y_pred"])  # fmt: skip
+def _test_rows(features: Features) -> pd.DataFrame:
+    table = features.table
+    return table.loc[table["split"] == "test", ["model_index", "epoch"]].reset_index(drop=True)
+
+
+def _prediction_frame(
+    predictions: list[Prediction], tested: dict[str, pd.DataFrame | None]
+) -> pd.DataFrame:
+    """Regression predictions, with the model and epoch of each test checkpoint."""
+    frames = []
+    for p in predictions:
+        if p.task.kind != "regression":
+            continue
+        frame = pd.DataFrame({"representation": p.representation, "task": p.task.name,
+                              "column": p.task.column, "domain": p.domain,
+                              "y_true": np.asarray(p.y_true, float),
+                              "y_pred": np.asarray(p.y_pred, float)})  # fmt: skip
+        frames.append(pd.concat([frame, tested[p.domain]], axis=1))
+    columns = ["representation", "task", "column", "domain", "y_true", "y_pred", "model_index",
+               "epoch"]  # fmt: skip
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 def _checkpoint_frame(per_zoo: dict[str, Features]) -> pd.DataFrame:

@@ -1,0 +1,206 @@
+"""Fitted probes saved next to a report (safetensors + JSON, no pickle), and applied to
+checkpoints a user brings: `hyperrep predict`.
+
+``probes.safetensors`` holds, per representation and task, the standardisation (mean,
+std) and the coefficients (``coef``: (features,) for a ridge probe, (classes, features)
+for a softmax probe, with ``intercept``); ``probes.json`` holds the architecture, the
+representations (with the run folder of each learned one), and per probe its task,
+kind, regularisation, classes and test-split error: ``rmse`` for regression (the band a
+prediction is given with), ``accuracy`` for classification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file, save_file
+
+from hyperrep._errors import HyperrepError
+from hyperrep._io import atomic_path, read_json, write_json_atomic
+from hyperrep.arch import Architecture
+from hyperrep.probes._evaluate import Prediction
+from hyperrep.probes._linear import RidgeProbe, SoftmaxProbe
+
+BUNDLE_JSON = "probes.json"
+BUNDLE_TENSORS = "probes.safetensors"
+BASELINES = ("W", "s(W)", "s(W) tensor")
+
+
+@dataclass
+class LinearProbe:
+    """A probe as plain arrays: standardise, then a linear map (argmax over classes)."""
+
+    representation: str
+    task: str
+    column: str
+    kind: str  # "regression" or "classification"
+    mean: np.ndarray
+    std: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+    classes: list[str] | None
+    error: dict[str, float]
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        z = (np.asarray(x, np.float64) - self.mean) / self.std
+        if self.kind == "regression":
+            return z @ self.coef + self.intercept[0]
+        return np.asarray(self.classes, dtype=object)[np.argmax(z @ self.coef.T + self.intercept,
+                                                                axis=1)]  # fmt: skip
+
+
+def _from_fitted(p: Prediction) -> LinearProbe:
+    probe = p.probe
+    if isinstance(probe, RidgeProbe):
+        coef, intercept, classes = probe.coef, np.array([probe.intercept]), None
+        error = {"rmse": float(np.sqrt(np.mean((p.y_true - p.y_pred) ** 2))), **p.scores}
+    elif isinstance(probe, SoftmaxProbe):
+        model = probe.model
+        coef, intercept = model.coef_, model.intercept_
+        classes = [str(c) for c in model.classes_]
+        if len(classes) == 2:  # sklearn's binary form: one row for the second class
+            coef, intercept = np.vstack([-coef, coef]) / 2, np.array([-1, 1]) * intercept / 2
+        error = dict(p.scores)
+    else:
+        raise HyperrepError(f"cannot save a probe of type {type(probe).__name__}")
+    st = probe.standardizer
+    return LinearProbe(p.representation, p.task.name, p.task.column, p.task.kind,
+                       np.asarray(st.mean, np.float64), np.asarray(st.std, np.float64),
+                       np.asarray(coef, np.float64), np.asarray(intercept, np.float64),
+                       classes, error)  # fmt: skip
+
+
+def save_bundle(
+    out: Path, predictions: Sequence[Prediction], arch: Architecture, runs: dict[str, str]
+) -> None:
+    """Save the in-distribution probes of `predictions`; `runs` maps a learned
+    representation's column name to its run folder."""
+    probes = [_from_fitted(p) for p in predictions if p.domain == "id" and p.probe is not None]
+    tensors, entries = {}, []
+    for i, lp in enumerate(probes):
+        for name in ("mean", "std", "coef", "intercept"):
+            tensors[f"{i}.{name}"] = np.ascontiguousarray(getattr(lp, name))
+        entries.append({"representation": lp.representation, "task": lp.task,
+                        "column": lp.column, "kind": lp.kind, "classes": lp.classes,
+                        "error": lp.error})  # fmt: skip
+    with atomic_path(out / BUNDLE_TENSORS) as tmp:
+        save_file(tensors, str(tmp))
+    write_json_atomic(out / BUNDLE_JSON, {"format": "hyperrep-probes", "version": 1,
+                                          "architecture": arch.to_dict(), "runs": runs,
+                                          "probes": entries})  # fmt: skip
+
+
+def load_bundle(folder: str | Path) -> tuple[Architecture, dict[str, str], list[LinearProbe]]:
+    """The architecture, learned representations (name -> run folder) and probes saved in
+    a report folder."""
+    folder = Path(folder)
+    try:
+        meta = read_json(folder / BUNDLE_JSON)
+        tensors = load_file(str(folder / BUNDLE_TENSORS))
+        arch = Architecture.from_dict(meta["architecture"])
+        probes = [
+            LinearProbe(
+                e["representation"],
+                e["task"],
+                e["column"],
+                e["kind"],
+                *(tensors[f"{i}.{n}"] for n in ("mean", "std", "coef", "intercept")),
+                e["classes"],
+                e["error"],
+            )
+            for i, e in enumerate(meta["probes"])
+        ]
+        return arch, dict(meta["runs"]), probes  # fmt: skip
+    except HyperrepError:
+        raise
+    except Exception as err:  # missing, truncated or foreign files
+        raise HyperrepError(
+            f"{folder} holds no readable probe bundle ({type(err).__name__}: "
+            f"{str(err)[:100]}); run `hyperrep evaluate` into it first"
+        ) from None
+
+
+def load_checkpoint_vector(path: Path, arch: Architecture) -> np.ndarray:
+    """One model's flat weight vector from a state_dict file (PyTorch, loaded with
+    weights_only=True, or safetensors) whose keys and shapes are the architecture's."""
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file as load_torch
+
+            state = load_torch(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # unpickling refused, truncated, not a checkpoint
+        reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+        raise HyperrepError(f"{path}: not a plain state_dict we can load without running "
+                            f"code ({reason})") from None  # fmt: skip
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise HyperrepError(f"{path}: not a state_dict (a mapping of names to tensors)")
+    expected = {s.name: s.shape for s in arch.param_slots}
+    if set(state) != set(expected):
+        missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+        raise HyperrepError(f"{path}: not a {arch.name} state_dict (missing {missing[:4]}, "
+                            f"unexpected {extra[:4]})")  # fmt: skip
+    parts = []
+    for slot in arch.param_slots:
+        tensor = state[slot.name]
+        if tuple(tensor.shape) != slot.shape:
+            raise HyperrepError(f"{path}: {slot.name} has shape {tuple(tensor.shape)}, "
+                                f"{arch.name} needs {slot.shape}")  # fmt: skip
+        parts.append(tensor.detach().to(torch.float32).reshape(-1))
+    vector = torch.cat(parts).numpy()
+    if not np.isfinite(vector).all():
+        raise HyperrepError(f"{path}: holds NaN or infinite weights")
+    return vector
+
+
+def checkpoint_files(paths: Sequence[str | Path]) -> list[Path]:
+    """The checkpoint files named, with folders expanded to their .pt/.pth/.safetensors."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.suffix in (".pt", ".pth", ".safetensors"))
+            if not found:
+                raise HyperrepError(f"{p} holds no .pt, .pth or .safetensors files")
+            files += found
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise HyperrepError(f"{p} does not exist")
+    return files
+
+
+def predict_checkpoints(
+    folder: str | Path, paths: Sequence[str | Path], representation: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """Predicted characteristics of each checkpoint file, with the probe's test-split
+    RMSE as the band of each regression. Returns the representation used and the rows."""
+    from hyperrep.representation import load_run
+    from hyperrep.weights import raw_features, weight_statistics
+
+    arch, runs, probes = load_bundle(folder)
+    names = list(dict.fromkeys(p.representation for p in probes))
+    chosen = representation or next((n for n in names if n in runs), "s(W)")
+    if chosen not in names:
+        raise HyperrepError(f"no probes for {chosen!r} in {folder}; saved: {', '.join(names)}")
+    files = checkpoint_files(paths)
+    weights = np.stack([load_checkpoint_vector(f, arch) for f in files])
+    if chosen == "W":
+        x = raw_features(arch, weights)
+    elif chosen in ("s(W)", "s(W) tensor"):
+        x = weight_statistics(arch, weights, "layer" if chosen == "s(W)" else "tensor")
+    else:
+        x = load_run(runs[chosen]).encode(torch.from_numpy(weights)).numpy()
+    rows = [{"checkpoint": str(f)} for f in files]
+    for probe in (p for p in probes if p.representation == chosen):
+        values = probe.predict(x)
+        for row, value in zip(rows, values, strict=True):
+            row[probe.task] = value if probe.kind == "classification" else float(value)
+            if probe.kind == "regression":
+                row[f"{probe.task} ±"] = probe.error["rmse"]
+    return chosen, rows

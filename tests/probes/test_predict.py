@@ -1,0 +1,100 @@
+"""`hyperrep predict` on checkpoints saved as files equals the report's own predictions,
+and refuses what it cannot read safely with one line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from hyperrep.arch import vector_to_state_dict
+from hyperrep.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def report(tiny_zoo, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    assert main(["evaluate", "baselines", str(tiny_zoo.path), "--out", str(out),
+                 "--umap-points", "0"]) == 0  # fmt: skip
+    return out
+
+
+def _save(zoo, model, epoch, path):
+    vector = torch.from_numpy(np.array(zoo.weights[model, epoch]))
+    state = vector_to_state_dict(zoo.architecture, vector)
+    if path.suffix == ".safetensors":
+        save_file(state, str(path))
+    else:
+        torch.save(state, path)
+    return path
+
+
+def test_predictions_of_saved_checkpoints_equal_the_reports(report, tiny_zoo, tmp_path, capsys):
+    saved = pd.read_parquet(report / "predictions.parquet")
+    rows = saved[(saved["representation"] == "s(W)") & (saved["domain"] == "id")]
+    picked = rows.drop_duplicates(["model_index", "epoch"]).head(3)
+    files = []
+    for i, (m, e) in enumerate(zip(picked["model_index"], picked["epoch"], strict=True)):
+        suffix = ".safetensors" if i == 0 else ".pt"
+        files.append(_save(tiny_zoo, int(m), int(e), tmp_path / f"m{m}-e{e}{suffix}"))
+    out = tmp_path / "predicted.csv"
+    assert main(["predict", str(report), *map(str, files), "--representation", "s(W)",
+                 "--out", str(out)]) == 0  # fmt: skip
+    predicted = pd.read_csv(out, index_col=0)
+    for path, (m, e) in zip(files, zip(picked["model_index"], picked["epoch"], strict=True),
+                            strict=True):  # fmt: skip
+        for task in ("Acc", "GGap", "Eph"):
+            expected = rows[(rows["model_index"] == m) & (rows["epoch"] == e)
+                            & (rows["task"] == task)]["y_pred"].item()  # fmt: skip
+            assert predicted.loc[str(path), task] == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    assert (predicted["Acc ±"] > 0).all()
+    assert "Acc" in capsys.readouterr().out
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("code ran",))
+
+
+def _pickled_code(path):
+    torch.save({"0.weight": _Payload()}, path)
+
+
+def _other_architecture(path):
+    torch.save({"0.weight": torch.zeros(3, 3)}, path)
+
+
+def _nan(path, zoo):
+    _save(zoo, 0, 1, path)
+    state = torch.load(path, weights_only=True)
+    next(iter(state.values()))[0] = float("nan")
+    torch.save(state, path)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [("pickled code", "not a plain state_dict"), ("other architecture", "not a tetris-mlp"),
+     ("nan", "NaN"), ("random bytes", "not a plain state_dict")],
+)  # fmt: skip
+def test_unreadable_checkpoints_are_one_line(report, tiny_zoo, tmp_path, capsys, damage,
+                                             message):  # fmt: skip
+    path = tmp_path / "bad.pt"
+    if damage == "pickled code":
+        _pickled_code(path)
+    elif damage == "other architecture":
+        _other_architecture(path)
+    elif damage == "nan":
+        _nan(path, tiny_zoo)
+    else:
+        path.write_bytes(np.random.default_rng(0).bytes(300))
+    assert main(["predict", str(report), str(path)]) == 2
+    captured = capsys.readouterr()
+    assert "code ran" not in captured.out
+    assert captured.err.count("\n") == 1 and message in captured.err, captured.err
+
+
+def test_a_folder_without_probes_is_refused(tmp_path, capsys):
+    assert main(["predict", str(tmp_path), str(tmp_path)]) == 2
+    assert "no readable probe bundle" in capsys.readouterr().err
