@@ -126,3 +126,52 @@ def test_doctor_reports_each_architecture_path_and_the_data(idx_data, capsys, mo
     assert "generic PyTorch pass" in out.split("mnist-resnet", 1)[1].splitlines()[0]
     assert "unavailable: disabled by HYPERREP_NATIVE=0" in out
     assert str(idx_data / "mnist") in out
+
+
+def _all_actions(parser, path=()):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _all_actions(sub, (*path, name))
+        else:
+            yield path, action
+
+
+def test_every_option_has_help_text():
+    from hyperrep.cli.main import build_parser
+
+    missing = [f"{' '.join(path)} {action.dest}" for path, action in _all_actions(build_parser())
+               if not action.help]  # fmt: skip
+    assert not missing, missing
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["zoo", "create", "tetris-seed", "--models", "2000"], "--models 2000 is more than the 1000"),
+     (["zoo", "create", "tetris-seed", "--models", "0"], "--models must be >= 1, got 0"),
+     (["zoo", "create", "tetris-seed", "--epochs", "-1"], "--epochs must be >= 1, got -1")],
+)  # fmt: skip
+def test_zoo_flags_are_named_in_errors(tmp_path, run_cli, args, message):
+    result = run_cli(*args, "--out", str(tmp_path / "z"))
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert not (tmp_path / "z").exists()
+
+
+def test_another_zoo_names_the_setting_that_differs(tmp_path, run_cli):
+    base = ["zoo", "create", "tetris-seed", "--models", "2", "--out", str(tmp_path / "z")]
+    assert run_cli(*base, "--epochs", "1", "--quiet").returncode == 0
+    result = run_cli(*base, "--epochs", "2")
+    assert result.returncode == 2 and "epochs: 1 there, 2 asked" in result.stderr
+
+
+def test_evaluate_refuses_an_unrelated_folder_and_bad_umap_points(tiny_zoo, tmp_path, run_cli):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    result = run_cli("evaluate", "baselines", str(tiny_zoo.path), "--out", str(tmp_path / "mine"))
+    assert result.returncode == 2 and "neither empty nor a hyperrep report" in result.stderr
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+    result = run_cli("evaluate", "baselines", str(tiny_zoo.path), "--out",
+                     str(tmp_path / "r"), "--umap-points", "-5")  # fmt: skip
+    assert result.returncode == 2 and "--umap-points must be >= 0" in result.stderr

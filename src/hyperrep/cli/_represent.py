@@ -18,12 +18,13 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--compression", type=float, default=2.0,
                        help="compression ratio c = n_params / latent size (default 2)")  # fmt: skip
     train.add_argument("--preset", help="representation preset (default: the zoo's preset)")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--lr", type=float)
+    train.add_argument("--epochs", type=int,
+                       help="representation training epochs (preset's otherwise)")  # fmt: skip
+    train.add_argument("--batch-size", type=int, help="checkpoints per training batch")
+    train.add_argument("--lr", type=float, help="peak learning rate of AdamW")
     train.add_argument("--gamma", type=float, help="contrastive weight of E_cD")
     train.add_argument("--temperature", type=float, help="NT-Xent temperature")
-    train.add_argument("--d-model", type=int)
+    train.add_argument("--d-model", type=int, help="width of the transformer's tokens")
     train.add_argument("--heads", type=int, dest="n_heads", help="attention heads")
     train.add_argument("--blocks", type=int, dest="n_blocks", help="attention blocks")
     train.add_argument("--d-ff", type=int, help="feed-forward width of a block")
@@ -36,7 +37,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--pool", type=int, dest="permutation_pool", metavar="N",
                        help="draw permutations from a pool of N (0: fresh draws)")  # fmt: skip
     train.add_argument("--erase-p", type=float, help="probability of random erasing")
-    train.add_argument("--erase-mode", choices=["block", "block-retry", "token"])
+    train.add_argument("--erase-mode", choices=["block", "block-retry", "token"],
+                       help="random erasing of a contiguous block (block-retry: the "
+                       "authors' draw with retries) or of whole tokens")  # fmt: skip
     train.add_argument("--schedule", choices=["cosine", "plateau"], help="learning-rate schedule")
     train.add_argument("--selection", choices=["val_loss", "val_r2"],
                        help="which epoch's model is kept as the best")  # fmt: skip
@@ -47,16 +50,16 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                        help="bfloat16 autocast on the CPU (faster; default fp32)")  # fmt: skip
     train.add_argument("--include-init", action="store_true",
                        help="learn from epoch 0 (the initialisation) too")  # fmt: skip
-    train.add_argument("--seed", type=int)
-    train.add_argument("--device", default="cpu")
-    train.add_argument("--quiet", action="store_true")
+    train.add_argument("--seed", type=int, help="seed of initialisation and augmentation")
+    train.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=run_train)
 
     embed = commands.add_parser("embed", help="latents of every checkpoint of a zoo")
     embed.add_argument("run_dir", type=Path, metavar="RUN", help="run folder")
     embed.add_argument("zoo", type=Path, help="zoo folder (same architecture)")
     embed.add_argument("--out", type=Path, required=True, help="output .parquet file")
-    embed.add_argument("--device", default="cpu")
+    embed.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     embed.set_defaults(run=run_embed)
 
 

@@ -20,15 +20,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     check.add_argument("--out", type=Path, required=True, help="folder for the JSON and PNG")
     check.add_argument("--preset", default="tetris-seed",
                        help="zoo preset: architecture and training settings")  # fmt: skip
-    check.add_argument("--epochs", type=int, default=10)
+    check.add_argument("--epochs", type=int, default=10,
+                       help="zoo epochs model A trains (default 10)")  # fmt: skip
     check.add_argument("--seed", type=int, default=1, help="model A's seed")
-    check.add_argument("--permutation-seed", type=int, default=0)
+    check.add_argument("--permutation-seed", type=int, default=0,
+                       help="seed of the permutation P (default 0)")  # fmt: skip
     check.add_argument("--lr", type=float, default=1e-3,
                        help="learning rate (default 1e-3: ten epochs show learning)")  # fmt: skip
     check.add_argument("--train-subset", type=int, help="use the first K training images")
     check.add_argument("--test-subset", type=int, help="use the first K test images")
     check.add_argument("--data-dir", type=Path, help="folder with the MNIST IDX files")
-    check.add_argument("--device", default="cpu")
+    check.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     check.set_defaults(run=run_check)
 
 

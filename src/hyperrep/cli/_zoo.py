@@ -60,6 +60,16 @@ def run_create(args: argparse.Namespace) -> int:
     from hyperrep.data import DataNotFoundError
     from hyperrep.zoo import create_zoo
 
+    for flag, value in (("--models", args.models), ("--epochs", args.epochs),
+                        ("--train-subset", args.train_subset),
+                        ("--test-subset", args.test_subset), ("--batch-size", args.batch_size),
+                        ("--population", args.population)):  # fmt: skip
+        if value is not None and value < 1:
+            raise HyperrepError(f"{flag} must be >= 1, got {value}")
+    preset = create_zoo_config(args.preset)
+    if args.models is not None and args.models > preset.total_models:
+        raise HyperrepError(f"--models {args.models} is more than the {preset.total_models} "
+                            f"models of {args.preset}")  # fmt: skip
     config = create_zoo_config(
         args.preset,
         n_models=args.models,
@@ -70,8 +80,6 @@ def run_create(args: argparse.Namespace) -> int:
         init_scheme=args.init_scheme,
         train_metrics=args.train_metrics,
     )
-    if args.population is not None and args.population < 1:
-        raise HyperrepError(f"--population must be >= 1, got {args.population}")
     try:
         zoo = create_zoo(
             config,

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from hyperrep.probes import ProbeResults, probe_zoo
+from hyperrep._errors import HyperrepError
+from hyperrep.probes import RESULTS_FILE, ProbeResults, probe_zoo
 from hyperrep.report import render_report
 from hyperrep.representation import TrainedRun
 from hyperrep.zoo import Zoo
@@ -22,6 +23,11 @@ def evaluate_zoo(
 ) -> dict[str, pd.DataFrame]:
     """Probe W, s(W) and each run's latent on `zoo` (and `ood`), save the results to `out`
     and render the report there. Returns the R² tables by domain ("id", "ood"), in %."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir())
+                                              and not (out / RESULTS_FILE).is_file())):  # fmt: skip
+        raise HyperrepError(f"{out} exists and is neither empty nor a hyperrep report; "
+                            "choose another --out")  # fmt: skip
     results: ProbeResults = probe_zoo(zoo, runs, ood, umap_points, include_init)
     results.save(out)
     render_report(results, out)

@@ -9,11 +9,12 @@ from hyperrep.probes._evaluate import (
     tau_table,
 )
 from hyperrep.probes._linear import RidgeProbe, SoftmaxProbe, fit_ridge, fit_ridges, fit_softmax
-from hyperrep.probes._results import ProbeResults, probe_zoo, umap_embeddings
+from hyperrep.probes._results import RESULTS_FILE, ProbeResults, probe_zoo, umap_embeddings
 from hyperrep.probes._sources import run_label, run_labels, zoo_features
 from hyperrep.probes._tasks import Task, tasks_for
 
 __all__ = [
+    "RESULTS_FILE",
     "LinearProbe",
     "load_bundle",
     "predict_checkpoints",

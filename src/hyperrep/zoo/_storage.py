@@ -51,6 +51,11 @@ STATE_DIR = "state"
 _METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "test_f1", "diverged")
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def is_zoo(path: Path) -> bool:
     """True if `path` is a folder holding a hyperrep zoo."""
     meta = path / META_FILE
@@ -101,10 +106,15 @@ class ZooWriter:
             stored_config = ZooConfig.from_dict(meta["config"]).to_dict()
             stored_arch = Architecture.from_dict(meta["architecture"]).to_dict()
             if stored_config != config_dict or stored_arch != arch.to_dict():
-                raise HyperrepError(
-                    f"{path} holds another zoo ({meta['config']['preset']}, other settings); "
-                    "choose another --out"
-                )
+                differ = [
+                    f"{k}: {_short(stored_config.get(k))} there, {_short(v)} asked"
+                    for k, v in config_dict.items()
+                    if stored_config.get(k) != v
+                ]
+                if stored_arch != arch.to_dict():
+                    differ.append(f"architecture: {stored_arch['name']} there, {arch.name} asked")
+                raise HyperrepError(f"{path} holds another zoo ({meta['config']['preset']}; "
+                                    f"{'; '.join(differ[:3])}); choose another --out")  # fmt: skip
             if meta["chunks"] != [list(c) for c in chunks]:
                 raise HyperrepError(
                     f"{path} was started with another population size; resume with "
