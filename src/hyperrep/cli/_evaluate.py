@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 
@@ -36,15 +37,28 @@ def run_evaluate(args: argparse.Namespace) -> int:
     tables = evaluate_zoo(
         open_zoo(args.zoo), runs, args.out, ood, args.umap_points, args.include_init
     )
-    print_tables(tables)
+    print_tables(tables, args.out)
     print(f"\nreport written to {args.out}")
     return 0
 
 
-def print_tables(tables: dict) -> None:
-    """Print the ID (and OOD) R² tables of a report."""
+def print_tables(tables: dict, folder: Path | None = None) -> None:
+    """Print the ID (and OOD) R² tables of a report, with the split sizes saved in
+    `folder` and a warning where a test split is too small to trust."""
+    meta = {}
+    if folder is not None and (folder / "results.json").is_file():
+        meta = json.loads((folder / "results.json").read_text())
     for domain, table in tables.items():
         print(f"\n{'In distribution' if domain == 'id' else 'Out of distribution'} "
               f"(R² in %, accuracy in % for Act/Init/Opt; Rec: reconstruction R²), "
               f"test split:")  # fmt: skip
         print(table.to_string(na_rep=""))
+        sizes = meta.get("ood_split_models" if domain == "ood" else "split_models")
+        if sizes:
+            print(f"models per split (train / val / test): {sizes['train']} / {sizes['val']} / "
+                  f"{sizes['test']}")  # fmt: skip
+            from hyperrep.probes import split_warning
+
+            warning = split_warning(sizes, meta["ood" if domain == "ood" else "zoo"])
+            if warning:
+                print(warning)

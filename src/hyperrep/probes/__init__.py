@@ -9,7 +9,13 @@ from hyperrep.probes._evaluate import (
     tau_table,
 )
 from hyperrep.probes._linear import RidgeProbe, SoftmaxProbe, fit_ridge, fit_ridges, fit_softmax
-from hyperrep.probes._results import RESULTS_FILE, ProbeResults, probe_zoo, umap_embeddings
+from hyperrep.probes._results import (
+    RESULTS_FILE,
+    ProbeResults,
+    probe_zoo,
+    split_warning,
+    umap_embeddings,
+)
 from hyperrep.probes._sources import run_label, run_labels, zoo_features
 from hyperrep.probes._tasks import Task, tasks_for
 
@@ -30,6 +36,7 @@ __all__ = [
     "fit_softmax",
     "probe_zoo",
     "results_table",
+    "split_warning",
     "run_label",
     "run_labels",
     "tasks_for",

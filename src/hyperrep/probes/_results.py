@@ -151,6 +151,8 @@ def probe_zoo(
     if ood is not None and target is not None:
         per_zoo[f"{ood.config.preset} (OOD)"] = target
     meta = {"zoo": str(zoo.path), "preset": zoo.config.preset,
+            "split_models": _split_sizes(source),
+            "ood_split_models": _split_sizes(target) if target is not None else None,
             "ood": str(ood.path) if ood is not None else None,
             "ood_preset": ood.config.preset if ood is not None else None}  # fmt: skip
     tested = {"id": _test_rows(source), "ood": _test_rows(target) if target is not None else None}
@@ -160,6 +162,25 @@ def probe_zoo(
                         _checkpoint_frame(per_zoo),
                         umap_embeddings(source, umap_points) if umap_points else None,
                         meta, predictions, zoo.architecture, labels)  # fmt: skip
+
+
+MIN_TEST_MODELS = 10  # below this, R² on the test split is noise (a warning says so)
+
+
+def _split_sizes(features: Features) -> dict[str, int]:
+    """Models per split."""
+    counts = features.table.groupby("split")["model_index"].nunique()
+    return {name: int(counts.get(name, 0)) for name in ("train", "val", "test")}
+
+
+def split_warning(sizes: dict[str, int] | None, where: str) -> str | None:
+    """A warning line when a test split is too small for its scores to mean much."""
+    if sizes is None or sizes["test"] >= MIN_TEST_MODELS:
+        return None
+    return (
+        f"warning: {where} has only {sizes['test']} test models (fewer than "
+        f"{MIN_TEST_MODELS}); its R² values are not reliable"
+    )
 
 
 def _test_rows(features: Features) -> pd.DataFrame:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hyperrep.probes import ProbeResults
+from hyperrep.probes import ProbeResults, split_warning
 from hyperrep.report._probes import (
     plot_accuracy_over_epochs,
     plot_accuracy_over_mean_weight,
@@ -43,12 +43,18 @@ def _file_safe(name: str) -> str:
 def _markdown(table: pd.DataFrame, tau: pd.DataFrame, meta: dict, domain: str) -> str:
     ood = domain == "ood"
     where = f"{meta['zoo']}" if not ood else f"{meta['zoo']} -> {meta['ood']}"
+    sizes = meta.get("ood_split_models" if ood else "split_models")
+    split = ("Models per split (train / val / test): "
+             f"{sizes['train']} / {sizes['val']} / {sizes['test']}." if sizes else "")  # fmt: skip
+    warning = split_warning(sizes, meta["ood"] if ood else meta["zoo"])
     return "\n".join([
         f"# Model characteristic prediction: {meta['preset']} ({'OOD' if ood else 'ID'})",
         "",
         f"Probes fitted on the train split of {meta['zoo']}, evaluated on the test split "
         f"({where}).",
         "R² in % for continuous targets, accuracy in % for categorical ones.",
+        split,
+        *([f"**{warning}**"] if warning else []),
         "",
         markdown_table(table),
         "",
