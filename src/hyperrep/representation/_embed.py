@@ -33,8 +33,11 @@ class TrainedRun:
     model: HyperRepresentation
     normalizer: Normalizer
 
-    def encode(self, weights: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-        """Latents (rows, L) of raw, unaugmented weight vectors (rows, n_params)."""
+    def encode(self, weights: torch.Tensor | np.ndarray, batch_size: int = 1024) -> torch.Tensor:
+        """Latents (rows, L) of raw, unaugmented weight vectors (rows, n_params): a tensor
+        or a numpy array (a zoo's `load_weights`)."""
+        weights = torch.as_tensor(np.asarray(weights) if not isinstance(weights, torch.Tensor)
+                                  else weights)  # fmt: skip
         self.model.eval()
         device = next(self.model.parameters()).device
         with torch.no_grad():
