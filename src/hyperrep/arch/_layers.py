@@ -383,8 +383,17 @@ class ResidualAdd(Layer):
 
 LAYER_TYPES: dict[str, type[Layer]] = {
     cls.__name__: cls
-    for cls in (Linear, Conv2d, MaxPool2d, Activation, Flatten, GlobalAvgPool, BatchNorm2d,
-                ResidualStart, ResidualAdd)  # fmt: skip
+    for cls in (
+        Linear,
+        Conv2d,
+        MaxPool2d,
+        Activation,
+        Flatten,
+        GlobalAvgPool,
+        BatchNorm2d,
+        ResidualStart,
+        ResidualAdd,
+    )  # fmt: skip
 }
 
 

@@ -24,6 +24,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                           help="checkpoints per UMAP plot, 0 for none (default 3000)")  # fmt: skip
     evaluate.add_argument("--include-init", action="store_true",
                           help="probe epoch 0 (the initialisation) too")  # fmt: skip
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(run=run_evaluate)
 
 
@@ -34,9 +35,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     runs = [load_run(s) for s in args.sources if s != "baselines"]
     ood = open_zoo(args.ood) if args.ood is not None else None
-    tables = evaluate_zoo(
-        open_zoo(args.zoo), runs, args.out, ood, args.umap_points, args.include_init
-    )
+    tables = evaluate_zoo(open_zoo(args.zoo), runs, args.out, ood, args.umap_points,
+                          args.include_init, progress=not args.quiet)  # fmt: skip
     print_tables(tables, args.out)
     print(f"\nreport written to {args.out}")
     return 0

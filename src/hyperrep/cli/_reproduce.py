@@ -38,8 +38,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                       help="folder for the zoo, run and report (default: demo)")  # fmt: skip
     demo.add_argument("--models", type=int, default=recipe.zoo_options["n_models"],
                       help="number of models (default %(default)s)")  # fmt: skip
-    demo.add_argument("--epochs", type=int, default=recipe.runs[0].epochs,
-                      help="epochs of representation learning (default %(default)s)")  # fmt: skip
+    demo.add_argument("--run-epochs", type=int, default=recipe.runs[0].epochs,
+                      help="epochs of representation learning (default %(default)s), as in "
+                      "`reproduce`")  # fmt: skip
     _common(demo)
     demo.set_defaults(run=run_demo)
 
@@ -59,7 +60,7 @@ def run_reproduce(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     recipe = RECIPES.create("demo")
     recipe = replace(recipe, zoo_options={**recipe.zoo_options, "n_models": args.models},
-                     runs=(replace(recipe.runs[0], epochs=args.epochs),))  # fmt: skip
+                     runs=(replace(recipe.runs[0], epochs=args.run_epochs),))  # fmt: skip
     return _run(recipe, args.out, args, _DEMO_NOTE)
 
 

@@ -20,6 +20,7 @@ def evaluate_zoo(
     ood: Zoo | None = None,
     umap_points: int = 3000,
     include_init: bool = False,
+    progress: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Probe W, s(W) and each run's latent on `zoo` (and `ood`), save the results to `out`
     and render the report there. Returns the R² tables by domain ("id", "ood"), in %."""
@@ -28,7 +29,7 @@ def evaluate_zoo(
                                               and not (out / RESULTS_FILE).is_file())):  # fmt: skip
         raise HyperrepError(f"{out} exists and is neither empty nor a hyperrep report; "
                             "choose another --out")  # fmt: skip
-    results: ProbeResults = probe_zoo(zoo, runs, ood, umap_points, include_init)
+    results: ProbeResults = probe_zoo(zoo, runs, ood, umap_points, include_init, progress)
     results.save(out)
     render_report(results, out)
     return results.tables

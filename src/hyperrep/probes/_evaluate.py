@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 from sklearn.metrics import accuracy_score, r2_score
+from tqdm.auto import tqdm
 
 from hyperrep.probes._linear import fit_ridges, fit_softmax
 from hyperrep.probes._tasks import Task
@@ -45,7 +46,7 @@ def scores(task: Task, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
 
 
 def evaluate_probes(
-    source: Features, tasks: list[Task], ood: Features | None = None
+    source: Features, tasks: list[Task], ood: Features | None = None, progress: bool = False
 ) -> list[Prediction]:
     """Fit on the source's train split (strength picked on validation), score on its test
     split and, unchanged, on the test split of the out-of-distribution zoo."""
@@ -53,7 +54,10 @@ def evaluate_probes(
     train, val, test = (split == s for s in ("train", "val", "test"))
     ood_test = ood.table["split"].to_numpy() == "test" if ood is not None else None
     results = []
-    for name, x in source.values.items():
+    bar = tqdm(source.values.items(), total=len(source.values), desc="linear probes",
+               unit="representation", disable=not progress, dynamic_ncols=True)  # fmt: skip
+    for name, x in bar:
+        bar.set_postfix_str(name)
         x_train, x_val, x_test = x[train], x[val], x[test]
         regressions = [t for t in tasks if t.kind != "classification"]
         probes: dict[Task, Any] = {}

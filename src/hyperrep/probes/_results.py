@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from hyperrep._errors import HyperrepError
 from hyperrep._io import read_json, write_json_atomic
@@ -123,6 +124,7 @@ def probe_zoo(
     ood: Zoo | None = None,
     umap_points: int = 3000,
     include_init: bool = False,
+    progress: bool = False,
 ) -> ProbeResults:
     """Probe W, s(W) and each run's latent on `zoo` (and, unchanged, on `ood`).
 
@@ -137,7 +139,7 @@ def probe_zoo(
         if not ood.architecture.same_layout(zoo.architecture):
             raise HyperrepError(f"{ood.path} has another architecture than {zoo.path}")
         target = zoo_features(ood, runs, include_init=include_init)
-    predictions = evaluate_probes(source, tasks_for(source.table), target)
+    predictions = evaluate_probes(source, tasks_for(source.table), target, progress)
     tables, taus = {}, {}
     for domain in ["id"] + (["ood"] if target is not None else []):
         table = results_table(predictions, domain)
@@ -160,7 +162,8 @@ def probe_zoo(
               zip(runs, run_labels(runs), strict=True)}  # fmt: skip
     return ProbeResults(tables, taus, _prediction_frame(predictions, tested),
                         _checkpoint_frame(per_zoo),
-                        umap_embeddings(source, umap_points) if umap_points else None,
+                        umap_embeddings(source, umap_points, progress=progress)
+                        if umap_points else None,
                         meta, predictions, zoo.architecture, labels)  # fmt: skip
 
 
@@ -215,7 +218,9 @@ def _checkpoint_frame(per_zoo: dict[str, Features]) -> pd.DataFrame:
     ], ignore_index=True)  # fmt: skip
 
 
-def umap_embeddings(features: Features, max_points: int = 3000, seed: int = 0) -> pd.DataFrame:
+def umap_embeddings(
+    features: Features, max_points: int = 3000, seed: int = 0, progress: bool = False
+) -> pd.DataFrame:
     """2-D UMAP of each representation on the same `max_points` checkpoints, with the
     columns to colour them by (epoch, test accuracy, varied categorical hyperparameters)."""
     import umap
@@ -226,7 +231,9 @@ def umap_embeddings(features: Features, max_points: int = 3000, seed: int = 0) -
     colours = ["epoch", "test_acc"] + [c for c in _COLOURS
                                        if c in table and table[c].nunique() > 1]  # fmt: skip
     frames = []
-    for name, x in features.values.items():
+    bar = tqdm(features.values.items(), total=len(features.values), desc="UMAP",
+               unit="representation", disable=not progress, dynamic_ncols=True)  # fmt: skip
+    for name, x in bar:
         x = np.nan_to_num(np.asarray(x, dtype=np.float32)[keep])
         x = (x - x.mean(0)) / np.where(x.std(0) > 0, x.std(0), 1)
         xy = umap.UMAP(random_state=seed, n_neighbors=15, n_jobs=1).fit_transform(x)

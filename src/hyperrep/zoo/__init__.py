@@ -30,7 +30,7 @@ __getattr__, __dir__ = lazy_exports(
         "load_checkpoints": "._checkpoints",
         "split_models": "._checkpoints",
         "load_zoo_data": "._generate",
-    "kernel_report": "._native",
+        "kernel_report": "._native",
         "is_zoo": "._storage",
         "Zoo": "._zoo",
         "open_zoo": "._zoo",

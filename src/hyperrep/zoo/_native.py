@@ -36,6 +36,8 @@ def _flags() -> tuple[str, ...]:
     width of this CPU; e.g. "x86-64-v3" for an AVX2 build), and OpenMP."""
     march = os.environ.get("HYPERREP_KERNEL_MARCH", "native")
     return (*_BASE_FLAGS, f"-march={march}", _OPENMP_FLAG)
+
+
 LANES = 16  # floats per vector in the kernels (the lane axis is a multiple of it)
 POOLS = (1, 2)  # max-pool windows the kernels fuse (1: no pooling)
 FUSED_ACTIVATIONS = ("tanh", "sigmoid", "relu")  # derivatives the backward kernel applies
