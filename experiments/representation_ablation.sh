@@ -36,6 +36,10 @@ declare -A ARGS=(
     --pool 120 --erase-mode block-retry --recon-scale 20 --bf16"
   [objective-normalized-gamma0.1-bf16]="$OURS --gamma 0.1 --normalize --recon-target augmented \
     --pool 120 --erase-mode block-retry --bf16"
+  [objective-recon50-bf16]="$OURS --gamma 0.5 --no-normalize --recon-target augmented \
+    --pool 120 --erase-mode block-retry --recon-scale 50 --bf16"
+  [objective-normalized-gamma0.05-bf16]="$OURS --gamma 0.05 --normalize \
+    --recon-target augmented --pool 120 --erase-mode block-retry --bf16"
 )
 for name in "$@"; do
   start=$(date +%s)
