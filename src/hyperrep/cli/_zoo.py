@@ -36,6 +36,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     create.add_argument("--quiet", action="store_true", help="no progress bar")
     create.set_defaults(run=run_create)
 
+    imp = sub.add_parser("import", help="import a zoo published in another format")
+    imp.add_argument("format", help="source format: unterthiner (the Small CNN Zoo)")
+    imp.add_argument("source", type=Path, help="folder holding the source zoo's files")
+    imp.add_argument("--out", required=True, type=Path, help="folder to write the zoo to")
+    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.set_defaults(run=run_import)
+
     info = sub.add_parser("info", help="summarise a zoo folder")
     info.add_argument("zoo", type=Path, help="zoo folder")
     info.set_defaults(run=run_info)
@@ -92,6 +99,15 @@ def run_create(args: argparse.Namespace) -> int:
         )
     except DataNotFoundError as err:
         raise HyperrepError(str(err)) from err
+    print(format_summary(zoo.summary()))
+    print(f"zoo written to {zoo.path}")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from hyperrep.zoo import import_zoo
+
+    zoo = import_zoo(args.format, args.source, args.out, progress=not args.quiet)
     print(format_summary(zoo.summary()))
     print(f"zoo written to {zoo.path}")
     return 0

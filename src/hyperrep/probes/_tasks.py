@@ -29,7 +29,9 @@ _HYPERPARAMETERS = (
 def tasks_for(table: pd.DataFrame) -> list[Task]:
     """Epoch, accuracy, generalization gap, per-class F1 (where the table has them), and
     every hyperparameter the zoo varies."""
-    base = [Task("Eph", "epoch", "regression"), Task("Acc", "test_acc", "regression"),
+    # imported zoos keep the source's training step ("step"); the epoch axis is its index
+    epoch = "step" if "step" in table else "epoch"
+    base = [Task("Eph", epoch, "regression"), Task("Acc", "test_acc", "regression"),
             Task("GGap", "ggap", "regression")]  # fmt: skip
     tasks = [t for t in base if t.column in table]
     f1 = sorted((c for c in table.columns if c.startswith("f1_")), key=lambda c: int(c[3:]))

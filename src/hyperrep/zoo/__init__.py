@@ -31,6 +31,8 @@ __getattr__, __dir__ = lazy_exports(
         "split_models": "._checkpoints",
         "load_zoo_data": "._generate",
         "kernel_report": "._native",
+        "import_zoo": "._import",
+        "list_import_formats": "._import",
         "is_zoo": "._storage",
         "Zoo": "._zoo",
         "open_zoo": "._zoo",
@@ -58,6 +60,8 @@ if TYPE_CHECKING:
     from hyperrep.zoo._zoo import Zoo, open_zoo
 
 __all__ = [
+    "import_zoo",
+    "list_import_formats",
     "kernel_report",
     "SPLITS",
     "CheckpointData",

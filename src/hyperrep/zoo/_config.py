@@ -51,6 +51,8 @@ class ZooConfig:
     does, or "full", a pass over the whole training set in eval mode after the epoch.
     `holdout` training images are set aside before training, drawn as the authors'
     `random_split(..., generator=manual_seed(holdout_seed))`; models never see them.
+    `source` marks a zoo imported from another format (`init_scheme` "imported": the init
+    names are the source's own); such a zoo is read, never trained or grown.
     """
 
     preset: str
@@ -70,6 +72,7 @@ class ZooConfig:
     train_metrics: str = "running"
     holdout: int = 0
     holdout_seed: int = 42
+    source: str | None = None  # imported zoos: where from (they are read, never trained)
 
     def __post_init__(self) -> None:
         for method in self.grid.get("init", ()):

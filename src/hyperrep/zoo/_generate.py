@@ -154,6 +154,9 @@ def create_zoo(
     while other processes keep cores busy (`FairThreads`, unless OMP_NUM_THREADS is set).
     """
     check_device(device)
+    if config.source is not None:
+        raise HyperrepError(f"{config.preset} is an imported zoo ({config.source}); it can "
+                            "be read, not trained or grown")  # fmt: skip
     arch = create_architecture(config.architecture)
     models = config.models()
     size = population_size or default_population_size(arch)

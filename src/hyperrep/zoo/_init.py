@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import torch
 
 AUTHORS_BIAS = 0.01
-INIT_SCHEME_NAMES = ("authors", "fan-in")
+INIT_SCHEME_NAMES = ("authors", "fan-in", "imported")  # imported: names as the source has them
 INITS = ("uniform", "normal", "kaiming_uniform", "kaiming_normal", "xavier_uniform",
          "xavier_normal")  # fmt: skip
 
@@ -79,7 +79,7 @@ def check_init(method: str, scheme: str) -> None:
         raise UnknownNameError(
             f"unknown init scheme {scheme!r}; known: {', '.join(INIT_SCHEME_NAMES)}"
         )
-    if method not in INITS:
+    if method not in INITS and scheme != "imported":
         raise UnknownNameError(f"unknown init {method!r}; known: {', '.join(INITS)}")
 
 
@@ -94,6 +94,8 @@ def init_params(
     import torch
 
     check_init(method, scheme)
+    if scheme == "imported":
+        raise UnknownNameError("an imported zoo's models cannot be initialised here")
     draw = _schemes()[scheme][method]
     tensors: list[torch.Tensor] = []
     weight_of_layer: dict[int, torch.Tensor] = {}

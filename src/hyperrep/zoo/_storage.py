@@ -42,7 +42,9 @@ from hyperrep.zoo._integrity import architecture_digest, check_weights_file, chu
 from hyperrep.zoo._population import EpochRecord
 
 FORMAT = "hyperrep-zoo"
-FORMAT_VERSION = 2  # 2: config has init_scheme, train_metrics, holdout (1 reads as fan-in/full/0)
+# 2: config has init_scheme, train_metrics, holdout (1 reads as fan-in/full/0);
+# 3: config has source (imported zoos; older zoos read as None)
+FORMAT_VERSION = 3
 META_FILE = "zoo.json"
 WEIGHTS_FILE = "weights.npy"
 PROPERTIES_DIR = "properties"

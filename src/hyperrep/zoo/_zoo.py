@@ -184,6 +184,8 @@ class Zoo:
                             if c.holdout else "")  # fmt: skip
         if c.dataset_options:
             data += " " + ", ".join(f"{k}={v}" for k, v in c.dataset_options.items())
+        if c.source is not None:
+            return f"imported from {c.source} ({c.dataset})"
         return f"batch {c.batch_size} on {data}; init scheme {c.init_scheme}"
 
     def load_weights(self, table: pd.DataFrame) -> np.ndarray:
