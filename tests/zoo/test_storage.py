@@ -12,6 +12,7 @@ from hyperrep import HyperrepError
 from hyperrep.arch import to_module, vector_to_state_dict
 from hyperrep.data import make_tetris
 from hyperrep.zoo import ZooConfig, create_zoo, create_zoo_config, open_zoo
+from hyperrep.zoo._storage import FORMAT_VERSION
 
 TINY = {"n_train": 256, "n_test": 128}
 
@@ -229,7 +230,7 @@ def test_format_1_zoo_is_read_resumed_and_grown_as_it_was_trained(tmp_path):
     assert again.complete and again.summary()["models_done"] == 3
     grown = create_zoo(create_zoo_config("tetris-seed", n_models=5, **legacy), tmp_path / "z",
                        progress=False)  # fmt: skip
-    assert grown.summary()["models_done"] == 5 and grown.meta["format_version"] == 2
+    assert grown.summary()["models_done"] == 5 and grown.meta["format_version"] == FORMAT_VERSION
     with pytest.raises(HyperrepError, match="holds another zoo"):  # today's default: authors
         create_zoo(create_zoo_config("tetris-seed", n_models=5, dataset_options=TINY,
                                      epochs=1), tmp_path / "z", progress=False)  # fmt: skip
