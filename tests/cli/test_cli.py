@@ -110,6 +110,8 @@ def test_representation_commands_reject_bad_input_in_one_line(tmp_path, tiny_zoo
          "compression ratio must be > 0"),
         (["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--lr", "-1"],
          "learning rate must be a positive number"),
+        (["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--compression", "80"],
+         "leaves a latent of 1 for 100 parameters; use at most 50"),
     ]  # fmt: skip
     for args, message in cases:
         result = run_cli(*args)

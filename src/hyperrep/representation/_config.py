@@ -129,7 +129,11 @@ class RunConfig:
         """The same run with latent size L = round(n_params / ratio)."""
         if not (math.isfinite(ratio) and ratio > 0):
             raise HyperrepError(f"compression ratio must be > 0, got {ratio}")
-        return replace(self, model=replace(self.model, latent_dim=max(1, round(n_params / ratio))))
+        latent = round(n_params / ratio)
+        if latent < 2:
+            raise HyperrepError(f"compression ratio {ratio:g} leaves a latent of {latent} for "
+                                f"{n_params} parameters; use at most {n_params / 2:g}")  # fmt: skip
+        return replace(self, model=replace(self.model, latent_dim=latent))
 
 
 REPRESENTATION_PRESETS: Registry[RunConfig] = Registry("representation preset")
