@@ -186,7 +186,9 @@ def _properties(model: int, modeldir: str, part: pd.DataFrame, at: list[int], n_
                          ("test_loss", "test_loss"), ("test_acc", "test_accuracy")):  # fmt: skip
         frame.loc[at, ours] = part[theirs].to_numpy(float)
     frame["ggap"] = frame["train_acc"] - frame["test_acc"]
-    finite = np.isfinite(block).all(axis=1) & (len(at) == n_steps)
+    present = np.zeros(n_steps, dtype=bool)
+    present[at] = True
+    finite = np.isfinite(block).all(axis=1) & present  # a missing step counts as bad
     frame["diverged"] = bool(not finite.all())
     frame["diverged_epoch"] = np.int64(int(np.argmin(finite)) if not finite.all() else -1)
     frame["modeldir"] = modeldir
