@@ -171,3 +171,16 @@ def test_an_imported_zoo_goes_through_evaluate_and_train(tmp_path):
     assert {"Eph", "Acc", "GGap", "LR"} <= set(table.index)  # LR varies, so it is a task
     assert main(["train", zoo, "--out", str(tmp_path / "run"), "--epochs", "1", "--d-model",
                  "16", "--quiet"]) == 0  # fmt: skip
+
+
+def test_a_model_missing_a_step_is_flagged_at_that_step(source, tmp_path):
+    folder, _ = source
+    keep = [i for i in range(9) if i != 7]  # model 2 loses its step-1 checkpoint
+    np.save(folder / "weights.npy", np.load(folder / "weights.npy")[keep])
+    metrics = pd.read_csv(folder / "metrics.csv.gz")
+    metrics.iloc[keep].to_csv(folder / "metrics.csv.gz", index=False)
+    zoo = import_zoo("unterthiner", folder, tmp_path / "zoo", progress=False)
+    rows = zoo.properties[zoo.properties["model_index"] == 2]
+    assert rows["diverged"].all() and rows["diverged_epoch"].iloc[0] == 1
+    assert np.isnan(rows.loc[rows["epoch"] == 1, "test_acc"]).all()
+    assert not zoo.weights[2, 1].any()  # nothing stored for the missing step
