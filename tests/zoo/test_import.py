@@ -4,6 +4,8 @@ computes what the source network computes (checked against a plain NHWC loop).""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -184,3 +186,61 @@ def test_a_model_missing_a_step_is_flagged_at_that_step(source, tmp_path):
     assert rows["diverged"].all() and rows["diverged_epoch"].iloc[0] == 1
     assert np.isnan(rows.loc[rows["epoch"] == 1, "test_acc"]).all()
     assert not zoo.weights[2, 1].any()  # nothing stored for the missing step
+
+
+def _trials(root, n=12, epochs=3, rng=None):
+    """Ray-Tune trial folders of Tetris MLPs, as the authors' zoos store them."""
+    from hyperrep.arch import create_architecture
+
+    rng = rng or np.random.default_rng(0)
+    arch = create_architecture("tetris-mlp")
+    vectors = {}
+    for m in range(n):
+        trial = root / f"NN_tune_trainable_{m:05d}_seed={m}"
+        trial.mkdir(parents=True)
+        (trial / "params.json").write_text(json.dumps({
+            "model::type": "MLP", "model::nlin": ("tanh", "relu")[m % 2],
+            "model::init_type": "kaiming_uniform", "model::dropout": 0.0,
+            "optim::optimizer": "adam", "optim::lr": (1e-3, 1e-4)[m % 2], "optim::wd": 0.0,
+            "seed": m, "training::epochs_train": epochs}))  # fmt: skip
+        lines = []
+        for e in range(epochs + 1):
+            vector = torch.from_numpy(rng.normal(size=arch.n_params).astype(np.float32))
+            vectors[(m, e)] = vector
+            state = {f"module_list.{k}": v for k, v in
+                     vector_to_state_dict(arch, vector).items()}  # fmt: skip
+            folder = trial / (f"checkpoint_{e}" if m % 2 else f"checkpoint_{e:06d}")
+            folder.mkdir()
+            torch.save(state, folder / "checkpoints")
+            lines.append(json.dumps({"training_iteration": e, "train_loss": 1.0 - 0.1 * e,
+                                     "train_acc": 0.3 + 0.1 * e, "test_loss": 1.1,
+                                     "test_acc": 0.25 + 0.1 * e}))  # fmt: skip
+        (trial / "result.json").write_text("\n".join(lines) + "\n")
+    return vectors
+
+
+def test_raytune_trials_round_trip(tmp_path):
+    vectors = _trials(tmp_path / "src")
+    zoo = import_zoo("raytune", tmp_path / "src", tmp_path / "zoo", progress=False)
+    assert zoo.architecture.name == "tetris-mlp" and zoo.weights.shape == (12, 4, 100)
+    for (m, e), vector in vectors.items():
+        np.testing.assert_array_equal(zoo.weights[m, e], vector.numpy())
+    table = zoo.properties
+    assert set(table["activation"]) == {"tanh", "relu"} and set(table["lr"]) == {1e-3, 1e-4}
+    np.testing.assert_allclose(table.loc[table["epoch"] == 2, "test_acc"], 0.45)
+    assert zoo.verify() == [] and zoo.config.source.startswith("Ray-Tune")
+
+
+def test_raytune_checkpoint_with_code_is_refused(tmp_path, capsys):
+    _trials(tmp_path / "src", n=2)
+    bad = next((tmp_path / "src").glob("*00001*")) / "checkpoint_1" / "checkpoints"
+    torch.save({"module_list.0.weight": _Payload()}, bad)
+    assert main(["zoo", "import", "raytune", str(tmp_path / "src"), "--out",
+                 str(tmp_path / "z"), "--quiet"]) == 2  # fmt: skip
+    captured = capsys.readouterr()
+    assert "code ran" not in captured.out and "without running code" in captured.err
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("code ran",))

@@ -37,7 +37,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     create.set_defaults(run=run_create)
 
     imp = sub.add_parser("import", help="import a zoo published in another format")
-    imp.add_argument("format", help="source format: unterthiner (the Small CNN Zoo)")
+    imp.add_argument("format", help="unterthiner (the Small CNN Zoo) or raytune (trial "
+                     "folders: params.json, result.json, checkpoint_E)")  # fmt: skip
     imp.add_argument("source", type=Path, help="folder holding the source zoo's files")
     imp.add_argument("--out", required=True, type=Path, help="folder to write the zoo to")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -1,5 +1,7 @@
 """Zoos others published, imported into the zoo format: `hyperrep zoo import FORMAT SRC`.
 
+Formats: **unterthiner** (below) and **raytune** (`_import_raytune.py`).
+
 **unterthiner** (Unterthiner et al. 2020, "Predicting Neural Network Accuracy from
 Weights", the Small CNN Zoo): a folder with ``weights.npy`` (one float32 row of 4,970
 parameters per checkpoint, memory-mapped here), ``metrics.csv`` or ``metrics.csv.gz``
@@ -131,32 +133,46 @@ def import_unterthiner(source: Path, out: Path, progress: bool = True) -> Zoo:
     steps = np.sort(metrics["step"].unique())
     models = metrics.groupby("modeldir", sort=True).indices  # modeldir -> row positions
     names = list(models)
-    chunks = [list(range(i, min(i + _CHUNK_MODELS, len(names))))
-              for i in range(0, len(names), _CHUNK_MODELS)]  # fmt: skip
     grid = {key: tuple(sorted({_value(v) for v in metrics[col]}, key=str))
             for key, col in _CONFIG.items() if key not in ("seed", "dataset")}  # fmt: skip
     config = ZooConfig(f"unterthiner-{datasets[0]}", arch.name, str(datasets[0]),
                        len(steps) - 1, 1, grid, seeds=(0,), n_models=None,
                        init_scheme="imported", train_metrics="full",
                        source=f"Unterthiner et al. 2020 ({source.name})")  # fmt: skip
-    writer = ZooWriter.open(out, config, arch, chunks, __version__)
     step_index = {int(s): i for i, s in enumerate(steps)}
-    with tqdm(total=len(names), unit="model", desc="import", disable=not progress) as bar:
+
+    def model(index: int) -> tuple[np.ndarray, pd.DataFrame]:
+        positions = models[names[index]]
+        part = metrics.iloc[positions]
+        at = [step_index[int(s)] for s in part["step"]]
+        block = np.zeros((len(steps), arch.n_params), np.float32)
+        block[at] = np.asarray(weights[positions])[:, take]  # positions ascending
+        return block, _properties(index, names[index], part, at, len(steps), block)
+
+    return write_imported(out, config, arch, len(names), model, progress)
+
+
+def write_imported(
+    out: Path,
+    config: ZooConfig,
+    arch: Architecture,
+    n_models: int,
+    model: Callable[[int], tuple[np.ndarray, pd.DataFrame]],
+    progress: bool,
+) -> Zoo:
+    """Write an imported zoo chunk by chunk: `model(i)` gives model i's weights (epochs + 1,
+    n_params) and property rows. A killed import resumes at the first unfinished chunk."""
+    chunks = [list(range(i, min(i + _CHUNK_MODELS, n_models)))
+              for i in range(0, n_models, _CHUNK_MODELS)]  # fmt: skip
+    writer = ZooWriter.open(out, config, arch, chunks, __version__)
+    with tqdm(total=n_models, unit="model", desc="import", disable=not progress) as bar:
         for chunk, rows in enumerate(chunks):
-            if chunk in writer.done:
-                bar.update(len(rows))
-                continue
-            block = np.zeros((len(rows), len(steps), arch.n_params), np.float32)
-            tables = []
-            for j, model in enumerate(rows):
-                positions = models[names[model]]
-                part = metrics.iloc[positions]
-                at = [step_index[int(s)] for s in part["step"]]
-                block[j, at] = np.asarray(weights[positions])[:, take]  # rows ascending
-                tables.append(_properties(model, names[model], part, at, len(steps), block[j]))
-            for epoch in range(len(steps)):
-                writer.write_weights(rows, epoch, block[:, epoch])
-            writer.commit_chunk(chunk, pd.concat(tables, ignore_index=True))
+            if chunk not in writer.done:
+                blocks, tables = zip(*(model(i) for i in rows), strict=True)
+                block = np.stack(blocks)
+                for epoch in range(block.shape[1]):
+                    writer.write_weights(rows, epoch, block[:, epoch])
+                writer.commit_chunk(chunk, pd.concat(tables, ignore_index=True))
             bar.update(len(rows))
     zoo = Zoo(out)
     summary = zoo.summary()
@@ -194,3 +210,6 @@ def _properties(model: int, modeldir: str, part: pd.DataFrame, at: list[int], n_
     frame["modeldir"] = modeldir
     frame["step"] = frame["step"].astype(float)
     return frame
+
+
+from hyperrep.zoo import _import_raytune  # noqa: E402, F401 (registers "raytune")
