@@ -353,9 +353,10 @@ def _train_locked(
                 _save(trainer.model_tensors(), out / "model.safetensors")
             _save(trainer.state_tensors(), last, {"history": json.dumps(trainer.history)})
             write_json_atomic(out / "history.json", trainer.history)  # a readable copy
-            shown = {k: round(v, 4) for k, v in metrics.items() if k.startswith("val")}
+            shown = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in metrics.items()
+                              if k.startswith("val"))  # fmt: skip
             if progress:
-                bar.write(f"epoch {trainer.epoch}/{config.train.epochs} {shown}")
+                bar.write(f"epoch {trainer.epoch}/{config.train.epochs}: {shown}")
             if on_epoch is not None:
                 on_epoch(trainer.epoch)
     return trainer.history
