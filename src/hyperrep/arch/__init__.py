@@ -3,7 +3,20 @@
 from typing import TYPE_CHECKING
 
 from hyperrep._lazy import lazy_exports
-from hyperrep.arch._layers import ModuleContext, PopulationContext
+from hyperrep.arch._layers import (
+    Activation,
+    BatchNorm2d,
+    Conv2d,
+    Flatten,
+    GlobalAvgPool,
+    Layer,
+    Linear,
+    MaxPool2d,
+    ModuleContext,
+    PopulationContext,
+    ResidualAdd,
+    ResidualStart,
+)
 from hyperrep.arch._permutation_spec import (
     PermEntry,
     PermGroup,
@@ -15,20 +28,7 @@ from hyperrep.arch._presets import (
     list_architectures,
     register_architecture,
 )
-from hyperrep.arch._spec import (
-    Activation,
-    Architecture,
-    BatchNorm2d,
-    Conv2d,
-    Flatten,
-    GlobalAvgPool,
-    Layer,
-    Linear,
-    MaxPool2d,
-    ParamSlot,
-    ResidualAdd,
-    ResidualStart,
-)
+from hyperrep.arch._spec import Architecture, ParamSlot
 
 # the parts that need torch load on first use
 __getattr__, __dir__ = lazy_exports(__name__, {

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from hyperrep._registry import Registry
-from hyperrep.arch._spec import (
+from hyperrep.arch._layers import (
     Activation,
-    Architecture,
     BatchNorm2d,
     Conv2d,
     Flatten,
@@ -15,6 +14,7 @@ from hyperrep.arch._spec import (
     ResidualAdd,
     ResidualStart,
 )
+from hyperrep.arch._spec import Architecture
 
 ARCHITECTURES: Registry[Architecture] = Registry("architecture")
 register_architecture = ARCHITECTURES.register

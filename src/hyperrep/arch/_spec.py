@@ -13,27 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from hyperrep._errors import HyperrepError
-from hyperrep.arch._layers import (
-    Activation,
-    BatchNorm2d,
-    Conv2d,
-    Flatten,
-    GlobalAvgPool,
-    Layer,
-    Linear,
-    MaxPool2d,
-    ResidualAdd,
-    ResidualStart,
-    layer_from_dict,
-)
-
-__all__ = [
-    "Activation", "Architecture", "BatchNorm2d", "Conv2d", "Flatten", "GlobalAvgPool",
-    "Layer", "Linear", "MaxPool2d", "ParamSlot", "ResidualAdd", "ResidualStart",
-]  # fmt: skip
-
-
-ParametricLayer = Linear | Conv2d | BatchNorm2d
+from hyperrep.arch._layers import Layer, layer_from_dict
 
 
 @dataclass(frozen=True)

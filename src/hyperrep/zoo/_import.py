@@ -136,7 +136,7 @@ def import_unterthiner(source: Path, out: Path, progress: bool = True) -> Zoo:
     grid = {key: tuple(sorted({_value(v) for v in metrics[col]}, key=str))
             for key, col in _CONFIG.items() if key not in ("seed", "dataset")}  # fmt: skip
     config = ZooConfig(f"unterthiner-{datasets[0]}", arch.name, str(datasets[0]),
-                       len(steps) - 1, 1, grid, seeds=(0,), n_models=None,
+                       len(steps) - 1, 1, grid, seeds=(0,),
                        init_scheme="imported", train_metrics="full",
                        source=f"Unterthiner et al. 2020 ({source.name})")  # fmt: skip
     step_index = {int(s): i for i, s in enumerate(steps)}
