@@ -153,7 +153,11 @@ def test_every_option_has_help_text():
     ("args", "message"),
     [(["zoo", "create", "tetris-seed", "--models", "2000"], "--models 2000 is more than the 1000"),
      (["zoo", "create", "tetris-seed", "--models", "0"], "--models must be >= 1, got 0"),
-     (["zoo", "create", "tetris-seed", "--epochs", "-1"], "--epochs must be >= 1, got -1")],
+     (["zoo", "create", "tetris-seed", "--epochs", "-1"], "--epochs must be >= 1, got -1"),
+     (["zoo", "create", "tetris-seed", "--address", "auto"],
+      "--address applies to --backend ray only"),
+     (["zoo", "create", "tetris-seed", "--backend", "ray", "--task-cpus", "0"],
+      "--task-cpus must be > 0")],
 )  # fmt: skip
 def test_zoo_flags_are_named_in_errors(tmp_path, run_cli, args, message):
     result = run_cli(*args, "--out", str(tmp_path / "z"))

@@ -34,6 +34,27 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     create.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     create.add_argument("--data-dir", type=Path, help="folder with MNIST / Fashion-MNIST IDX files")
     create.add_argument("--quiet", action="store_true", help="no progress bar")
+    create.add_argument("--backend", choices=["local", "ray"], default="local",
+                        help="local: train here; ray: one Ray task per population, on a "
+                        "cluster or a local Ray instance (needs hyperrep[distributed]; "
+                        "docs/scale.md)")  # fmt: skip
+    create.add_argument("--address", help="with --backend ray: the cluster to join, such as "
+                        "HOST:6379 or auto (default: start a local Ray instance)")  # fmt: skip
+    create.add_argument(
+        "--task-cpus",
+        type=float,
+        default=1.0,
+        help="with --backend ray: CPUs per population task (default 1)",
+    )
+    create.add_argument("--task-gpus", type=float, default=0.0,
+                        help="with --backend ray: GPUs per population task (default 0; "
+                        "above 0 the task trains on CUDA)")  # fmt: skip
+    create.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help="with --backend ray: retries of a failed task (default 2)",
+    )
     create.set_defaults(run=run_create)
 
     imp = sub.add_parser("import", help="import a zoo published in another format")
@@ -97,12 +118,28 @@ def run_create(args: argparse.Namespace) -> int:
             data_dir=args.data_dir,
             progress=not args.quiet,
             threads=args.threads,
+            ray=_ray_options(args),
         )
     except DataNotFoundError as err:
         raise HyperrepError(str(err)) from err
     print(format_summary(zoo.summary()))
     print(f"zoo written to {zoo.path}")
     return 0
+
+
+def _ray_options(args: argparse.Namespace):  # -> RayOptions | None
+    ray_flags = {"--address": args.address is not None, "--task-cpus": args.task_cpus != 1.0,
+                 "--task-gpus": args.task_gpus != 0.0, "--retries": args.retries != 2}  # fmt: skip
+    if args.backend != "ray":
+        given = [flag for flag, set_ in ray_flags.items() if set_]
+        if given:
+            raise HyperrepError(f"{given[0]} applies to --backend ray only")
+        return None
+    if args.task_cpus <= 0 or args.task_gpus < 0 or args.retries < 0:
+        raise HyperrepError("--task-cpus must be > 0, --task-gpus and --retries >= 0")
+    from hyperrep.zoo._ray import RayOptions
+
+    return RayOptions(args.address, args.task_cpus, args.task_gpus, args.retries)
 
 
 def run_import(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -30,6 +31,9 @@ from hyperrep.zoo._storage import (
     read_json,
 )
 from hyperrep.zoo._zoo import Zoo
+
+if TYPE_CHECKING:
+    from hyperrep.zoo._ray import RayOptions
 
 
 def default_population_size(arch: Architecture) -> int:
@@ -143,6 +147,7 @@ def create_zoo(
     progress: bool = True,
     on_epoch: Callable[[int, int], None] | None = None,
     threads: int | None = None,
+    ray: RayOptions | None = None,
 ) -> Zoo:
     """Train every model of `config` into the zoo folder `out`, resuming if it is there.
 
@@ -152,6 +157,8 @@ def create_zoo(
     threads for the build; by default MLP zoos (tiny matrix products, where a second
     thread only adds synchronisation) use one, and CNN zoos up to torch's setting, fewer
     while other processes keep cores busy (`FairThreads`, unless OMP_NUM_THREADS is set).
+    With `ray`, each population is a task on a Ray cluster (`hyperrep.zoo._ray`); the
+    zoo's bytes are the same.
     """
     check_device(device)
     if config.source is not None:
@@ -179,6 +186,11 @@ def create_zoo(
             total=len(models) * epochs, initial=done_work, unit="model-epoch",
             disable=not progress, desc=config.preset, dynamic_ncols=True,
         ) as bar:  # fmt: skip
+            if ray is not None:
+                from hyperrep.zoo._ray import train_chunks_ray
+
+                train_chunks_ray(writer, models, todo, data, device, bar, ray)
+                todo = []
             for chunk in todo:
                 rows = chunks[chunk]
                 bar.set_postfix_str(f"population {chunk + 1}/{len(chunks)} ({len(rows)} models)")

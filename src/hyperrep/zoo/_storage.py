@@ -83,7 +83,7 @@ class ZooWriter:
         self.done: set[int] = set(progress["done"])
         self.checksums: dict[str, str] = dict(progress.get("checksums", {}))
         for chunk in self.done:  # a kill between marking a chunk done and removing its state
-            self._state_path(chunk).unlink(missing_ok=True)
+            self._remove_state(chunk)
 
     @classmethod
     def open(
@@ -193,37 +193,31 @@ class ZooWriter:
         self.weights[np.asarray(rows), epoch] = weights
 
     def _state_path(self, chunk: int) -> Path:
-        return self.path / STATE_DIR / f"chunk-{chunk:05d}.safetensors"
+        return state_path(self.path, chunk)
 
     def save_state(
         self, chunk: int, state: dict[str, torch.Tensor], records: Sequence[EpochRecord]
     ) -> None:
         """Make a chunk's progress durable: flush its weights, then replace its state file."""
         self.weights.flush()
-        tensors = dict(state)
-        for name in _METRICS:
-            stacked = np.stack([getattr(r, name) for r in records])
-            tensors[f"metrics.{name}"] = torch.from_numpy(np.ascontiguousarray(stacked))
-        path = self._state_path(chunk)
-        path.parent.mkdir(exist_ok=True)
-        with atomic_path(path) as tmp:
-            save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
+        save_chunk_state(self._state_path(chunk), state, records)
 
     def load_state(self, chunk: int) -> tuple[dict[str, torch.Tensor], list[EpochRecord]] | None:
         """The saved trainer state and metric records of a chunk in flight, if any."""
-        path = self._state_path(chunk)
-        if not path.is_file():
-            return None
-        tensors = load_file(str(path))
-        metrics = {n: tensors.pop(f"metrics.{n}").numpy() for n in _METRICS}
-        records = [
-            EpochRecord(epoch, np.empty(0, np.float32), **{n: metrics[n][epoch] for n in _METRICS})
-            for epoch in range(len(metrics["diverged"]))
-        ]
-        return tensors, records
+        saved = load_chunk_state(self._state_path(chunk))
+        task_weights = chunk_weights_path(self.path, chunk)
+        if saved is not None and task_weights.is_file():  # left by a Ray task: take it over
+            rows = self.meta["chunks"][chunk]
+            check_weights_file(task_weights, (len(rows), *self.weights.shape[1:]))
+            self.weights[np.asarray(rows)] = np.load(task_weights, mmap_mode="r",
+                                                     allow_pickle=False)  # fmt: skip
+            self.weights.flush()
+            task_weights.unlink()
+        return saved
 
     def commit_chunk(self, chunk: int, table: pd.DataFrame) -> None:
-        """Make a chunk final: flush its weights, write its properties, mark it done."""
+        """Make a chunk final: flush its weights, write its properties, mark it done, and
+        remove its resume state."""
         self.weights.flush()
         final = self.path / PROPERTIES_DIR / f"chunk-{chunk:05d}.parquet"
         with atomic_path(final) as tmp:
@@ -231,7 +225,11 @@ class ZooWriter:
         self.done.add(chunk)
         self.checksums[str(chunk)] = chunk_checksum(self.weights, self.meta["chunks"][chunk])
         write_json_atomic(self.path / PROGRESS_FILE, self.progress())
+        self._remove_state(chunk)
+
+    def _remove_state(self, chunk: int) -> None:
         self._state_path(chunk).unlink(missing_ok=True)
+        chunk_weights_path(self.path, chunk).unlink(missing_ok=True)  # Ray tasks' weights
 
     def progress(self) -> dict[str, Any]:
         """The content of progress.json: finished chunks, their weight checksums, and a
@@ -246,6 +244,42 @@ class ZooWriter:
         self.meta["complete"] = True
         self.meta["summary"] = summary
         write_json_atomic(self.path / META_FILE, self.meta)
+
+
+def state_path(zoo: Path, chunk: int) -> Path:
+    """The resume state of a chunk in flight."""
+    return zoo / STATE_DIR / f"chunk-{chunk:05d}.safetensors"
+
+
+def chunk_weights_path(zoo: Path, chunk: int) -> Path:
+    """Weights of a chunk in flight on a Ray task: (models, epochs + 1, n_params) float32."""
+    return zoo / STATE_DIR / f"chunk-{chunk:05d}.weights.npy"
+
+
+def save_chunk_state(
+    path: Path, state: dict[str, torch.Tensor], records: Sequence[EpochRecord]
+) -> None:
+    """Replace a chunk's state file (trainer state and metric records) atomically."""
+    tensors = dict(state)
+    for name in _METRICS:
+        stacked = np.stack([getattr(r, name) for r in records])
+        tensors[f"metrics.{name}"] = torch.from_numpy(np.ascontiguousarray(stacked))
+    path.parent.mkdir(exist_ok=True)
+    with atomic_path(path) as tmp:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
+
+
+def load_chunk_state(path: Path) -> tuple[dict[str, torch.Tensor], list[EpochRecord]] | None:
+    """The trainer state and metric records in a chunk's state file, if there is one."""
+    if not path.is_file():
+        return None
+    tensors = load_file(str(path))
+    metrics = {n: tensors.pop(f"metrics.{n}").numpy() for n in _METRICS}
+    records = [
+        EpochRecord(epoch, np.empty(0, np.float32), **{n: metrics[n][epoch] for n in _METRICS})
+        for epoch in range(len(metrics["diverged"]))
+    ]
+    return tensors, records
 
 
 def chunk_table(

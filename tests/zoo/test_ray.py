@@ -1,0 +1,94 @@
+"""`--backend ray`: the same zoo as the local backend, byte for byte, on a local Ray
+instance; failed tasks retried, resumed, or reported with their model ids."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hyperrep._errors import HyperrepError
+from hyperrep.zoo import create_zoo, create_zoo_config
+from hyperrep.zoo._ray import FAIL_CHUNKS_ENV, RayOptions
+
+ray = pytest.importorskip("ray", reason="the [distributed] extra (Ray) is not installed")
+
+pytestmark = pytest.mark.slow
+_CONFIG = create_zoo_config("tetris-seed", n_models=12, epochs=3)  # 3 populations of 4
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def local_zoo(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("local") / "zoo"
+    create_zoo(_CONFIG, path, population_size=4, progress=False)
+    return path
+
+
+def _files(zoo: Path) -> dict[str, bytes]:
+    """Every file a finished zoo consists of (zoo.json aside: it records no run-specific
+    bytes but is compared as data)."""
+    names = [
+        "weights.npy",
+        "progress.json",
+        *(f"properties/{p.name}" for p in sorted((zoo / "properties").iterdir())),
+    ]
+    return {name: (zoo / name).read_bytes() for name in names}
+
+
+def _assert_same_zoo(a: Path, b: Path) -> None:
+    assert _files(a) == _files(b)
+    assert json.loads((a / "zoo.json").read_text()) == json.loads((b / "zoo.json").read_text())
+    assert not list((b / "state").glob("*")), "a finished zoo keeps no task files"
+
+
+@pytest.mark.parametrize("shared", [None, False], ids=["shared-folder", "weights-to-driver"])
+def test_ray_backend_writes_the_local_backends_bytes(local_ray, local_zoo, tmp_path, shared):
+    path = tmp_path / "zoo"
+    create_zoo(_CONFIG, path, population_size=4, progress=False,
+               ray=RayOptions(shared_folder=shared))  # fmt: skip
+    _assert_same_zoo(local_zoo, path)
+
+
+def test_a_task_failing_mid_population_resumes_from_its_last_epoch(local_ray, local_zoo,
+                                                                    tmp_path):  # fmt: skip
+    path = tmp_path / "zoo"
+    env = {"env_vars": {FAIL_CHUNKS_ENV: "1@2"}}  # fails once, after epoch 2 is saved
+    create_zoo(_CONFIG, path, population_size=4, progress=False,
+               ray=RayOptions(retries=1, runtime_env=env))  # fmt: skip
+    _assert_same_zoo(local_zoo, path)
+
+
+def test_failed_populations_are_reported_and_a_rerun_completes_the_zoo(local_ray, local_zoo,
+                                                                       tmp_path):  # fmt: skip
+    path = tmp_path / "zoo"
+    env = {"env_vars": {FAIL_CHUNKS_ENV: "1"}}
+    with pytest.raises(HyperrepError) as err:
+        create_zoo(_CONFIG, path, population_size=4, progress=False,
+                   ray=RayOptions(retries=1, runtime_env=env))  # fmt: skip
+    message = str(err.value)
+    assert "1 population(s) failed after 2 tries" in message and "\n" not in message
+    ids = [m.model_id for m in _CONFIG.models()]
+    assert f"models {ids[4]} .. {ids[7]}" in message
+    assert json.loads((path / "progress.json").read_text())["done"] == [0, 2]
+    create_zoo(_CONFIG, path, population_size=4, progress=False, ray=RayOptions())
+    _assert_same_zoo(local_zoo, path)
+
+
+def test_the_local_backend_takes_over_a_population_a_ray_task_left(local_ray, local_zoo,
+                                                                   tmp_path):  # fmt: skip
+    path = tmp_path / "zoo"
+    env = {"env_vars": {FAIL_CHUNKS_ENV: "0@1"}}  # no retry: its state and weights stay
+    with pytest.raises(HyperrepError):
+        create_zoo(_CONFIG, path, population_size=4, progress=False,
+                   ray=RayOptions(retries=0, runtime_env=env))  # fmt: skip
+    assert (path / "state" / "chunk-00000.weights.npy").is_file()
+    create_zoo(_CONFIG, path, population_size=4, progress=False)
+    _assert_same_zoo(local_zoo, path)
