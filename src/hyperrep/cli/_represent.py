@@ -28,6 +28,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--heads", type=int, dest="n_heads", help="attention heads")
     train.add_argument("--blocks", type=int, dest="n_blocks", help="attention blocks")
     train.add_argument("--d-ff", type=int, help="feed-forward width of a block")
+    train.add_argument("--dropout", type=float, help="dropout in the attention blocks")
     train.add_argument("--recon-loss", choices=["flat", "layer"],
                        help="MSE over the vector, or the mean of per-layer MSEs")  # fmt: skip
     train.add_argument("--recon-scale", type=float, help="factor on the reconstruction term")
@@ -66,6 +67,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from hyperrep.representation import (
         REPRESENTATION_PRESETS,
+        ranks_from_env,
         representation_preset,
         selection_score,
         train_representation,
@@ -86,7 +88,8 @@ def run_train(args: argparse.Namespace) -> int:
         train_overrides["include_init"] = True
     if args.bf16 is not None:
         train_overrides["cpu_bf16"] = args.bf16
-    model_overrides = {k: getattr(args, k) for k in ("d_model", "n_heads", "n_blocks", "d_ff")}
+    model_overrides = {k: getattr(args, k)
+                       for k in ("d_model", "n_heads", "n_blocks", "d_ff", "dropout")}  # fmt: skip
     config = replace(
         config,
         train=replace(config.train, **{k: v for k, v in train_overrides.items() if v is not None}),
@@ -95,6 +98,8 @@ def run_train(args: argparse.Namespace) -> int:
     history = train_representation(
         zoo, config, args.out, device=args.device, progress=not args.quiet
     )
+    if not ranks_from_env().main:  # under torchrun: rank 0 reports
+        return 0
     last = history[-1]
     best = max(history, key=lambda h: selection_score(config, h))
     print(f"trained {len(history)} epochs; last: {_fmt(last)}; best: {_fmt(best)}")

@@ -14,6 +14,7 @@ from hyperrep.representation._data import (
     load_checkpoints,
     split_models,
 )
+from hyperrep.representation._distributed import Ranks, ranks_from_env
 from hyperrep.representation._embed import (
     TrainedRun,
     embed_zoo,
@@ -30,6 +31,7 @@ __all__ = [
     "HyperRepresentation",
     "ModelConfig",
     "Normalizer",
+    "Ranks",
     "RunConfig",
     "TrainConfig",
     "TrainedRun",
@@ -38,6 +40,7 @@ __all__ = [
     "load_run",
     "nt_xent",
     "r2_score",
+    "ranks_from_env",
     "reconstruction_loss",
     "representation_preset",
     "selection_score",

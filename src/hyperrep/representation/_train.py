@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from hyperrep._lock import is_unclaimed, writer_lock
 from hyperrep.arch import Architecture
 from hyperrep.representation._config import RunConfig
 from hyperrep.representation._data import CheckpointData, Normalizer, load_checkpoints
+from hyperrep.representation._distributed import Ranks, process_group, ranks_from_env
 from hyperrep.representation._losses import layer_ids, nt_xent, r2_score, reconstruction_loss
 from hyperrep.representation._model import HyperRepresentation
 from hyperrep.weights import Compose, GaussianNoise, PermuteNeurons, RandomErasing, canonicalize
@@ -85,9 +87,15 @@ class Trainer:
     """Holds the model, optimiser and random state of one run; trains epoch by epoch."""
 
     def __init__(
-        self, arch: Architecture, config: RunConfig, data: CheckpointData, device: str
+        self,
+        arch: Architecture,
+        config: RunConfig,
+        data: CheckpointData,
+        device: str,
+        ranks: Ranks | None = None,
     ) -> None:
         self.arch, self.config, self.device = arch, config, device
+        self.ranks = ranks or Ranks()
         t = config.train
         torch.manual_seed(t.seed)
         self.model = HyperRepresentation(arch, config.model, decoder=t.variant != "ec").to(device)
@@ -135,14 +143,19 @@ class Trainer:
             self.plateau_wait = 0
 
     def _loss(
-        self, x: torch.Tensor, generator: torch.Generator
+        self, x: torch.Tensor, generator: torch.Generator, shard: bool = False
     ) -> tuple[torch.Tensor, dict[str, float]]:
+        """The objective on batch `x`; with `shard` (training under torchrun) this rank
+        encodes and reconstructs its shard, the head and NT-Xent see the gathered batch."""
         t = self.config.train
         gamma = t.contrastive_weight
         contrastive = gamma > 0
-        view1, target1 = self.views(x, generator)
+        split = shard and self.ranks.distributed
+        n = x.shape[0]
+        rows = self.ranks.shard(n) if split else slice(None)
+        view1, target1 = (v[rows] for v in self.views(x, generator))
         if contrastive:
-            view2, target2 = self.views(x, generator)
+            view2, target2 = (v[rows] for v in self.views(x, generator))
             inputs, targets = torch.cat([view1, view2]), torch.cat([target1, target2])
         else:
             inputs, targets = view1, target1
@@ -151,7 +164,12 @@ class Trainer:
         device_type = "cuda" if on_cuda else "cpu"
         with torch.autocast(device_type, dtype=torch.bfloat16, enabled=use_amp):
             latent = self.model.encode(inputs)
-            projected = self.model.project_views(latent) if contrastive else None
+            projected = None
+            if contrastive and split:
+                both = [self.ranks.gather(half.float(), n) for half in latent.chunk(2)]
+                projected = self.model.project_views(torch.cat(both))
+            elif contrastive:
+                projected = self.model.project_views(latent)
             decoded = self.model.decode(latent) if gamma < 1 else None
         terms: dict[str, torch.Tensor] = {}  # losses in float32, outside autocast
         if projected is not None:
@@ -160,6 +178,10 @@ class Trainer:
             terms["contrastive"] = nt_xent(projected[:half], projected[half:], t.temperature)
         if decoded is not None:
             terms["reconstruction"] = reconstruction_loss(decoded.float(), targets, self.layer_ids)
+            if split:  # this rank's share of the whole batch's mean, once ranks are averaged
+                terms["reconstruction"] = terms["reconstruction"] * (
+                    view1.shape[0] * self.ranks.world / n
+                )
         loss = gamma * terms.get("contrastive", 0.0) + (1 - gamma) * t.recon_scale * terms.get(
             "reconstruction", 0.0
         )
@@ -174,13 +196,14 @@ class Trainer:
         sums: dict[str, float] = {}
         for i, start in enumerate(range(0, len(order), t.batch_size)):
             idx = order[start : start + t.batch_size]
-            if len(idx) < 2:
+            if len(idx) < max(2, self.ranks.world):
                 continue
             for group in self.optimizer.param_groups:
                 group["lr"] = self._lr(self.epoch * self.steps_per_epoch + i)
-            loss, terms = self._loss(self.train_x[idx.to(self.device)], self.generator)
+            loss, terms = self._loss(self.train_x[idx.to(self.device)], self.generator, True)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            self.ranks.average_gradients(self.model.parameters())
             self.optimizer.step()
             for k, v in {"loss": float(loss.detach()), **terms}.items():
                 sums[k] = sums.get(k, 0.0) + v
@@ -188,7 +211,9 @@ class Trainer:
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.4f}" for k, v in terms.items()}, refresh=False)
         self.epoch += 1
-        means = {f"train_{k}": v / self.steps_per_epoch for k, v in sums.items()}
+        sums = self.ranks.sum(sums)  # every rank's share: the means are the whole batches'
+        means = {f"train_{k}": v / (self.steps_per_epoch * self.ranks.world)
+                 for k, v in sums.items()}  # fmt: skip
         if t.schedule == "plateau":
             self._step_plateau(means["train_loss"])
         return means
@@ -295,15 +320,36 @@ def train_representation(
     on_epoch: Callable[[int], None] | None = None,
 ) -> list[dict[str, float]]:
     """Train on `zoo` into run folder `out` (resuming a run with the same settings there);
-    returns the per-epoch history."""
+    returns the per-epoch history.
+
+    Started by `torchrun` (WORLD_SIZE > 1 in the environment), the processes train one
+    model together (`_distributed`); rank 0 writes the run folder and shows progress.
+    """
     check_device(device)
     if not zoo.complete:
         raise HyperrepError(f"{zoo.path} is not complete; finish it with `hyperrep zoo create`")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise HyperrepError(f"{out} exists and is not an empty folder or a hyperrep run")
-    with writer_lock(out, "run"):
-        return _train_locked(zoo, config, out, device, progress, on_epoch)
+    ranks = ranks_from_env()
+    with process_group(ranks, device) as rank_device, _main_rank_lock(out, ranks):
+        return _train_locked(zoo, config, out, rank_device, progress and ranks.main, on_epoch,
+                             ranks)  # fmt: skip
+
+
+@contextmanager
+def _main_rank_lock(out: Path, ranks: Ranks) -> Iterator[None]:
+    """The run folder's writer lock, taken by rank 0; every rank stops if it cannot."""
+    with ExitStack() as stack:
+        error: HyperrepError | None = None
+        if ranks.main:
+            try:
+                stack.enter_context(writer_lock(out, "run"))
+            except HyperrepError as err:
+                error = err
+        if not ranks.agree(error is None):
+            raise error or HyperrepError(f"rank 0 could not lock {out}; see its message")
+        yield
 
 
 def _train_locked(
@@ -313,6 +359,7 @@ def _train_locked(
     device: str,
     progress: bool,
     on_epoch: Callable[[int], None] | None,
+    ranks: Ranks,
 ) -> list[dict[str, float]]:
     meta = json.loads(json.dumps(_run_meta(zoo, config)))  # as it reads back from disk
     resume = (out / "run.json").is_file()
@@ -326,26 +373,33 @@ def _train_locked(
         raise HyperrepError(f"{out} exists and is not an empty folder or a hyperrep run")
 
     data = load_checkpoints(zoo, config.train.split_seed, config.train.include_init)
-    trainer = Trainer(zoo.architecture, config, data, device)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        if not resume:
-            write_json_atomic(out / "run.json", meta)
-    except OSError as err:
-        raise HyperrepError(f"cannot write a run to {out}: {err.strerror or err}") from err
+    trainer = Trainer(zoo.architecture, config, data, device, ranks)
+    ranks.agree(True)  # every rank has read the folder before rank 0 writes to it
+    if ranks.main:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            if not resume:
+                write_json_atomic(out / "run.json", meta)
+        except OSError as err:
+            raise HyperrepError(f"cannot write a run to {out}: {err.strerror or err}") from err
     last = out / "last.safetensors"
     if last.is_file():  # the commit point of an epoch: state and history together
         trainer.load_state_tensors(load_file(str(last)))
         with safe_open(str(last), "pt") as handle:
             trainer.history = json.loads(handle.metadata()["history"])
         trainer.best = max((trainer.score(h) for h in trainer.history), default=None)
-        write_json_atomic(out / "history.json", trainer.history)  # a kill may have beaten it
+        if ranks.main:
+            write_json_atomic(out / "history.json", trainer.history)  # a kill may have beaten it
     total = config.train.epochs * trainer.steps_per_epoch
     with tqdm(total=total, initial=trainer.epoch * trainer.steps_per_epoch, unit="step",
               disable=not progress, desc=f"train {config.train.variant}",
               dynamic_ncols=True) as bar:  # fmt: skip
         while trainer.epoch < config.train.epochs:
-            metrics = {"epoch": trainer.epoch + 1, **trainer.train_epoch(bar), **trainer.validate()}
+            metrics = {"epoch": trainer.epoch + 1, **trainer.train_epoch(bar)}
+            if not ranks.main:  # the others go on to the next epoch's first all-reduce
+                trainer.history.append(metrics)
+                continue
+            metrics.update(trainer.validate())
             trainer.history.append(metrics)
             score = trainer.score(metrics)
             if trainer.best is None or score > trainer.best:
