@@ -61,13 +61,15 @@ def test_shards_cover_a_batch_in_order():
 def test_two_ranks_compute_the_single_process_gradient(tiny_zoo, tmp_path):
     alone = _gradients(str(tiny_zoo.path), Ranks())
     mp.spawn(_rank_main, args=(2, str(tiny_zoo.path), str(tmp_path)), nprocs=2, join=True)
+    # one scale for all: some gradients are zero in exact arithmetic (a bias before
+    # BatchNorm) and rounding noise in both computations
+    scale = max(g.abs().max().item() for g in alone.values())
+    assert scale > 0
     for rank in range(2):
         shared = load_file(str(tmp_path / f"grad-{rank}.safetensors"))
         assert shared.keys() == alone.keys()
         for name, grad in alone.items():
-            scale = grad.abs().max().item() + 1e-12
             assert torch.allclose(shared[name], grad, atol=1e-5 * scale, rtol=1e-4), name
-    assert any(g.abs().max() > 0 for g in alone.values())
 
 
 @pytest.mark.slow
