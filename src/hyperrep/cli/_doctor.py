@@ -27,8 +27,18 @@ def _cpu_features() -> str:
     return ", ".join(f for f in wanted if f in flags) or "none of AVX2 / AVX-512"
 
 
+def _version_of(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
 def run_doctor(args: argparse.Namespace) -> int:
     import torch
+    import torch.distributed as dist
 
     from hyperrep import __version__
     from hyperrep.arch import create_architecture, list_architectures
@@ -45,6 +55,10 @@ def run_doctor(args: argparse.Namespace) -> int:
         ("cpu", f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
                 f"{_cpu_features()}"),
         ("threads", f"{torch.get_num_threads()} ({omp})"),
+        ("ray", _version_of("ray") or "not installed (zoo create --backend ray needs the "
+                                      "distributed extra)"),
+        ("torch.distributed", f"gloo {dist.is_gloo_available()}, nccl {dist.is_nccl_available()}"
+                              " (hyperrep train under torchrun)"),
     ]  # fmt: skip
     kernels = kernel_report()
     if kernels["available"]:
