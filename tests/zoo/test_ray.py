@@ -4,6 +4,7 @@ instance; failed tasks retried, resumed, or reported with their model ids."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ _CONFIG = create_zoo_config("tetris-seed", n_models=12, epochs=3)  # 3 populatio
 
 @pytest.fixture(scope="module")
 def local_ray():
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()

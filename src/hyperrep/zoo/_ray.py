@@ -166,6 +166,8 @@ def _connect(options: RayOptions) -> Any:
         raise HyperrepError("--backend ray needs Ray: pip install 'hyperrep[distributed]'"
                             ) from None  # fmt: skip
     if not ray.is_initialized():
+        # no usage reports to Ray's servers unless the user asks for them
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
         if options.address is not None:
             kwargs["address"] = options.address
