@@ -38,23 +38,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                         help="local: train here; ray: one Ray task per population, on a "
                         "cluster or a local Ray instance (needs hyperrep[distributed]; "
                         "docs/scale.md)")  # fmt: skip
-    create.add_argument("--address", help="with --backend ray: the cluster to join, such as "
-                        "HOST:6379 or auto (default: start a local Ray instance)")  # fmt: skip
-    create.add_argument(
-        "--task-cpus",
-        type=float,
-        default=1.0,
-        help="with --backend ray: CPUs per population task (default 1)",
-    )
-    create.add_argument("--task-gpus", type=float, default=0.0,
-                        help="with --backend ray: GPUs per population task (default 0; "
-                        "above 0 the task trains on CUDA)")  # fmt: skip
-    create.add_argument(
-        "--retries",
-        type=int,
-        default=2,
-        help="with --backend ray: retries of a failed task (default 2)",
-    )
+    ray = create.add_argument_group("with --backend ray (docs/scale.md)")
+    ray.add_argument("--address", help="the cluster to join, such as HOST:6379 or auto "
+                     "(default: start a local Ray instance)")  # fmt: skip
+    for flag, kind, default, what in (
+        ("--task-cpus", float, 1.0, "CPUs per population task"),
+        ("--task-gpus", float, 0.0, "GPUs per population task; above 0 it trains on CUDA"),
+        ("--retries", int, 2, "retries of a failed task"),
+    ):
+        ray.add_argument(flag, type=kind, default=default, help=f"{what} (default {default:g})")
     create.set_defaults(run=run_create)
 
     imp = sub.add_parser("import", help="import a zoo published in another format")
