@@ -11,6 +11,7 @@ backend's: a population's result depends only on its models and data. See docs/s
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Sequence
@@ -112,8 +113,10 @@ def _train_task(
     data: TrainData,
     device: str,
     threads: int,
+    progress: Any = None,
 ) -> ChunkResult:
-    """Train one population (runs in a Ray worker)."""
+    """Train one population (runs in a Ray worker); reports each saved epoch to the
+    `progress` actor."""
     from hyperrep.zoo._generate import _train_chunk
 
     fail_at = _planned_failure(chunk)
@@ -132,6 +135,8 @@ def _train_task(
     resumed = writer.load_state(chunk) is not None
 
     def on_epoch(_: int, epoch: int) -> None:
+        if progress is not None:
+            progress.report.remote(chunk, epoch)
         if epoch == fail_at and not resumed:
             raise RuntimeError(f"population {chunk} failed on purpose after epoch {epoch}")
 
@@ -141,6 +146,19 @@ def _train_task(
         writer.weights.flush()
         return ChunkResult(records, None)
     return ChunkResult(records, writer.weights)
+
+
+class _Progress:
+    """A Ray actor holding the last saved epoch of every population in flight."""
+
+    def __init__(self) -> None:
+        self.epochs: dict[int, int] = {}
+
+    def report(self, chunk: int, epoch: int) -> None:
+        self.epochs[chunk] = epoch
+
+    def get(self) -> dict[int, int]:
+        return self.epochs
 
 
 def _planned_failure(chunk: int) -> int | None:
@@ -168,7 +186,8 @@ def _connect(options: RayOptions) -> Any:
     if not ray.is_initialized():
         # no usage reports to Ray's servers unless the user asks for them
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                  "logging_level": logging.ERROR}  # fmt: skip
         if options.address is not None:
             kwargs["address"] = options.address
         try:
@@ -211,17 +230,33 @@ def train_chunks_ray(
     threads = max(1, int(options.cpus_per_task))
     epochs = writer.meta["config"]["epochs"]
     failed: dict[int, str] = {}
+    progress = ray.remote(num_cpus=0)(_Progress).remote()
+    committed = bar.n  # model-epochs of finished populations
+    saved: dict[int, int] = {}  # last saved epoch of populations in flight
+
+    def show() -> None:
+        bar.n = committed + sum(e * len(chunks[c]) for c, e in saved.items())
+        bar.refresh()
+
     try:
         data_ref = ray.put(_to_device(data, "cpu"))
         pending = {
             task.remote(str(writer.path.resolve()), token, writer.meta, c,
-                        [models[r] for r in chunks[c]], data_ref, task_device, threads): c
+                        [models[r] for r in chunks[c]], data_ref, task_device, threads,
+                        progress): c
             for c in todo
         }  # fmt: skip
         while pending:
             bar.set_postfix_str(f"{len(pending)} populations on Ray")
-            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=2.0)
+            if not ready:  # show the epochs saved so far
+                saved = {c: e for c, e in ray.get(progress.get.remote()).items()
+                         if c in pending.values()}  # fmt: skip
+                show()
+                continue
+            ref = ready[0]
             chunk = pending.pop(ref)
+            saved.pop(chunk, None)
             rows = chunks[chunk]
             try:
                 result: ChunkResult = ray.get(ref)
@@ -238,9 +273,11 @@ def train_chunks_ray(
             del weights
             specs = [models[r] for r in rows]
             writer.commit_chunk(chunk, chunk_table(rows, specs, result.records))
-            bar.update(len(rows) * epochs)
+            committed += len(rows) * epochs
+            show()
     finally:
         marker.unlink(missing_ok=True)
+        ray.kill(progress)
     if failed:
         lines = [
             f"population {c} (models {models[chunks[c][0]].model_id} .. "
