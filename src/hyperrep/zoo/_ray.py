@@ -3,10 +3,11 @@
 The driver (the `hyperrep zoo create` process) holds the zoo's lock and alone writes
 zoo.json and progress.json. Each task trains one population with the same code as the
 local backend. Where a task's machine sees the zoo folder (a shared filesystem, or the
-driver's own machine) it writes weights and per-epoch resume state there, as the local
-backend does, and returns the metric records; elsewhere it trains in memory and returns
-the weights to the driver, which writes them. Either way the bytes are the local
-backend's: a population's result depends only on its models and data. See docs/scale.md.
+driver's own machine) it writes each epoch's weights to a file of the population's own
+and then its resume state there, and returns the metric records; elsewhere it trains in
+memory and returns the weights too. The driver copies each finished population into
+weights.npy. Either way the bytes are the local backend's: a population's result
+depends only on its models and data. See docs/scale.md.
 """
 
 from __future__ import annotations
