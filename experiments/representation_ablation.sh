@@ -40,6 +40,9 @@ declare -A ARGS=(
     --pool 120 --erase-mode block-retry --recon-scale 50 --bf16"
   [objective-normalized-gamma0.05-bf16]="$OURS --gamma 0.05 --normalize \
     --recon-target augmented --pool 120 --erase-mode block-retry --bf16"
+  # the tetris-seed preset trained twice as long (the later --epochs wins)
+  [preset-20ep-bf16]="$OURS --gamma 0.1 --normalize --recon-target augmented --pool 120 \
+    --erase-mode block-retry --bf16 --epochs 20"
 )
 for name in "$@"; do
   start=$(date +%s)
