@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,16 @@ ray = pytest.importorskip("ray", reason="the [distributed] extra (Ray) is not in
 
 pytestmark = pytest.mark.slow
 _CONFIG = create_zoo_config("tetris-seed", n_models=12, epochs=3)  # 3 populations of 4
+
+
+def test_an_unreachable_cluster_is_refused_before_any_file_is_written(tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(HyperrepError, match=f"cannot reach Ray at 127.0.0.1:{port}"):
+        create_zoo(_CONFIG, tmp_path / "zoo", population_size=4, progress=False,
+                   ray=RayOptions(address=f"127.0.0.1:{port}"))  # fmt: skip
+    assert not (tmp_path / "zoo").exists()
 
 
 @pytest.fixture(scope="module")

@@ -178,6 +178,10 @@ def create_zoo(
         data = None
         if plan is None or grow or not read_json(Path(out) / META_FILE).get("complete"):
             data = load_zoo_data(config, arch, data_dir, device)  # before any file is written
+            if ray is not None:
+                from hyperrep.zoo._ray import connect
+
+                connect(ray)  # so is the cluster
         writer = ZooWriter.open(out, config, arch, chunks, __version__, grow=grow)
         todo = [c for c in range(len(chunks)) if c not in writer.done]
         epochs = config.epochs

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -178,7 +179,8 @@ def _to_device(data: TrainData, device: str) -> TrainData:
                    x_test=data.x_test.to(device), y_test=data.y_test.to(device))  # fmt: skip
 
 
-def _connect(options: RayOptions) -> Any:
+def connect(options: RayOptions) -> Any:
+    """The `ray` module, connected to the cluster of `options` (or a new local instance)."""
     try:
         import ray
     except ImportError:
@@ -190,6 +192,7 @@ def _connect(options: RayOptions) -> Any:
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                   "logging_level": logging.ERROR}  # fmt: skip
         if options.address is not None:
+            _check_reachable(options.address)
             kwargs["address"] = options.address
         try:
             ray.init(**kwargs)
@@ -197,6 +200,20 @@ def _connect(options: RayOptions) -> Any:
             where = options.address or "a local instance"
             raise HyperrepError(f"cannot start or reach Ray at {where}: {err}") from None
     return ray
+
+
+def _check_reachable(address: str) -> None:
+    """Refuse at once a HOST:PORT nothing listens on (ray.init would retry for minutes)."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto", or a form Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as err:
+        raise HyperrepError(
+            f"cannot reach Ray at {address}: {err.strerror or err}; start the "
+            "head with `ray start --head` or check --address"
+        ) from None
 
 
 def train_chunks_ray(
@@ -215,7 +232,7 @@ def train_chunks_ray(
     """
     if not todo:
         return
-    ray = _connect(options)
+    ray = connect(options)
     chunks = writer.meta["chunks"]
     token = secrets.token_hex(8)
     marker = writer.path / STATE_DIR / f"ray-{token}"
