@@ -77,7 +77,7 @@ class _ChunkWriter:
     so that tasks never write into the same pages of weights.npy."""
 
     def __init__(self, zoo: Path | None, chunk: int, rows: Sequence[int], shape: tuple) -> None:
-        self.zoo, self.chunk = zoo, chunk
+        self.zoo = zoo
         self._index = {r: i for i, r in enumerate(rows)}
         if zoo is None:
             self.weights = np.zeros(shape, np.float32)
@@ -134,7 +134,7 @@ def _train_task(
                                 config["train_metrics"])  # fmt: skip
     shape = (len(rows), config["epochs"] + 1, arch.n_params)
     writer = _ChunkWriter(zoo if shared else None, chunk, rows, shape)
-    resumed = writer.load_state(chunk) is not None
+    resumed = shared and state_path(zoo, chunk).is_file()  # after the writer's clean-up
 
     def on_epoch(_: int, epoch: int) -> None:
         if progress is not None:
