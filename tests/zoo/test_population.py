@@ -239,3 +239,12 @@ def test_no_dropout_after_the_third_convolution():
     assert flags == [True, True, False, True]  # conv1, conv2, conv3, fc1
     module = to_module(arch, "tanh", 0.5, torch.Generator())
     assert [m.p for m in module if hasattr(m, "p")] == [0.5, 0.5, 0.0, 0.5]
+
+
+def test_default_population_groups_cnns_on_the_cpu_only():
+    from hyperrep.zoo import default_population_size
+
+    cnn, mlp = create_architecture("mnist-cnn"), create_architecture("tetris-mlp")
+    assert default_population_size(cnn) == default_population_size(cnn, "cpu") == 96
+    assert default_population_size(cnn, "cuda") == default_population_size(cnn, "cuda:1") == 1000
+    assert default_population_size(mlp) == default_population_size(mlp, "cuda") == 1000

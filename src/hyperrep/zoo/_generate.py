@@ -36,14 +36,18 @@ if TYPE_CHECKING:
     from hyperrep.zoo._ray import RayOptions
 
 
-def default_population_size(arch: Architecture) -> int:
-    """Models trained together by default: many for MLPs, fewer for CNNs.
+def default_population_size(arch: Architecture, device: str = "cpu") -> int:
+    """Models trained together by default: many for MLPs and on a GPU, fewer for CNNs on
+    the CPU.
 
-    96 CNNs: at batch 10 a training step is short, and fewer models per step leave its
-    fixed cost unshared (benchmarks/zoo_batch.py: batch 10 at 1/1.98 of the batch-64 rate
-    with 32 models, 1/1.53 with 96).
+    96 CNNs on the CPU: at batch 10 a training step is short, and fewer models per step
+    leave its fixed cost unshared (benchmarks/zoo_batch.py: batch 10 at 1/1.98 of the
+    batch-64 rate with 32 models, 1/1.53 with 96). A GPU wants every model of a zoo in
+    one step; results do not depend on the grouping.
     """
-    return 96 if arch.convolutional else 1000
+    if arch.convolutional and not device.startswith("cuda"):
+        return 96
+    return 1000
 
 
 def plan_chunks(models: Sequence[ModelSpec], population_size: int) -> list[list[int]]:
@@ -166,7 +170,7 @@ def create_zoo(
                             "be read, not trained or grown")  # fmt: skip
     arch = create_architecture(config.architecture)
     models = config.models()
-    size = population_size or default_population_size(arch)
+    size = population_size or default_population_size(arch, device)
     adapt = threads is None and arch.convolutional and "OMP_NUM_THREADS" not in os.environ
     if threads is None and not arch.convolutional:
         threads = 1

@@ -40,6 +40,7 @@ from hyperrep.zoo._rng import (
 
 DIVERGENCE_LIMIT = 1e5  # |weight| above this counts as exploded
 _EVAL_BUDGET = 1 << 22  # activation elements per evaluation batch (cache-sized)
+_CUDA_EVAL_BUDGET = 1 << 28  # on a GPU: large batches, few launches (1 GiB of fp32)
 EVAL_BATCH = 1024  # evaluation batch of networks whose outputs depend on the batch
 
 
@@ -171,7 +172,8 @@ def evaluate_population(
     """Loss, accuracy and confusion of every model on a whole data set (no dropout)."""
     m = params[0].shape[0]
     widest = max(math.prod(s) for s in arch.feature_shapes)
-    batch = max(1, _EVAL_BUDGET // (m * widest))
+    budget = _EVAL_BUDGET if x.device.type == "cpu" else _CUDA_EVAL_BUDGET
+    batch = max(1, budget // (m * widest))
     if uses_native(arch, x.device):  # whole vectors of images; the layout needs less memory
         batch = max(LANES, 4 * batch // LANES * LANES)
     if arch.batch_dependent:  # the same batches as a model evaluated alone
