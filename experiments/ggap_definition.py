@@ -70,10 +70,11 @@ def main() -> None:
         table[["model_index", "epoch", "train_acc", "train_acc_full", "test_acc", "ggap",
                "ggap_full"]].to_csv(args.out, index=False)  # fmt: skip
     for name, column in (("running", "ggap"), ("full", "ggap_full")):
-        last = table[table["epoch"] == table["epoch"].max()][column] * 100
+        final = table["epoch"].max()
+        last = table[table["epoch"] == final][column] * 100
         spread = table[column] * 100
         print(f"GGap ({name}): all checkpoints std {spread.std():.2f} points, "
-              f"epoch {table['epoch'].max()} median {last.median():.2f} std {last.std():.2f}")  # fmt: skip
+              f"epoch {final} median {last.median():.2f} std {last.std():.2f}")  # fmt: skip
     tasks = [Task("GGap (running)", "ggap", "regression"),
              Task("GGap (full)", "ggap_full", "regression"),
              Task("Acc", "test_acc", "regression"),
