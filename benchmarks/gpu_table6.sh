@@ -4,8 +4,8 @@
 #   OUT=gpu-results DATA_DIR=../shared/data bash benchmarks/gpu_table6.sh
 #
 # Runs `hyperrep reproduce mnist-seed` on CUDA: a 1,000-model MNIST-SEED zoo and a
-# 1,000-model FASHION-SEED zoo (each one population of every model; the bytes do not depend
-# on the grouping), the recipe's E_cD run, and the probe report with W, s(W), E_cD, and
+# 1,000-model FASHION-SEED zoo (each one population of every model, its convolutions
+# grouped), the recipe's E_cD run, and the probe report with W, s(W), E_cD, and
 # Figure 10 (MNIST probes on FASHION). Zoos and runs stay in a scratch folder; only small
 # files (tables, plots, JSON, logs) are written to $OUT. Knobs, as environment variables:
 #   MODELS      models per zoo (default 1000)

@@ -95,6 +95,32 @@ def test_c_kernels_equal_pytorch_where_they_apply(name, monkeypatch):
     torch.testing.assert_close(native, reference, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", [n for n in ARCHITECTURES if create_architecture(n).convolutional])
+def test_grouped_convolution_path_equals_the_per_model_loop(name, monkeypatch):
+    """The GPU's one grouped convolution per layer, run here on the CPU: same logits and
+    gradients as the CPU's loop over models."""
+    import hyperrep.arch._layers as layers
+
+    arch = create_architecture(name)
+    monkeypatch.setattr(population, "native_available", lambda: False)
+    base = [t.unsqueeze(0).repeat(3, *[1] * t.ndim) for t in
+            init_params(arch, "kaiming_normal", torch.Generator().manual_seed(0))]  # fmt: skip
+    base = [p + 0.01 * torch.randn_like(p) for p in base]
+    x = _inputs(arch, 3 * 8).view(3, 8, *arch.input_shape)
+    results = []
+    for devices in (frozenset(), frozenset({"cpu"})):
+        monkeypatch.setattr(layers, "GROUPED_CONV_DEVICES", devices)
+        params = [p.clone().requires_grad_() for p in base]
+        logits = population.population_forward(arch, "tanh", params, x)
+        grads = torch.autograd.grad((logits * torch.linspace(-1, 1, logits.numel()).view_as(
+            logits)).sum(), params)  # fmt: skip
+        results.append((logits.detach(), grads))
+    (loop, loop_grads), (grouped, grouped_grads) = results
+    torch.testing.assert_close(grouped, loop, rtol=1e-5, atol=1e-5)
+    for a, b in zip(grouped_grads, loop_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("name", ARCHITECTURES)
 def test_permuted_hidden_units_compute_the_same_function(name):
     arch = create_architecture(name)

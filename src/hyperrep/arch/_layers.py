@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from hyperrep.arch._permutation_spec import SpecBuilder
 
 Shape = tuple[int, ...]
+# devices where a population's convolution is one grouped convolution (a GPU pays per
+# launch); on the CPU a loop over models is faster (see Conv2d.population)
+GROUPED_CONV_DEVICES = frozenset({"cuda"})
 
 
 @dataclass
@@ -184,6 +187,11 @@ class Conv2d(Layer):
             ctx.shared = False
             flat_b = bias.reshape(-1) if bias is not None else None
             out = F.conv2d(h[0], w.reshape(-1, *w.shape[2:]), flat_b, **opts)
+            return out.view(b, m, w.shape[1], *out.shape[2:]).transpose(0, 1)
+        if h.device.type in GROUPED_CONV_DEVICES:  # one launch instead of one per model
+            x = h.transpose(0, 1).reshape(b, m * h.shape[2], *h.shape[3:])
+            flat_b = bias.reshape(-1) if bias is not None else None
+            out = F.conv2d(x, w.reshape(-1, *w.shape[2:]), flat_b, groups=m, **opts)
             return out.view(b, m, w.shape[1], *out.shape[2:]).transpose(0, 1)
         # On CPU a loop of dense convolutions beats grouped convolutions and im2col +
         # batched matmul by 5-90x in the backward pass (measured; see docs/zoo.md).
