@@ -43,7 +43,8 @@ def default_population_size(arch: Architecture, device: str = "cpu") -> int:
     96 CNNs on the CPU: at batch 10 a training step is short, and fewer models per step
     leave its fixed cost unshared (benchmarks/zoo_batch.py: batch 10 at 1/1.98 of the
     batch-64 rate with 32 models, 1/1.53 with 96). A GPU wants every model of a zoo in
-    one step; results do not depend on the grouping.
+    one step. On the CPU the bytes do not depend on the grouping; on CUDA they may
+    (cuDNN chooses algorithms by shape).
     """
     if arch.convolutional and not device.startswith("cuda"):
         return 96
