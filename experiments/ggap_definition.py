@@ -8,6 +8,11 @@ both definitions, on the same models and split:
     python experiments/ggap_definition.py zoos/mnist-seed --data-dir ../shared/data \
         --train-images 10000 --out reports/mnist-seed-ggap-definition.csv
 
+(`--accuracies` that CSV probes again without the evaluation.) Besides the two
+definitions it probes re-alignments of the recorded metrics: running train accuracy
+minus the previous epoch's test accuracy, the within-epoch gain (end-of-epoch minus
+running train accuracy) and the running train loss minus the test loss.
+
 GGap (full) = accuracy on the first `--train-images` training images - test accuracy.
 The subset is fixed, so its sampling error is a property of the weights, as the test
 set's is. Quoted in docs/results.md.
@@ -19,12 +24,13 @@ import argparse
 import time
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm import tqdm
 
 import hyperrep
 from hyperrep.arch._flat import unflatten_params
-from hyperrep.probes import Task, evaluate_probes, results_table, tau_table, zoo_features
+from hyperrep.probes import Features, Task, evaluate_probes, results_table, tau_table, zoo_features
 from hyperrep.zoo import load_zoo_data
 from hyperrep.zoo._population import evaluate_population
 
@@ -55,30 +61,48 @@ def main() -> None:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--train-images", type=int, default=10000)
     parser.add_argument("--out", default=None, help="CSV of the per-checkpoint accuracies")
+    parser.add_argument("--accuracies", default=None,
+                        help="a CSV that --out wrote: probe again without evaluating")  # fmt: skip
     args = parser.parse_args()
 
     zoo = hyperrep.open_zoo(args.zoo)
-    start = time.perf_counter()
-    accuracy = full_pass_train_accuracy(zoo, args.data_dir, args.train_images)
-    print(f"evaluated in {time.perf_counter() - start:.0f} s")
     features = zoo_features(zoo, [])
+    saved = pd.read_csv(args.accuracies) if args.accuracies else None
+    if saved is not None:  # the models evaluated then (a growing zoo has more now)
+        keep = features.table["model_index"].isin(saved["model_index"]).to_numpy()
+        features = Features(features.table[keep].reset_index(drop=True),
+                            {k: v[keep] for k, v in features.values.items()})  # fmt: skip
     table = features.table
-    full = accuracy[table["model_index"].to_numpy(), table["epoch"].to_numpy()]
+    rows, epochs = table["model_index"].to_numpy(), table["epoch"].to_numpy()
+    if saved is not None:
+        saved = saved.set_index(["model_index", "epoch"])
+        full = saved.loc[list(zip(rows, epochs, strict=True)), "train_acc_full"].to_numpy()
+    else:
+        start = time.perf_counter()
+        full = full_pass_train_accuracy(zoo, args.data_dir, args.train_images)[rows, epochs]
+        print(f"evaluated in {time.perf_counter() - start:.0f} s")
+    props = zoo.properties.set_index(["model_index", "epoch"])
+    previous_test = props.loc[list(zip(rows, epochs - 1, strict=True)), "test_acc"].to_numpy()
     table["train_acc_full"] = full
     table["ggap_full"] = full - table["test_acc"].to_numpy()
+    table["ggap_previous_test"] = table["train_acc"].to_numpy() - previous_test
+    table["within_epoch_gain"] = full - table["train_acc"].to_numpy()
+    table["loss_gap"] = table["train_loss"].to_numpy() - table["test_loss"].to_numpy()
     if args.out:
         table[["model_index", "epoch", "train_acc", "train_acc_full", "test_acc", "ggap",
                "ggap_full"]].to_csv(args.out, index=False)  # fmt: skip
-    for name, column in (("running", "ggap"), ("full", "ggap_full")):
-        final = table["epoch"].max()
+    columns = {"GGap (running)": "ggap", "GGap (full)": "ggap_full",
+               "GGap (running - previous test)": "ggap_previous_test",
+               "within-epoch gain (full - running)": "within_epoch_gain",
+               "train - test loss (running)": "loss_gap", "Acc": "test_acc",
+               "Train acc (full)": "train_acc_full"}  # fmt: skip
+    final = table["epoch"].max()
+    for name, column in columns.items():
         last = table[table["epoch"] == final][column] * 100
         spread = table[column] * 100
-        print(f"GGap ({name}): all checkpoints std {spread.std():.2f} points, "
+        print(f"{name}: all checkpoints std {spread.std():.2f} points, "
               f"epoch {final} median {last.median():.2f} std {last.std():.2f}")  # fmt: skip
-    tasks = [Task("GGap (running)", "ggap", "regression"),
-             Task("GGap (full)", "ggap_full", "regression"),
-             Task("Acc", "test_acc", "regression"),
-             Task("Train acc (full)", "train_acc_full", "regression")]  # fmt: skip
+    tasks = [Task(name, column, "regression") for name, column in columns.items()]
     predictions = evaluate_probes(features, tasks)
     print("R^2 (%), test split:")
     print(results_table(predictions, "id").round(1).to_string())
