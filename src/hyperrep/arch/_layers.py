@@ -183,15 +183,13 @@ class Conv2d(Layer):
         w, bias = params[0], params[1] if self.bias else None
         m, b = ctx.models, ctx.batch
         opts = {"stride": self.stride, "padding": self.padding}
-        if ctx.shared:  # one convolution with the filters of all models side by side
+        shared = ctx.shared  # one convolution with the filters of all models side by side
+        if shared or h.device.type in GROUPED_CONV_DEVICES:  # grouped: one launch, not M
             ctx.shared = False
+            x = h[0] if shared else h.transpose(0, 1).reshape(b, m * h.shape[2], *h.shape[3:])
             flat_b = bias.reshape(-1) if bias is not None else None
-            out = F.conv2d(h[0], w.reshape(-1, *w.shape[2:]), flat_b, **opts)
-            return out.view(b, m, w.shape[1], *out.shape[2:]).transpose(0, 1)
-        if h.device.type in GROUPED_CONV_DEVICES:  # one launch instead of one per model
-            x = h.transpose(0, 1).reshape(b, m * h.shape[2], *h.shape[3:])
-            flat_b = bias.reshape(-1) if bias is not None else None
-            out = F.conv2d(x, w.reshape(-1, *w.shape[2:]), flat_b, groups=m, **opts)
+            out = F.conv2d(x, w.reshape(-1, *w.shape[2:]), flat_b, groups=1 if shared else m,
+                           **opts)  # fmt: skip
             return out.view(b, m, w.shape[1], *out.shape[2:]).transpose(0, 1)
         # On CPU a loop of dense convolutions beats grouped convolutions and im2col +
         # batched matmul by 5-90x in the backward pass (measured; see docs/zoo.md).
