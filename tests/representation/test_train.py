@@ -43,6 +43,50 @@ class Stop(Exception):
     pass
 
 
+def test_a_growing_zoo_is_learned_from_its_first_finished_models(tmp_path, capsys):
+    from hyperrep.zoo import create_zoo, create_zoo_config
+
+    zoo_config = create_zoo_config("tetris-seed", n_models=20, epochs=2,
+                                   dataset_options={"n_train": 128, "n_test": 64})  # fmt: skip
+
+    def stop(chunk, epoch):
+        if chunk == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        create_zoo(zoo_config, tmp_path / "zoo", population_size=8, progress=False, on_epoch=stop)
+    args = [
+        "train",
+        str(tmp_path / "zoo"),
+        "--out",
+        str(tmp_path / "run"),
+        "--epochs",
+        "1",
+        "--d-model",
+        "16",
+        "--d-ff",
+        "32",
+        "--heads",
+        "2",
+        "--blocks",
+        "1",
+        "--quiet",
+    ]
+    assert main(args) == 2  # the whole zoo is not finished
+    assert "--models N" in capsys.readouterr().err
+    assert main([*args, "--models", "17"]) == 2  # model 16 is still training
+    assert main([*args, "--models", "16"]) == 0
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["zoo"]["models"] == 16
+    assert main([*args, "--models", "12"]) == 2  # resuming with other models is refused
+    assert "other settings" in capsys.readouterr().err
+    report = tmp_path / "report"
+    assert main(["evaluate", str(tmp_path / "run"), str(tmp_path / "zoo"), "--models", "16",
+                 "--out", str(report), "--umap-points", "0", "--quiet"]) == 0  # fmt: skip
+    sizes = json.loads((report / "results.json").read_text())["split_models"]
+    assert sum(sizes.values()) == 16
+
+
 def test_resume_equals_uninterrupted(tiny_zoo, tmp_path):
     cfg = config(variant="ecd")
     train_representation(tiny_zoo, cfg, tmp_path / "whole", progress=False)

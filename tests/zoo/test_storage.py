@@ -234,3 +234,23 @@ def test_format_1_zoo_is_read_resumed_and_grown_as_it_was_trained(tmp_path):
     with pytest.raises(HyperrepError, match="holds another zoo"):  # today's default: authors
         create_zoo(create_zoo_config("tetris-seed", n_models=5, dataset_options=TINY,
                                      epochs=1), tmp_path / "z", progress=False)  # fmt: skip
+
+
+def test_first_models_of_a_growing_zoo_are_a_complete_zoo(tmp_path):
+    config = create_zoo_config("tetris-seed", n_models=12, epochs=3, dataset_options=TINY)
+    whole = create_zoo(config, tmp_path / "whole", population_size=4, progress=False)
+    with pytest.raises(Interrupted):
+        create_zoo(config, tmp_path / "part", population_size=4, progress=False,
+                   on_epoch=interrupt_at(2, 1))  # fmt: skip
+    part = open_zoo(tmp_path / "part")
+    assert part.progress["done"] == [0, 1] and not part.complete
+    first = part.first(8)
+    assert first.complete and first.summary()["models_planned"] == 8
+    assert sorted(first.properties["model_index"].unique()) == list(range(8))
+    pd.testing.assert_frame_equal(first.properties, whole.first(8).properties)
+    assert not part.first(9).complete  # model 8 is in the unfinished chunk
+    assert len(part.properties) == 8 * 4 and part.model_limit is None  # the zoo itself unchanged
+    assert sorted(whole.first(5).properties["model_index"].unique()) == list(range(5))
+    for bad in (2, 13, 4.0):
+        with pytest.raises(HyperrepError, match="must be 3..12"):
+            part.first(bad)

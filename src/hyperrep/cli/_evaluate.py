@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from hyperrep.cli._common import add_models_argument, open_zoo_models
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     evaluate = commands.add_parser(
@@ -18,6 +20,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                           help="run folders, or 'baselines' for W and s(W) only")  # fmt: skip
     evaluate.add_argument("zoo", type=Path, metavar="ZOO", help="zoo folder")
     evaluate.add_argument("--out", type=Path, required=True, help="report folder")
+    add_models_argument(evaluate)
     evaluate.add_argument("--ood", type=Path, metavar="ZOO2",
                           help="another zoo of the same architecture to evaluate on")  # fmt: skip
     evaluate.add_argument("--umap-points", type=int, default=3000,
@@ -35,8 +38,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     runs = [load_run(s) for s in args.sources if s != "baselines"]
     ood = open_zoo(args.ood) if args.ood is not None else None
-    tables = evaluate_zoo(open_zoo(args.zoo), runs, args.out, ood, args.umap_points,
-                          args.include_init, progress=not args.quiet)  # fmt: skip
+    zoo = open_zoo_models(args.zoo, args.models)
+    tables = evaluate_zoo(zoo, runs, args.out, ood, args.umap_points, args.include_init,
+                          progress=not args.quiet)  # fmt: skip
     print_tables(tables, args.out)
     print(f"\nreport written to {args.out}")
     return 0

@@ -7,12 +7,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from hyperrep._errors import HyperrepError
+from hyperrep.cli._common import add_models_argument, open_zoo_models
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="learn a hyper-representation of a zoo")
     train.add_argument("zoo", type=Path, help="zoo folder")
     train.add_argument("--out", type=Path, required=True, help="run folder (resumes if there)")
+    add_models_argument(train)
     train.add_argument("--variant", choices=["ec", "ed", "ecd"], default="ecd",
                        help="ec: contrastive, ed: reconstruction, ecd: both (default)")  # fmt: skip
     train.add_argument("--compression", type=float, default=2.0,
@@ -60,6 +62,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     embed.add_argument("run_dir", type=Path, metavar="RUN", help="run folder")
     embed.add_argument("zoo", type=Path, help="zoo folder (same architecture)")
     embed.add_argument("--out", type=Path, required=True, help="output .parquet file")
+    add_models_argument(embed)
     embed.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     embed.set_defaults(run=run_embed)
 
@@ -72,9 +75,8 @@ def run_train(args: argparse.Namespace) -> int:
         selection_score,
         train_representation,
     )
-    from hyperrep.zoo import open_zoo
 
-    zoo = open_zoo(args.zoo)
+    zoo = open_zoo_models(args.zoo, args.models)
     config = (REPRESENTATION_PRESETS.create(args.preset) if args.preset
               else representation_preset(zoo.config.preset))  # fmt: skip
     config = config.with_compression(zoo.architecture.n_params, args.compression)
@@ -120,9 +122,8 @@ def _fmt(metrics: dict) -> str:
 
 def run_embed(args: argparse.Namespace) -> int:
     from hyperrep.representation import embed_zoo, load_run
-    from hyperrep.zoo import open_zoo
 
-    table = embed_zoo(load_run(args.run_dir, args.device), open_zoo(args.zoo))
+    table = embed_zoo(load_run(args.run_dir, args.device), open_zoo_models(args.zoo, args.models))
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         table.to_parquet(args.out, index=False)

@@ -304,6 +304,7 @@ def _run_meta(zoo: Zoo, config: RunConfig) -> dict[str, Any]:
             "path": str(zoo.path.resolve()),
             "preset": zoo.config.preset,
             "config": zoo.meta["config"],
+            "models": zoo.model_limit,  # None: all of them
         },  # fmt: skip
         "architecture": zoo.architecture.to_dict(),
         "config": config.to_dict(),
@@ -327,7 +328,10 @@ def train_representation(
     """
     check_device(device)
     if not zoo.complete:
-        raise HyperrepError(f"{zoo.path} is not complete; finish it with `hyperrep zoo create`")
+        some = "its first models are" if zoo.model_limit else "it is"
+        raise HyperrepError(f"{zoo.path} is not complete ({some} still training); finish it "
+                            "with `hyperrep zoo create`, or learn from its first N finished "
+                            "models with --models N")  # fmt: skip
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise HyperrepError(f"{out} exists and is not an empty folder or a hyperrep run")
@@ -365,7 +369,7 @@ def _train_locked(
     resume = (out / "run.json").is_file()
     if resume:
         old = json.loads((out / "run.json").read_text())
-        same_zoo = old.get("zoo", {}).get("config") == meta["zoo"]["config"]
+        same_zoo = all(old.get("zoo", {}).get(k) == meta["zoo"][k] for k in ("config", "models"))
         old_config = json.loads(json.dumps(RunConfig.from_dict(old["config"]).to_dict()))
         if old_config != meta["config"] or not same_zoo:
             raise HyperrepError(f"{out} holds a run with other settings; choose another --out")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from hyperrep.zoo._storage import (
 
 class Zoo:
     """A zoo on disk. Nothing large is read until asked for, and weights never whole."""
+
+    model_limit: int | None = None  # set on the views `first` returns
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -84,7 +87,31 @@ class Zoo:
 
     @property
     def complete(self) -> bool:
-        return bool(self.meta.get("complete"))
+        """All planned models trained (of a `first` view: all of its models)."""
+        if self.model_limit is None:
+            return bool(self.meta.get("complete"))
+        done = set(self.progress["done"])
+        return all(i in done for i, chunk in enumerate(self.meta["chunks"])
+                   if chunk and min(chunk) < self.model_limit)  # fmt: skip
+
+    def first(self, n_models: int) -> Zoo:
+        """The zoo's first `n_models` models (by index) as a zoo of their own.
+
+        The view is complete once those models are trained, so a zoo that is still
+        growing can be learned from and probed on a fixed set of models.
+        """
+        planned = int(self.meta["weights"]["shape"][0])
+        if (
+            isinstance(n_models, bool)
+            or not isinstance(n_models, int)
+            or not (3 <= n_models <= planned)
+        ):
+            raise HyperrepError(f"{self.path} plans {planned} models: the number of models "
+                                f"to use must be 3..{planned}, not {n_models}")  # fmt: skip
+        view = copy.copy(self)
+        view.__dict__.pop("properties", None)
+        view.model_limit = n_models
+        return view
 
     @cached_property
     def weights(self) -> np.ndarray:
@@ -139,6 +166,8 @@ class Zoo:
         if not parts:
             return pd.DataFrame()
         table = pd.concat(parts, ignore_index=True)
+        if self.model_limit is not None:
+            table = table[table["model_index"] < self.model_limit]
         return table.sort_values(["model_index", "epoch"], ignore_index=True)
 
     def verify(self) -> list[str]:
@@ -199,7 +228,7 @@ class Zoo:
             "preset": self.config.preset,
             "architecture": self.architecture.name,
             "n_params": self.architecture.n_params,
-            "models_planned": int(self.meta["weights"]["shape"][0]),
+            "models_planned": self.model_limit or int(self.meta["weights"]["shape"][0]),
             "epochs": self.config.epochs,
             "complete": self.complete,
             "training": self._training_line(),
