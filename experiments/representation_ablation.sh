@@ -1,6 +1,11 @@
 #!/bin/bash
 # Issue 14 ablations on the format-2 TETRIS-SEED zoo: E_cD, c = 2, 10 epochs each.
 # Usage: experiments/representation_ablation.sh NAME...   (names below)
+# The "cnn-*" rows are for MNIST-SEED (and FASHION-SEED): run them with
+#   ZOO=zoos/mnist-seed MODELS=576 COMPRESSION=3.52 EPOCHS=60 PREFIX=abl-mnist \
+#   OOD=zoos/fashion-seed experiments/representation_ablation.sh cnn-recipe
+# (MODELS: learn from and probe the first N models of a zoo that is still growing;
+# OOD: a zoo to probe out of distribution too; PREFIX: of the run and report folders).
 # "authors-*": the authors' objective and scale (d_model 256, batch 500, lr 1e-4, plateau);
 # "objective-*": the authors' objective (raw weights, gamma 0.5, erased-input target,
 # pool of 120, retried erasing) at our scale and schedule (d_model 128, lr 1e-3, cosine).
@@ -8,12 +13,17 @@
 set -e
 ZOO=${ZOO:-zoos/tetris-seed}
 EPOCHS=${EPOCHS:-10}
+COMPRESSION=${COMPRESSION:-2}
+MODELS_ARG=${MODELS:+--models $MODELS}
+PREFIX=${PREFIX:-abl}
 # the settings of the tetris-seed preset before issue 14, spelled out so that rows do not
 # change with the preset
 OURS="--gamma 0.01 --normalize --recon-target view --pool 0 --erase-mode block"
 AUTHORS="$OURS --d-model 256 --d-ff 512 --gamma 0.5 --no-normalize --recon-target augmented \
   --pool 120 --erase-mode block-retry --schedule plateau --selection val_loss \
   --batch-size 500 --lr 1e-4"
+CNN="--gamma 0.1 --normalize --recon-target augmented --pool 25000 --erase-mode block-retry \
+  --batch-size 32 --d-model 128 --d-ff 512 --bf16"
 declare -A ARGS=(
   [ours]="$OURS --no-bf16"
   [ours-bf16]="$OURS --bf16"
@@ -43,14 +53,22 @@ declare -A ARGS=(
   # the tetris-seed preset trained twice as long (the later --epochs wins)
   [preset-20ep-bf16]="$OURS --gamma 0.1 --normalize --recon-target augmented --pool 120 \
     --erase-mode block-retry --bf16 --epochs 20"
+  # CNN zoos: the mnist-seed / fashion-seed recipe (d_model 128, batch 32), then one change each
+  [cnn-recipe]="$CNN"
+  [cnn-raw]="$CNN --no-normalize"
+  [cnn-gamma0.5]="$CNN --gamma 0.5"
+  [cnn-batch256]="$CNN --batch-size 256"
+  [cnn-d256]="$CNN --d-model 256"
 )
 for name in "$@"; do
   start=$(date +%s)
-  echo "== $name: hyperrep train $ZOO --variant ecd --compression 2 --epochs $EPOCHS ${ARGS[$name]}"
-  hyperrep train "$ZOO" --out "runs/abl-$name" --variant ecd --compression 2 \
-    --epochs "$EPOCHS" ${ARGS[$name]} --quiet
+  echo "== $name: hyperrep train $ZOO $MODELS_ARG --variant ecd --compression $COMPRESSION \
+--epochs $EPOCHS ${ARGS[$name]}"
+  hyperrep train "$ZOO" $MODELS_ARG --out "runs/$PREFIX-$name" --variant ecd \
+    --compression "$COMPRESSION" --epochs "$EPOCHS" ${ARGS[$name]} --quiet
   trained=$(date +%s)
-  hyperrep evaluate "runs/abl-$name" "$ZOO" --out "reports/abl-$name" --umap-points 0
+  hyperrep evaluate "runs/$PREFIX-$name" "$ZOO" $MODELS_ARG --out "reports/$PREFIX-$name" \
+    --umap-points 0 ${OOD:+--ood $OOD}
   echo "== $name: train $((trained - start)) s, evaluate $(( $(date +%s) - trained )) s"
-  grep -A6 "^| " "reports/abl-$name/results.md" | head -12
+  grep -A6 "^| " "reports/$PREFIX-$name/results.md" | head -12
 done
