@@ -10,6 +10,7 @@ from sklearn.metrics import f1_score
 
 from hyperrep import HyperrepError
 from hyperrep.arch import to_module, vector_to_state_dict
+from hyperrep.cli._zoo import format_summary
 from hyperrep.data import make_tetris
 from hyperrep.zoo import ZooConfig, create_zoo, create_zoo_config, open_zoo
 from hyperrep.zoo._storage import FORMAT_VERSION
@@ -249,6 +250,12 @@ def test_first_models_of_a_growing_zoo_are_a_complete_zoo(tmp_path):
     assert sorted(first.properties["model_index"].unique()) == list(range(8))
     pd.testing.assert_frame_equal(first.properties, whole.first(8).properties)
     assert not part.first(9).complete  # model 8 is in the unfinished chunk
+    assert (part.finished_prefix, whole.finished_prefix, part.first(6).finished_prefix) == (
+        8,
+        12,
+        6,
+    )
+    assert "take its first 8 with --models 8" in format_summary(part.summary())
     assert len(part.properties) == 8 * 4 and part.model_limit is None  # the zoo itself unchanged
     assert sorted(whole.first(5).properties["model_index"].unique()) == list(range(5))
     for bad in (2, 13, 4.0):

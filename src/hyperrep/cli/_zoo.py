@@ -172,14 +172,18 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def format_summary(summary: dict) -> str:
+    """Human-readable zoo summary, with the test accuracy spread per epoch."""
     import pandas as pd
 
-    """Human-readable zoo summary, with the test accuracy spread per epoch."""
+    incomplete = " (incomplete: rerun `zoo create` to resume"
+    if summary.get("finished_prefix", 0) >= 3:
+        n = summary["finished_prefix"]
+        incomplete += f"; train and evaluate take its first {n} with --models {n}"
     lines = [
         f"preset        {summary['preset']}",
         f"architecture  {summary['architecture']} ({summary['n_params']} parameters)",
         f"models        {summary['models_done']} of {summary['models_planned']} trained"
-        + ("" if summary["complete"] else " (incomplete: rerun `zoo create` to resume)"),
+        + ("" if summary["complete"] else incomplete + ")"),
         f"epochs        {summary['epochs']} (+ epoch 0 = initialisation; left out of "
         "representation training and probes unless --include-init)",
         f"training      {summary['training']}",

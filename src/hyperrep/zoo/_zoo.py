@@ -94,6 +94,15 @@ class Zoo:
         return all(i in done for i, chunk in enumerate(self.meta["chunks"])
                    if chunk and min(chunk) < self.model_limit)  # fmt: skip
 
+    @property
+    def finished_prefix(self) -> int:
+        """How many models, counted from index 0, are all trained (what `first` can take
+        while the zoo grows)."""
+        done = set(self.progress["done"])
+        pending = [min(c) for i, c in enumerate(self.meta["chunks"]) if c and i not in done]
+        planned = self.model_limit or int(self.meta["weights"]["shape"][0])
+        return min([planned, *pending])
+
     def first(self, n_models: int) -> Zoo:
         """The zoo's first `n_models` models (by index) as a zoo of their own.
 
@@ -231,6 +240,7 @@ class Zoo:
             "models_planned": self.model_limit or int(self.meta["weights"]["shape"][0]),
             "epochs": self.config.epochs,
             "complete": self.complete,
+            "finished_prefix": self.finished_prefix,
             "training": self._training_line(),
             "ggap": _GGAP[self.config.train_metrics],
         }
