@@ -34,6 +34,22 @@ def test_shapes(name):
     assert model.project(latent).shape == (6, SMALL.head_out)
 
 
+@pytest.mark.parametrize("latent_from", ["token", "all"])
+def test_latent_rank_is_bounded_by_d_model_only_when_read_from_the_compression_token(
+    latent_from,
+):
+    arch = create_architecture("mnist-cnn")
+    config = ModelConfig(d_model=16, n_heads=2, n_blocks=1, d_ff=32, latent_dim=80,
+                         latent_from=latent_from)  # fmt: skip
+    model = HyperRepresentation(arch, config).eval()
+    with torch.no_grad():
+        latent = model.encode(torch.randn(200, arch.n_params)).double()
+    # before the tanh the latent is affine in a d_model-vector (token) or a 49 x d_model one
+    rank = np.linalg.matrix_rank(torch.atanh(latent).numpy(), tol=1e-6)
+    assert rank <= 16 + 1 if latent_from == "token" else rank == 80
+    assert model.decode(latent.float()).shape == (200, arch.n_params)
+
+
 def test_latent_depends_on_every_layer_and_not_on_the_batch():
     arch = create_architecture("mnist-cnn")
     model = HyperRepresentation(arch, SMALL).eval()

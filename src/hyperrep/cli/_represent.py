@@ -31,6 +31,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--blocks", type=int, dest="n_blocks", help="attention blocks")
     train.add_argument("--d-ff", type=int, help="feed-forward width of a block")
     train.add_argument("--dropout", type=float, help="dropout in the attention blocks")
+    train.add_argument("--latent-from", choices=["token", "all"],
+                       help="latent from the compression token (the authors; rank <= "
+                            "d_model) or from all encoder tokens")  # fmt: skip
     train.add_argument("--recon-loss", choices=["flat", "layer"],
                        help="MSE over the vector, or the mean of per-layer MSEs")  # fmt: skip
     train.add_argument("--recon-scale", type=float, help="factor on the reconstruction term")
@@ -90,8 +93,8 @@ def run_train(args: argparse.Namespace) -> int:
         train_overrides["include_init"] = True
     if args.bf16 is not None:
         train_overrides["cpu_bf16"] = args.bf16
-    model_overrides = {k: getattr(args, k)
-                       for k in ("d_model", "n_heads", "n_blocks", "d_ff", "dropout")}  # fmt: skip
+    model_keys = ("d_model", "n_heads", "n_blocks", "d_ff", "dropout", "latent_from")
+    model_overrides = {k: getattr(args, k) for k in model_keys}
     config = replace(
         config,
         train=replace(config.train, **{k: v for k, v in train_overrides.items() if v is not None}),

@@ -12,6 +12,7 @@ from hyperrep._registry import Registry
 VARIANTS = {"ec": 1.0, "ed": 0.0}  # gamma of E_c and ED; E_cD takes the config's gamma
 RECON_TARGETS = ("view", "augmented", "canonical")
 ERASE_MODES = ("block", "block-retry", "token")
+LATENT_SOURCES = ("token", "all")
 
 # Settings of runs stored before a field existed, so that they read back as they ran.
 _LEGACY_MODEL = {"head_out_norm": False, "head_per_view": False, "final_norm": True}
@@ -39,8 +40,12 @@ class ModelConfig:
     head_out_norm: bool = True  # BatchNorm after the head's last linear layer (authors)
     head_per_view: bool = True  # run the head on each view alone (own BatchNorm statistics)
     final_norm: bool = False  # LayerNorm after the last attention block
+    # the latent is Linear -> tanh of "token": the compression token (the authors; its rank
+    # is at most d_model), or "all": every token the encoder outputs, flattened
+    latent_from: str = "token"
 
     def __post_init__(self) -> None:
+        _check_choice("latent source", self.latent_from, LATENT_SOURCES)
         if self.d_model % self.n_heads:
             raise HyperrepError(f"d_model {self.d_model} is not divisible by {self.n_heads} heads")
         for name in ("d_model", "n_heads", "n_blocks", "d_ff", "latent_dim", "head_layers"):

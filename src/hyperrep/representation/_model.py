@@ -26,7 +26,8 @@ class HyperRepresentation(nn.Module):
     Each layer's tokens have their own linear embedding; a learned compression token is
     prepended and learned absolute position embeddings are added. The latent is
     tanh(Linear(compression token)) after pre-norm self-attention blocks (and a final
-    LayerNorm if the config asks for one). The decoder maps
+    LayerNorm if the config asks for one); with `latent_from="all"`, tanh(Linear(all
+    output tokens, flattened)). The decoder maps
     the latent to one vector per token, adds position embeddings, runs the same kind of
     blocks, and projects each token back to its layer's width.
     """
@@ -40,7 +41,8 @@ class HyperRepresentation(nn.Module):
         self.compression_token = nn.Parameter(torch.randn(1, 1, d) * 0.02)
         self.encoder_positions = nn.Parameter(torch.randn(1, n_tokens + 1, d) * 0.02)
         self.encoder = _blocks(config)
-        self.to_latent = nn.Linear(d, config.latent_dim)
+        summary = d if config.latent_from == "token" else (n_tokens + 1) * d
+        self.to_latent = nn.Linear(summary, config.latent_dim)
         self.has_decoder = decoder
         if decoder:
             self.from_latent = nn.Linear(config.latent_dim, n_tokens * d)
@@ -64,7 +66,8 @@ class HyperRepresentation(nn.Module):
         x = torch.cat([embed(t) for embed, t in zip(self.embed, tokens, strict=True)], dim=1)
         x = torch.cat([self.compression_token.expand(x.shape[0], -1, -1), x], dim=1)
         x = self.encoder(x + self.encoder_positions)
-        return torch.tanh(self.to_latent(x[:, 0]))
+        summary = x[:, 0] if self.config.latent_from == "token" else x.flatten(1)
+        return torch.tanh(self.to_latent(summary))
 
     def decode(self, latent: torch.Tensor) -> torch.Tensor:
         """Flat weight vectors (B, n_params) reconstructed from latents (B, L)."""
