@@ -59,6 +59,7 @@ declare -A ARGS=(
   [cnn-gamma0.5]="$CNN --gamma 0.5"
   [cnn-batch256]="$CNN --batch-size 256"
   [cnn-d256]="$CNN --d-model 256"
+  [cnn-all-tokens]="$CNN --latent-from all"
 )
 for name in "$@"; do
   start=$(date +%s)
