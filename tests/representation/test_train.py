@@ -85,6 +85,14 @@ def test_a_growing_zoo_is_learned_from_its_first_finished_models(tmp_path, capsy
                  "--out", str(report), "--umap-points", "0", "--quiet"]) == 0  # fmt: skip
     sizes = json.loads((report / "results.json").read_text())["split_models"]
     assert sum(sizes.values()) == 16
+    assert main(["evaluate", "baselines", str(tmp_path / "zoo"), "--models", "16", "--ood",
+                 str(tmp_path / "zoo"), "--ood-models", "8", "--out", str(report),
+                 "--umap-points", "0", "--quiet"]) == 0  # fmt: skip
+    sizes = json.loads((report / "results.json").read_text())["ood_split_models"]
+    assert sum(sizes.values()) == 8
+    assert main(["evaluate", "baselines", str(tmp_path / "zoo"), "--ood-models", "8",
+                 "--out", str(report), "--quiet"]) == 2  # fmt: skip
+    assert "--ood-models needs --ood" in capsys.readouterr().err
 
 
 def test_resume_equals_uninterrupted(tiny_zoo, tmp_path):

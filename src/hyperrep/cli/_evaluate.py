@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from hyperrep._errors import HyperrepError
 from hyperrep.cli._common import add_models_argument, open_zoo_models
 
 
@@ -23,6 +24,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add_models_argument(evaluate)
     evaluate.add_argument("--ood", type=Path, metavar="ZOO2",
                           help="another zoo of the same architecture to evaluate on")  # fmt: skip
+    evaluate.add_argument("--ood-models", type=int, metavar="N",
+                          help="use ZOO2's first N models only, e.g. the finished part of a "
+                               "zoo that is still growing")  # fmt: skip
     evaluate.add_argument("--umap-points", type=int, default=3000,
                           help="checkpoints per UMAP plot, 0 for none (default 3000)")  # fmt: skip
     evaluate.add_argument("--include-init", action="store_true",
@@ -34,10 +38,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run_evaluate(args: argparse.Namespace) -> int:
     from hyperrep.pipeline import evaluate_zoo
     from hyperrep.representation import load_run
-    from hyperrep.zoo import open_zoo
 
     runs = [load_run(s) for s in args.sources if s != "baselines"]
-    ood = open_zoo(args.ood) if args.ood is not None else None
+    if args.ood_models is not None and args.ood is None:
+        raise HyperrepError("--ood-models needs --ood ZOO2")
+    ood = open_zoo_models(args.ood, args.ood_models) if args.ood is not None else None
     zoo = open_zoo_models(args.zoo, args.models)
     tables = evaluate_zoo(zoo, runs, args.out, ood, args.umap_points, args.include_init,
                           progress=not args.quiet)  # fmt: skip
