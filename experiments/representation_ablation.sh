@@ -5,7 +5,8 @@
 #   ZOO=zoos/mnist-seed MODELS=576 COMPRESSION=3.52 EPOCHS=60 PREFIX=abl-mnist \
 #   OOD=zoos/fashion-seed experiments/representation_ablation.sh cnn-recipe
 # (MODELS: learn from and probe the first N models of a zoo that is still growing;
-# OOD: a zoo to probe out of distribution too; PREFIX: of the run and report folders).
+# OOD: a zoo to probe out of distribution too, OOD_MODELS: its first N models only;
+# PREFIX: of the run and report folders).
 # "authors-*": the authors' objective and scale (d_model 256, batch 500, lr 1e-4, plateau);
 # "objective-*": the authors' objective (raw weights, gamma 0.5, erased-input target,
 # pool of 120, retried erasing) at our scale and schedule (d_model 128, lr 1e-3, cosine).
@@ -69,7 +70,7 @@ for name in "$@"; do
     --compression "$COMPRESSION" --epochs "$EPOCHS" ${ARGS[$name]} --quiet
   trained=$(date +%s)
   hyperrep evaluate "runs/$PREFIX-$name" "$ZOO" $MODELS_ARG --out "reports/$PREFIX-$name" \
-    --umap-points 0 ${OOD:+--ood $OOD}
+    --umap-points 0 ${OOD:+--ood $OOD} ${OOD_MODELS:+--ood-models $OOD_MODELS}
   echo "== $name: train $((trained - start)) s, evaluate $(( $(date +%s) - trained )) s"
   grep -A6 "^| " "reports/$PREFIX-$name/results.md" | head -12
 done
