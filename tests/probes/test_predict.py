@@ -98,3 +98,43 @@ def test_unreadable_checkpoints_are_one_line(report, tiny_zoo, tmp_path, capsys,
 def test_a_folder_without_probes_is_refused(tmp_path, capsys):
     assert main(["predict", str(tmp_path), str(tmp_path)]) == 2
     assert "no readable probe bundle" in capsys.readouterr().err
+
+
+def test_latents_averaged_over_permutations_are_probed_and_predicted(tiny_zoo, tmp_path, capsys):
+    from hyperrep.probes import load_bundle
+    from hyperrep.representation import load_run
+
+    run_dir, out = tmp_path / "run", tmp_path / "report"
+    assert main(["train", str(tiny_zoo.path), "--out", str(run_dir), "--epochs", "1",
+                 "--d-model", "16", "--quiet"]) == 0  # fmt: skip
+    assert main(["evaluate", str(run_dir), str(tiny_zoo.path), "--out", str(out),
+                 "--umap-points", "0", "--permutation-average", "3", "--quiet"]) == 0  # fmt: skip
+    table = pd.read_csv(out / "results.csv", index_col=0)
+    assert list(table.columns)[-2:] == ["E_cD c=2", "E_cD c=2 avg3"]
+    assert not np.isnan(table.loc["Rec", "E_cD c=2"])
+    assert np.isnan(table.loc["Rec", "E_cD c=2 avg3"])  # no decoder reads an average
+    assert table.loc["Acc", "E_cD c=2 avg3"] != table.loc["Acc", "E_cD c=2"]
+    bundle = load_bundle(out)
+    assert bundle.permutations == {"E_cD c=2 avg3": 3}
+    assert bundle.runs["E_cD c=2 avg3"] == bundle.runs["E_cD c=2"]
+
+    path = _save(tiny_zoo, 3, 2, tmp_path / "m3-e2.pt")
+    predicted_csv = tmp_path / "predicted.csv"
+    assert main(["predict", str(out), str(path), "--representation", "E_cD c=2 avg3",
+                 "--out", str(predicted_csv)]) == 0  # fmt: skip
+    predicted = pd.read_csv(predicted_csv, index_col=0).loc[str(path), "Acc"]
+    probe = next(p for p in bundle.probes
+                 if p.representation == "E_cD c=2 avg3" and p.task == "Acc")  # fmt: skip
+    run = load_run(run_dir)
+    weights = torch.from_numpy(np.array(tiny_zoo.weights[3, 2]))[None]
+    expected = probe.predict(run.encode(weights, permutations=3).numpy())[0]
+    unaveraged = probe.predict(run.encode(weights).numpy())[0]
+    assert predicted == pytest.approx(expected, rel=1e-5)
+    assert predicted != pytest.approx(unaveraged, rel=1e-5)
+
+
+def test_a_permutation_average_below_one_is_one_line(tiny_zoo, tmp_path, capsys):
+    assert main(["evaluate", "baselines", str(tiny_zoo.path), "--out", str(tmp_path / "r"),
+                 "--permutation-average", "0"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--permutation-average must be >= 1" in err

@@ -31,6 +31,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                           help="checkpoints per UMAP plot, 0 for none (default 3000)")  # fmt: skip
     evaluate.add_argument("--include-init", action="store_true",
                           help="probe epoch 0 (the initialisation) too")  # fmt: skip
+    evaluate.add_argument("--permutation-average", type=int, default=1, metavar="K",
+                          help="also probe each run's latent averaged over K neuron "
+                               "permutations of the input, the first the identity (column "
+                               "'NAME avgK'; default 1: the plain latent only)")  # fmt: skip
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(run=run_evaluate)
 
@@ -39,13 +43,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from hyperrep.pipeline import evaluate_zoo
     from hyperrep.representation import load_run
 
+    if args.permutation_average < 1:
+        raise HyperrepError(f"--permutation-average must be >= 1, got {args.permutation_average}")
     runs = [load_run(s) for s in args.sources if s != "baselines"]
     if args.ood_models is not None and args.ood is None:
         raise HyperrepError("--ood-models needs --ood ZOO2")
     ood = open_zoo_models(args.ood, args.ood_models) if args.ood is not None else None
     zoo = open_zoo_models(args.zoo, args.models)
     tables = evaluate_zoo(zoo, runs, args.out, ood, args.umap_points, args.include_init,
-                          progress=not args.quiet)  # fmt: skip
+                          progress=not args.quiet,
+                          permutations=args.permutation_average)  # fmt: skip
     print_tables(tables, args.out)
     print(f"\nreport written to {args.out}")
     return 0

@@ -21,15 +21,21 @@ def evaluate_zoo(
     umap_points: int = 3000,
     include_init: bool = False,
     progress: bool = False,
+    permutations: int = 1,
 ) -> dict[str, pd.DataFrame]:
     """Probe W, s(W) and each run's latent on `zoo` (and `ood`), save the results to `out`
-    and render the report there. Returns the R² tables by domain ("id", "ood"), in %."""
+    and render the report there. Returns the R² tables by domain ("id", "ood"), in %.
+
+    With `permutations` K > 1 each run's latent averaged over K input permutations is
+    probed too."""
     out = Path(out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir())
                                               and not (out / RESULTS_FILE).is_file())):  # fmt: skip
         raise HyperrepError(f"{out} exists and is neither empty nor a hyperrep report; "
                             "choose another --out")  # fmt: skip
-    results: ProbeResults = probe_zoo(zoo, runs, ood, umap_points, include_init, progress)
+    results: ProbeResults = probe_zoo(
+        zoo, runs, ood, umap_points, include_init, progress, permutations
+    )
     results.save(out)
     render_report(results, out)
     return results.tables

@@ -39,6 +39,7 @@ class Recipe:
     ood_zoo: str | None = None
     ood_options: dict[str, Any] = field(default_factory=dict)
     umap_points: int = 3000
+    permutation_average: int = 1  # > 1: also probe the latents averaged over K permutations
 
     def scaled(self, n_models: int | None = None, run_epochs: int | None = None) -> Recipe:
         """The recipe with fewer models per zoo and/or other epochs for every run."""

@@ -66,7 +66,8 @@ def reproduce(
         runs.append(load_run(folder, device=device))
     log(f"\nlinear probes on W, s(W) and {len(runs)} representation(s) -> {out / 'report'}")
     start = time.perf_counter()
-    tables = evaluate_zoo(zoo, runs, out / "report", ood, recipe.umap_points, progress=progress)
+    tables = evaluate_zoo(zoo, runs, out / "report", ood, recipe.umap_points, progress=progress,
+                          permutations=recipe.permutation_average)  # fmt: skip
     timings["report"] = time.perf_counter() - start
     (out / "timings.json").write_text(json.dumps(timings, indent=1) + "\n")
     return tables

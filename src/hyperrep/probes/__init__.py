@@ -1,6 +1,6 @@
 """Model characteristic prediction: linear probes on weights, statistics and latents."""
 
-from hyperrep.probes._bundle import LinearProbe, load_bundle, predict_checkpoints
+from hyperrep.probes._bundle import LinearProbe, ProbeBundle, load_bundle, predict_checkpoints
 from hyperrep.probes._evaluate import (
     Features,
     Prediction,
@@ -22,6 +22,7 @@ from hyperrep.probes._tasks import Task, tasks_for
 __all__ = [
     "RESULTS_FILE",
     "LinearProbe",
+    "ProbeBundle",
     "load_bundle",
     "predict_checkpoints",
     "Features",

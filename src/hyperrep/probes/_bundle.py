@@ -4,7 +4,9 @@ checkpoints a user brings: `hyperrep predict`.
 ``probes.safetensors`` holds, per representation and task, the standardisation (mean,
 std) and the coefficients (``coef``: (features,) for a ridge probe, (classes, features)
 for a softmax probe, with ``intercept``); ``probes.json`` holds the architecture, the
-representations (with the run folder of each learned one), and per probe its task,
+representations (with the run folder of each learned one, and under
+``permutations`` the number of input permutations each averaged latent is the mean
+over; absent means 1), and per probe its task,
 kind, regularisation, classes and test-split error: ``rmse`` for regression (the band a
 prediction is given with), ``accuracy`` for classification.
 """
@@ -75,11 +77,26 @@ def _from_fitted(p: Prediction) -> LinearProbe:
                        classes, error)  # fmt: skip
 
 
+@dataclass
+class ProbeBundle:
+    """A report's fitted probes, with what is needed to compute their inputs."""
+
+    architecture: Architecture
+    runs: dict[str, str]  # learned representation -> run folder
+    probes: list[LinearProbe]
+    permutations: dict[str, int]  # averaged latents: representation -> permutations
+
+
 def save_bundle(
-    out: Path, predictions: Sequence[Prediction], arch: Architecture, runs: dict[str, str]
+    out: Path,
+    predictions: Sequence[Prediction],
+    arch: Architecture,
+    runs: dict[str, str],
+    permutations: dict[str, int] | None = None,
 ) -> None:
     """Save the in-distribution probes of `predictions`; `runs` maps a learned
-    representation's column name to its run folder."""
+    representation's column name to its run folder, `permutations` an averaged latent's
+    column name to its number of input permutations."""
     probes = [_from_fitted(p) for p in predictions if p.domain == "id" and p.probe is not None]
     tensors, entries = {}, []
     for i, lp in enumerate(probes):
@@ -92,12 +109,12 @@ def save_bundle(
         save_file(tensors, str(tmp))
     write_json_atomic(out / BUNDLE_JSON, {"format": "hyperrep-probes", "version": 1,
                                           "architecture": arch.to_dict(), "runs": runs,
+                                          "permutations": permutations or {},
                                           "probes": entries})  # fmt: skip
 
 
-def load_bundle(folder: str | Path) -> tuple[Architecture, dict[str, str], list[LinearProbe]]:
-    """The architecture, learned representations (name -> run folder) and probes saved in
-    a report folder."""
+def load_bundle(folder: str | Path) -> ProbeBundle:
+    """The probes saved in a report folder."""
     folder = Path(folder)
     try:
         meta = read_json(folder / BUNDLE_JSON)
@@ -115,7 +132,8 @@ def load_bundle(folder: str | Path) -> tuple[Architecture, dict[str, str], list[
             )
             for i, e in enumerate(meta["probes"])
         ]
-        return arch, dict(meta["runs"]), probes  # fmt: skip
+        permutations = {str(k): int(v) for k, v in meta.get("permutations", {}).items()}
+        return ProbeBundle(arch, dict(meta["runs"]), probes, permutations)
     except HyperrepError:
         raise
     except Exception as err:  # missing, truncated or foreign files
@@ -183,7 +201,8 @@ def predict_checkpoints(
     from hyperrep.representation import load_run
     from hyperrep.weights import raw_features, weight_statistics
 
-    arch, runs, probes = load_bundle(folder)
+    bundle = load_bundle(folder)
+    arch, runs, probes = bundle.architecture, bundle.runs, bundle.probes
     names = list(dict.fromkeys(p.representation for p in probes))
     chosen = representation or next((n for n in names if n in runs), "s(W)")
     if chosen not in names:
@@ -195,7 +214,9 @@ def predict_checkpoints(
     elif chosen in ("s(W)", "s(W) tensor"):
         x = weight_statistics(arch, weights, "layer" if chosen == "s(W)" else "tensor")
     else:
-        x = load_run(runs[chosen]).encode(torch.from_numpy(weights)).numpy()
+        run = load_run(runs[chosen])
+        x = run.encode(torch.from_numpy(weights),
+                       permutations=bundle.permutations.get(chosen, 1)).numpy()  # fmt: skip
     rows = [{"checkpoint": str(f)} for f in files]
     for probe in (p for p in probes if p.representation == chosen):
         values = probe.predict(x)

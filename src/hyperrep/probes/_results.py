@@ -39,7 +39,7 @@ from hyperrep.probes._evaluate import (
     scores,
     tau_table,
 )
-from hyperrep.probes._sources import run_labels, zoo_features
+from hyperrep.probes._sources import averaged_label, run_labels, zoo_features
 from hyperrep.probes._tasks import Task, tasks_for
 from hyperrep.representation import TrainedRun, test_reconstruction_r2
 from hyperrep.zoo import CheckpointData, Zoo, load_checkpoints
@@ -63,6 +63,8 @@ class ProbeResults:
     fitted: list[Prediction] | None = None
     architecture: Architecture | None = None
     runs: dict[str, str] = field(default_factory=dict)
+    # averaged latents: column name -> number of input permutations
+    permutations: dict[str, int] = field(default_factory=dict)
 
     def save(self, out: str | Path) -> Path:
         out = Path(out)
@@ -79,7 +81,7 @@ class ProbeResults:
         if self.embeddings is not None:
             self.embeddings.to_parquet(out / "embeddings.parquet", index=False)
         if self.fitted is not None and self.architecture is not None:
-            save_bundle(out, self.fitted, self.architecture, self.runs)
+            save_bundle(out, self.fitted, self.architecture, self.runs, self.permutations)
         header = {"format": "hyperrep-probe-results", "domains": list(self.tables)}
         write_json_atomic(out / RESULTS_FILE, {**header, **self.meta})
         return out
@@ -125,20 +127,24 @@ def probe_zoo(
     umap_points: int = 3000,
     include_init: bool = False,
     progress: bool = False,
+    permutations: int = 1,
 ) -> ProbeResults:
-    """Probe W, s(W) and each run's latent on `zoo` (and, unchanged, on `ood`).
+    """Probe W, s(W) and each run's latent on `zoo` (and, unchanged, on `ood`); with
+    `permutations` K > 1 also each run's latent averaged over K input permutations.
 
     Checkpoints are epochs 1..E, and epoch 0 with `include_init`; the Rec row is each
     decoder run's test reconstruction R².
     """
     if umap_points < 0:
         raise HyperrepError(f"--umap-points must be >= 0, got {umap_points}")
-    source = zoo_features(zoo, runs, include_init=include_init)
+    if not isinstance(permutations, int) or permutations < 1:
+        raise HyperrepError(f"--permutation-average must be >= 1, got {permutations}")
+    source = zoo_features(zoo, runs, include_init=include_init, permutations=permutations)
     target = None
     if ood is not None:
         if not ood.architecture.same_layout(zoo.architecture):
             raise HyperrepError(f"{ood.path} has another architecture than {zoo.path}")
-        target = zoo_features(ood, runs, include_init=include_init)
+        target = zoo_features(ood, runs, include_init=include_init, permutations=permutations)
     predictions = evaluate_probes(source, tasks_for(source.table), target, progress)
     tables, taus = {}, {}
     for domain in ["id"] + (["ood"] if target is not None else []):
@@ -156,15 +162,20 @@ def probe_zoo(
             "split_models": _split_sizes(source),
             "ood_split_models": _split_sizes(target) if target is not None else None,
             "ood": str(ood.path) if ood is not None else None,
-            "ood_preset": ood.config.preset if ood is not None else None}  # fmt: skip
+            "ood_preset": ood.config.preset if ood is not None else None,
+            "permutation_average": permutations}  # fmt: skip
     tested = {"id": _test_rows(source), "ood": _test_rows(target) if target is not None else None}
     labels = {label: str(run.path.resolve()) for run, label in
               zip(runs, run_labels(runs), strict=True)}  # fmt: skip
+    averaged: dict[str, int] = {}
+    for label in list(labels) if permutations > 1 else []:
+        averaged[averaged_label(label, permutations)] = permutations
+        labels[averaged_label(label, permutations)] = labels[label]
     return ProbeResults(tables, taus, _prediction_frame(predictions, tested),
                         _checkpoint_frame(per_zoo),
                         umap_embeddings(source, umap_points, progress=progress)
                         if umap_points else None,
-                        meta, predictions, zoo.architecture, labels)  # fmt: skip
+                        meta, predictions, zoo.architecture, labels, averaged)  # fmt: skip
 
 
 MIN_TEST_MODELS = 10  # below this, R² on the test split is noise (a warning says so)

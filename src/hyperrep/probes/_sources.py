@@ -33,15 +33,22 @@ def run_labels(runs: Sequence[TrainedRun]) -> list[str]:
     return [f"{lab} #{i + 1}" if counts[lab] > 1 else lab for i, lab in enumerate(labels)]
 
 
+def averaged_label(label: str, permutations: int) -> str:
+    """The column name of a run's latent averaged over `permutations` input permutations."""
+    return f"{label} avg{permutations}"
+
+
 def zoo_features(
     zoo: Zoo,
     runs: list[TrainedRun] = (),
     baselines: bool = True,
     split_seed: int = 0,
     include_init: bool = False,
+    permutations: int = 1,
 ) -> Features:
     """W, two s(W) variants and each run's latent for every healthy checkpoint of epochs
-    1..E (and epoch 0 with `include_init`).
+    1..E (and epoch 0 with `include_init`); with `permutations` K > 1 also each run's
+    latent averaged over K neuron permutations of the input (`averaged_label`).
 
     The split is the runs' (they must agree), else `split_seed`'s.
     """
@@ -61,4 +68,7 @@ def zoo_features(
         values["s(W) tensor"] = weight_statistics(zoo.architecture, weights, "tensor")
     for run, label in zip(runs, run_labels(runs), strict=True):
         values[label] = run.encode(data.weights).numpy()
+        if permutations > 1:
+            latent = run.encode(data.weights, permutations=permutations)
+            values[averaged_label(label, permutations)] = latent.numpy()
     return Features(data.table, values)

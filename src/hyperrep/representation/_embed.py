@@ -18,7 +18,7 @@ from hyperrep.representation._config import RunConfig
 from hyperrep.representation._data import CheckpointData, Normalizer, load_checkpoints
 from hyperrep.representation._losses import r2_score
 from hyperrep.representation._model import HyperRepresentation
-from hyperrep.weights import canonicalize
+from hyperrep.weights import canonicalize, permute, random_permutations
 from hyperrep.zoo import Zoo
 
 
@@ -33,17 +33,45 @@ class TrainedRun:
     model: HyperRepresentation
     normalizer: Normalizer
 
-    def encode(self, weights: torch.Tensor | np.ndarray, batch_size: int = 1024) -> torch.Tensor:
+    def encode(
+        self,
+        weights: torch.Tensor | np.ndarray,
+        batch_size: int = 1024,
+        permutations: int = 1,
+        seed: int = 0,
+    ) -> torch.Tensor:
         """Latents (rows, L) of raw, unaugmented weight vectors (rows, n_params): a tensor
-        or a numpy array (a zoo's `load_weights`)."""
+        or a numpy array (a zoo's `load_weights`).
+
+        With `permutations` K > 1, each row's latent is the mean over K neuron
+        permutations of its input, the first the identity and the others drawn from
+        `seed` (the same rows and seed give the same latents at any `batch_size`).
+        """
+        if not isinstance(permutations, int) or permutations < 1:
+            raise HyperrepError(f"permutations must be an integer >= 1, got {permutations!r}")
         weights = torch.as_tensor(np.asarray(weights) if not isinstance(weights, torch.Tensor)
-                                  else weights)  # fmt: skip
+                                  else weights).float()  # fmt: skip
+        generator = torch.Generator().manual_seed(seed)
+        draws = [random_permutations(self.arch, len(weights), generator)
+                 for _ in range(permutations - 1)]  # fmt: skip
         self.model.eval()
         device = next(self.model.parameters()).device
+        parts = []
         with torch.no_grad():
-            parts = [self.model.encode(self.normalizer.forward(b.to(device))).cpu()
-                     for b in weights.float().split(batch_size)]  # fmt: skip
+            for start in range(0, len(weights), batch_size):
+                rows = slice(start, start + batch_size)
+                batch = weights[rows]
+                total = self._encode(batch, device).double()
+                for perms in draws:
+                    total += self._encode(permute(self.arch, batch, [p[rows] for p in perms]),
+                                          device).double()  # fmt: skip
+                parts.append((total / permutations).float())
+        if not parts:
+            return torch.empty(0, self.config.model.latent_dim)
         return torch.cat(parts)
+
+    def _encode(self, batch: torch.Tensor, device: torch.device) -> torch.Tensor:
+        return self.model.encode(self.normalizer.forward(batch.to(device))).cpu()
 
     def reconstruct(self, weights: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
         """Raw weight vectors decoded from the latents of `weights`."""

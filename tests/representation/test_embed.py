@@ -1,0 +1,72 @@
+"""Encoding a zoo's checkpoints: the plain latent, and the latent averaged over input
+permutations against a row-by-row loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hyperrep import HyperrepError
+from hyperrep.representation import (
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    load_run,
+    train_representation,
+)
+from hyperrep.weights import hidden_groups, permute, random_permutations
+
+SMALL = ModelConfig(d_model=16, n_heads=2, n_blocks=1, d_ff=32, latent_dim=10, head_layers=2,
+                    head_width=8, head_out=4)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(tiny_zoo, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "r"
+    config = RunConfig(SMALL, TrainConfig(variant="ecd", epochs=1, batch_size=16))
+    train_representation(tiny_zoo, config, out, progress=False)
+    return load_run(out)
+
+
+@pytest.fixture(scope="module")
+def weights(tiny_zoo):
+    return torch.from_numpy(np.array(tiny_zoo.weights[:6, 1:4]).reshape(18, -1))
+
+
+def _plain(run, rows):
+    with torch.no_grad():
+        return run.model.encode(run.normalizer.forward(rows)).double()
+
+
+def test_one_permutation_is_the_plain_latent(run, weights):
+    assert hidden_groups(run.arch), "the test needs an architecture with hidden units"
+    np.testing.assert_allclose(run.encode(weights, permutations=1).numpy(),
+                               _plain(run, weights).numpy(), rtol=1e-6, atol=1e-6)  # fmt: skip
+
+
+def test_averaged_latent_equals_a_loop_over_rows_and_draws(run, weights):
+    averaged = run.encode(weights, batch_size=4, permutations=3, seed=5).numpy()
+    generator = torch.Generator().manual_seed(5)
+    draws = [random_permutations(run.arch, len(weights), generator) for _ in range(2)]
+    for i in range(len(weights)):
+        row = weights[i : i + 1]
+        views = [row] + [permute(run.arch, row, [p[i : i + 1] for p in d]) for d in draws]
+        expected = sum(_plain(run, v) for v in views) / 3
+        np.testing.assert_allclose(averaged[i], expected[0].numpy(), rtol=1e-5, atol=1e-6)
+    # the permutations are not the identity, so the average is another latent
+    assert not np.allclose(averaged, run.encode(weights).numpy(), atol=1e-4)
+
+
+def test_averaged_latent_does_not_depend_on_the_batch_size(run, weights):
+    small = run.encode(weights, batch_size=5, permutations=4, seed=1)
+    large = run.encode(weights, batch_size=1024, permutations=4, seed=1)
+    torch.testing.assert_close(small, large, rtol=1e-6, atol=1e-6)
+    other_seed = run.encode(weights, permutations=4, seed=2)
+    assert not torch.allclose(small, other_seed, atol=1e-5)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5])
+def test_permutations_below_one_are_refused(run, weights, bad):
+    with pytest.raises(HyperrepError, match="permutations"):
+        run.encode(weights, permutations=bad)
