@@ -1,8 +1,9 @@
 """Do probes read more from a latent averaged over neuron permutations of the input?
 
 Encodes every checkpoint (epochs 1..E) under K permutations of its hidden units and
-probes the mean latent, for each K given; K = 1 is the unpermuted checkpoint, as
-`hyperrep evaluate` encodes it, and the first draw of every K > 1 is the identity too.
+probes the mean latent, for each K given (`TrainedRun.encode(permutations=K)`, what
+`hyperrep evaluate --permutation-average K` probes); K = 1 is the unpermuted checkpoint,
+the plain latent, and the first draw of every K > 1 is the identity too.
 Prints R^2 (%) and Kendall's tau on the test split, s(W) alongside, in and (with --ood)
 out of distribution: the same probes, split and checkpoints as `hyperrep evaluate`.
 
@@ -15,33 +16,12 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import pandas as pd
-import torch
 
 import hyperrep
-from hyperrep.probes._evaluate import Features, evaluate_probes, results_table, tau_table
-from hyperrep.probes._tasks import tasks_for
+from hyperrep.probes import Features, evaluate_probes, results_table, tasks_for, tau_table
 from hyperrep.representation import TrainedRun, load_checkpoints, load_run
-from hyperrep.weights import permute, random_permutations, weight_statistics
-
-
-def averaged_latents(
-    run: TrainedRun, weights: torch.Tensor, draws: list[int], seed: int
-) -> dict[int, np.ndarray]:
-    """Mean latent over the first k permutations, for every k in `draws` (identity first)."""
-    generator = torch.Generator().manual_seed(seed)
-    total = torch.zeros(len(weights), run.config.model.latent_dim, dtype=torch.float64)
-    out = {}
-    for k in range(1, max(draws) + 1):
-        view = weights
-        if k > 1:
-            perms = random_permutations(run.arch, len(weights), generator)
-            view = permute(run.arch, weights, perms)
-        total += run.encode(view).double()
-        if k in draws:
-            out[k] = (total / k).numpy()
-    return out
+from hyperrep.weights import weight_statistics
 
 
 def features(run: TrainedRun, zoo_path: str, models: int | None, draws: list[int],
@@ -50,8 +30,8 @@ def features(run: TrainedRun, zoo_path: str, models: int | None, draws: list[int
     zoo = zoo if models is None else zoo.first(models)
     data = load_checkpoints(zoo, run.config.train.split_seed, include_init=False)
     values = {"s(W)": weight_statistics(zoo.architecture, data.weights.numpy(), "layer")}
-    for k, latent in averaged_latents(run, data.weights.float(), draws, seed).items():
-        values[f"latent, K={k}"] = latent
+    for k in draws:  # `hyperrep evaluate --permutation-average K` computes the same
+        values[f"latent, K={k}"] = run.encode(data.weights, permutations=k, seed=seed).numpy()
     return Features(data.table, values)
 
 
@@ -68,8 +48,7 @@ def main() -> None:
     start = time.perf_counter()
     run = load_run(args.run)
     source = features(run, args.zoo, args.models, args.draws, args.seed)
-    ood = (features(run, args.ood, args.ood_models, args.draws, args.seed + 1)
-           if args.ood else None)  # fmt: skip
+    ood = features(run, args.ood, args.ood_models, args.draws, args.seed) if args.ood else None
     tasks = [t for t in tasks_for(source.table) if t.kind != "classification"]
     predictions = evaluate_probes(source, tasks, ood)
     pd.set_option("display.width", 160)

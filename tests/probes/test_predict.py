@@ -118,19 +118,24 @@ def test_latents_averaged_over_permutations_are_probed_and_predicted(tiny_zoo, t
     assert bundle.permutations == {"E_cD c=2 avg3": 3}
     assert bundle.runs["E_cD c=2 avg3"] == bundle.runs["E_cD c=2"]
 
-    path = _save(tiny_zoo, 3, 2, tmp_path / "m3-e2.pt")
+    saved = pd.read_parquet(out / "predictions.parquet")
+    rows = saved[(saved["representation"] == "E_cD c=2 avg3") & (saved["domain"] == "id")
+                 & (saved["task"] == "Acc")].head(2)  # fmt: skip
+    files = [_save(tiny_zoo, int(m), int(e), tmp_path / f"m{m}-e{e}.pt")
+             for m, e in zip(rows["model_index"], rows["epoch"], strict=True)]  # fmt: skip
     predicted_csv = tmp_path / "predicted.csv"
-    assert main(["predict", str(out), str(path), "--representation", "E_cD c=2 avg3",
+    assert main(["predict", str(out), *map(str, files), "--representation", "E_cD c=2 avg3",
                  "--out", str(predicted_csv)]) == 0  # fmt: skip
-    predicted = pd.read_csv(predicted_csv, index_col=0).loc[str(path), "Acc"]
+    predicted = pd.read_csv(predicted_csv, index_col=0)
+    # the same permutations for every checkpoint: the report's predictions exactly
+    for path, expected in zip(files, rows["y_pred"], strict=True):
+        assert predicted.loc[str(path), "Acc"] == pytest.approx(expected, rel=1e-6, abs=1e-9)
     probe = next(p for p in bundle.probes
                  if p.representation == "E_cD c=2 avg3" and p.task == "Acc")  # fmt: skip
-    run = load_run(run_dir)
-    weights = torch.from_numpy(np.array(tiny_zoo.weights[3, 2]))[None]
-    expected = probe.predict(run.encode(weights, permutations=3).numpy())[0]
-    unaveraged = probe.predict(run.encode(weights).numpy())[0]
-    assert predicted == pytest.approx(expected, rel=1e-5)
-    assert predicted != pytest.approx(unaveraged, rel=1e-5)
+    model, epoch = int(rows["model_index"].iloc[0]), int(rows["epoch"].iloc[0])
+    weights = torch.from_numpy(np.array(tiny_zoo.weights[model, epoch]))[None]
+    unaveraged = probe.predict(load_run(run_dir).encode(weights).numpy())[0]
+    assert predicted.loc[str(files[0]), "Acc"] != pytest.approx(unaveraged, rel=1e-5)
 
 
 def test_a_permutation_average_below_one_is_one_line(tiny_zoo, tmp_path, capsys):

@@ -44,27 +44,24 @@ class TrainedRun:
         or a numpy array (a zoo's `load_weights`).
 
         With `permutations` K > 1, each row's latent is the mean over K neuron
-        permutations of its input, the first the identity and the others drawn from
-        `seed` (the same rows and seed give the same latents at any `batch_size`).
+        permutations of its input: the identity and K - 1 drawn from `seed`, the same for
+        every row, so a checkpoint's latent does not depend on the rows encoded with it.
         """
         if not isinstance(permutations, int) or permutations < 1:
             raise HyperrepError(f"permutations must be an integer >= 1, got {permutations!r}")
         weights = torch.as_tensor(np.asarray(weights) if not isinstance(weights, torch.Tensor)
                                   else weights).float()  # fmt: skip
         generator = torch.Generator().manual_seed(seed)
-        draws = [random_permutations(self.arch, len(weights), generator)
-                 for _ in range(permutations - 1)]  # fmt: skip
+        draws = [random_permutations(self.arch, 1, generator) for _ in range(permutations - 1)]
         self.model.eval()
         device = next(self.model.parameters()).device
         parts = []
         with torch.no_grad():
             for start in range(0, len(weights), batch_size):
-                rows = slice(start, start + batch_size)
-                batch = weights[rows]
+                batch = weights[start : start + batch_size]
                 total = self._encode(batch, device).double()
                 for perms in draws:
-                    total += self._encode(permute(self.arch, batch, [p[rows] for p in perms]),
-                                          device).double()  # fmt: skip
+                    total += self._encode(permute(self.arch, batch, perms), device).double()
                 parts.append((total / permutations).float())
         if not parts:
             return torch.empty(0, self.config.model.latent_dim)
