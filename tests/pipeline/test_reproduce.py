@@ -23,15 +23,18 @@ def test_recipe_runs_end_to_end_and_resumes(tmp_path):
         ood_zoo="tetris-seed",
         ood_options={**SMALL_ZOO, "dataset_options": {"n_train": 256, "n_test": 128, "seed": 1}},
         umap_points=0,
+        permutation_average=2,
     )
     lines: list[str] = []
     tables = reproduce(recipe, tmp_path, progress=False, log=lines.append)
     assert set(tables) == {"id", "ood"}
-    assert list(tables["id"].columns) == ["W", "s(W)", "s(W) tensor", "ED c=2", "E_cD c=5"]
+    assert list(tables["id"].columns) == ["W", "s(W)", "s(W) tensor", "ED c=2", "ED c=2 avg2",
+                                          "E_cD c=5", "E_cD c=5 avg2"]  # fmt: skip
     assert {"Eph", "Acc", "GGap", "F_c0"} <= set(tables["id"].index)
     rec = tables["id"].loc["Rec"]
     assert rec[["W", "s(W)"]].isna().all()
     assert rec[["ED c=2", "E_cD c=5"]].notna().all() and (rec.dropna() <= 100).all()
+    assert rec[["ED c=2 avg2", "E_cD c=5 avg2"]].isna().all()  # no decoder reads an average
     assert tables["ood"].loc["Rec"].notna().sum() == 2
     assert load_run(tmp_path / "runs" / "ed-c2").config.model.latent_dim == 50
     assert load_run(tmp_path / "runs" / "ecd-c5").config.model.latent_dim == 20
@@ -57,6 +60,7 @@ def test_stored_recipes():
     }
     mnist = RECIPES.create("mnist-seed")
     assert mnist.ood_zoo == "fashion-seed"
+    assert mnist.permutation_average == RECIPES.create("fashion-seed").permutation_average > 1
     small = mnist.scaled(n_models=40, run_epochs=3)
     assert small.zoo_options["n_models"] == small.ood_options["n_models"] == 40
     assert [r.epochs for r in small.runs] == [3] * len(mnist.runs)

@@ -98,13 +98,20 @@ _CNN_RUNS = (
 )  # fmt: skip
 
 
+# The reports add the latent averaged over 16 input permutations (`E_cD ... avg16`): on
+# MNIST-SEED 576 and FASHION-SEED 544 it lifted Acc and GGap above s(W) (docs/results.md,
+# "Latents averaged over input permutations"), for about 10 minutes of encoding.
+_CNN_PERMUTATION_AVERAGE = 16
+
+
 @register_recipe("mnist-seed")
 def mnist_seed() -> Recipe:
     """Appendix Table 6 and Figure 10: E_cD on MNIST-SEED, probes also on FASHION-SEED."""
-    return Recipe("mnist-seed", _CNN_RUNS, ood_zoo="fashion-seed")
+    return Recipe("mnist-seed", _CNN_RUNS, ood_zoo="fashion-seed",
+                  permutation_average=_CNN_PERMUTATION_AVERAGE)  # fmt: skip
 
 
 @register_recipe("fashion-seed")
 def fashion_seed() -> Recipe:
     """Appendix Table 6: E_cD on FASHION-SEED."""
-    return Recipe("fashion-seed", _CNN_RUNS)
+    return Recipe("fashion-seed", _CNN_RUNS, permutation_average=_CNN_PERMUTATION_AVERAGE)
