@@ -3,6 +3,9 @@ and refuses what it cannot read safely with one line."""
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -138,8 +141,24 @@ def test_latents_averaged_over_permutations_are_probed_and_predicted(tiny_zoo, t
     assert predicted.loc[str(files[0]), "Acc"] != pytest.approx(unaveraged, rel=1e-5)
 
 
-def test_a_permutation_average_below_one_is_one_line(tiny_zoo, tmp_path, capsys):
-    assert main(["evaluate", "baselines", str(tiny_zoo.path), "--out", str(tmp_path / "r"),
-                 "--permutation-average", "0"]) == 2  # fmt: skip
+@pytest.mark.parametrize("bad", ["0", "2000", "x"])
+def test_a_permutation_average_out_of_range_is_refused(tiny_zoo, tmp_path, capsys, bad):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "baselines", str(tiny_zoo.path), "--out", str(tmp_path / "r"),
+              "--permutation-average", bad])  # fmt: skip
+    assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--permutation-average must be >= 1" in err
+    assert "argument --permutation-average" in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_bundle_saved_before_permutation_averaging_still_loads(report, tmp_path):
+    from hyperrep.probes import load_bundle
+
+    old = tmp_path / "old"
+    shutil.copytree(report, old)
+    meta = json.loads((old / "probes.json").read_text())
+    del meta["permutations"]
+    (old / "probes.json").write_text(json.dumps(meta))
+    bundle = load_bundle(old)
+    assert bundle.permutations == {} and len(bundle.probes) == len(load_bundle(report).probes)

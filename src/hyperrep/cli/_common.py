@@ -16,6 +16,29 @@ def add_models_argument(parser: argparse.ArgumentParser) -> None:
                              "finished part of a zoo that is still growing")  # fmt: skip
 
 
+MAX_PERMUTATIONS = 1024
+
+
+def _permutation_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 1 <= value <= MAX_PERMUTATIONS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_PERMUTATIONS}, got {value}")
+    return value
+
+
+def add_permutation_average_argument(
+    parser: argparse.ArgumentParser, default: int | None, default_text: str
+) -> None:
+    parser.add_argument("--permutation-average", type=_permutation_count, metavar="K",
+                        default=default,
+                        help="also probe each run's latent averaged over K neuron permutations "
+                             "of the input, the first the identity (column 'NAME avgK'; "
+                             f"default {default_text})")  # fmt: skip
+
+
 def open_zoo_models(path: Path, models: int | None) -> Zoo:
     """The zoo at `path`, or the view of its first `models` models."""
     from hyperrep.zoo import open_zoo

@@ -7,7 +7,11 @@ import json
 from pathlib import Path
 
 from hyperrep._errors import HyperrepError
-from hyperrep.cli._common import add_models_argument, open_zoo_models
+from hyperrep.cli._common import (
+    add_models_argument,
+    add_permutation_average_argument,
+    open_zoo_models,
+)
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -31,10 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                           help="checkpoints per UMAP plot, 0 for none (default 3000)")  # fmt: skip
     evaluate.add_argument("--include-init", action="store_true",
                           help="probe epoch 0 (the initialisation) too")  # fmt: skip
-    evaluate.add_argument("--permutation-average", type=int, default=1, metavar="K",
-                          help="also probe each run's latent averaged over K neuron "
-                               "permutations of the input, the first the identity (column "
-                               "'NAME avgK'; default 1: the plain latent only)")  # fmt: skip
+    add_permutation_average_argument(evaluate, 1, "1: the plain latent only")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(run=run_evaluate)
 
@@ -43,8 +44,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from hyperrep.pipeline import evaluate_zoo
     from hyperrep.representation import load_run
 
-    if args.permutation_average < 1:
-        raise HyperrepError(f"--permutation-average must be >= 1, got {args.permutation_average}")
     runs = [load_run(s) for s in args.sources if s != "baselines"]
     if args.ood_models is not None and args.ood is None:
         raise HyperrepError("--ood-models needs --ood ZOO2")

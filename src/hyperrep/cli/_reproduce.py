@@ -6,6 +6,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from hyperrep.cli._common import add_permutation_average_argument
 from hyperrep.cli._evaluate import print_tables
 from hyperrep.pipeline import RECIPES, Recipe
 
@@ -27,6 +28,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--run-epochs", type=int, help="epochs of every representation run (default: the recipe's)"
     )
+    add_permutation_average_argument(parser, None, "the recipe's: 16 for the CNN recipes, else 1")
     _common(parser)
     parser.set_defaults(run=run_reproduce)
 
@@ -54,6 +56,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def run_reproduce(args: argparse.Namespace) -> int:
     out = args.out or Path("reproduce") / args.recipe
     recipe = RECIPES.create(args.recipe).scaled(args.models, args.run_epochs)
+    if args.permutation_average is not None:
+        recipe = replace(recipe, permutation_average=args.permutation_average)
     return _run(recipe, out, args)
 
 

@@ -163,7 +163,7 @@ def probe_zoo(
             "ood_split_models": _split_sizes(target) if target is not None else None,
             "ood": str(ood.path) if ood is not None else None,
             "ood_preset": ood.config.preset if ood is not None else None,
-            "permutation_average": permutations}  # fmt: skip
+            "permutation_average": permutations if runs else 1}  # fmt: skip
     tested = {"id": _test_rows(source), "ood": _test_rows(target) if target is not None else None}
     labels = {label: str(run.path.resolve()) for run, label in
               zip(runs, run_labels(runs), strict=True)}  # fmt: skip
