@@ -54,6 +54,11 @@ declare -A ARGS=(
   # the tetris-seed preset trained twice as long (the later --epochs wins)
   [preset-20ep-bf16]="$OURS --gamma 0.1 --normalize --recon-target augmented --pool 120 \
     --erase-mode block-retry --bf16 --epochs 20"
+  # wider: the authors' Tetris width (d_model 256) and twice that; 2 blocks, 4 heads, d_ff 512
+  [preset-d256-bf16]="$OURS --gamma 0.1 --normalize --recon-target augmented --pool 120 \
+    --erase-mode block-retry --bf16 --d-model 256"
+  [preset-d512-bf16]="$OURS --gamma 0.1 --normalize --recon-target augmented --pool 120 \
+    --erase-mode block-retry --bf16 --d-model 512"
   # CNN zoos: the mnist-seed / fashion-seed recipe (d_model 128, batch 32), then one change each
   [cnn-recipe]="$CNN"
   [cnn-raw]="$CNN --no-normalize"
