@@ -59,6 +59,8 @@ declare -A ARGS=(
     --erase-mode block-retry --bf16 --d-model 256"
   [preset-d512-bf16]="$OURS --gamma 0.1 --normalize --recon-target augmented --pool 120 \
     --erase-mode block-retry --bf16 --d-model 512"
+  [preset-d256-20ep-bf16]="$OURS --gamma 0.1 --normalize --recon-target augmented --pool 120 \
+    --erase-mode block-retry --bf16 --d-model 256 --epochs 20"
   # CNN zoos: the mnist-seed / fashion-seed recipe (d_model 128, batch 32), then one change each
   [cnn-recipe]="$CNN"
   [cnn-raw]="$CNN --no-normalize"
