@@ -23,6 +23,9 @@ OURS="--gamma 0.01 --normalize --recon-target view --pool 0 --erase-mode block"
 AUTHORS="$OURS --d-model 256 --d-ff 512 --gamma 0.5 --no-normalize --recon-target augmented \
   --pool 120 --erase-mode block-retry --schedule plateau --selection val_loss \
   --batch-size 500 --lr 1e-4"
+# the tetris-seed preset since issue 14 (the row objective-normalized-gamma0.1-bf16)
+PRESET="$OURS --gamma 0.1 --normalize --recon-target augmented --pool 120 \
+  --erase-mode block-retry --bf16"
 CNN="--gamma 0.1 --normalize --recon-target augmented --pool 25000 --erase-mode block-retry \
   --batch-size 32 --d-model 128 --d-ff 512 --bf16"
 declare -A ARGS=(
@@ -52,15 +55,11 @@ declare -A ARGS=(
   [objective-normalized-gamma0.05-bf16]="$OURS --gamma 0.05 --normalize \
     --recon-target augmented --pool 120 --erase-mode block-retry --bf16"
   # the tetris-seed preset trained twice as long (the later --epochs wins)
-  [preset-20ep-bf16]="$OURS --gamma 0.1 --normalize --recon-target augmented --pool 120 \
-    --erase-mode block-retry --bf16 --epochs 20"
+  [preset-20ep-bf16]="$PRESET --epochs 20"
   # wider: the authors' Tetris width (d_model 256) and twice that; 2 blocks, 4 heads, d_ff 512
-  [preset-d256-bf16]="$OURS --gamma 0.1 --normalize --recon-target augmented --pool 120 \
-    --erase-mode block-retry --bf16 --d-model 256"
-  [preset-d512-bf16]="$OURS --gamma 0.1 --normalize --recon-target augmented --pool 120 \
-    --erase-mode block-retry --bf16 --d-model 512"
-  [preset-d256-20ep-bf16]="$OURS --gamma 0.1 --normalize --recon-target augmented --pool 120 \
-    --erase-mode block-retry --bf16 --d-model 256 --epochs 20"
+  [preset-d256-bf16]="$PRESET --d-model 256"
+  [preset-d512-bf16]="$PRESET --d-model 512"
+  [preset-d256-20ep-bf16]="$PRESET --d-model 256 --epochs 20"
   # CNN zoos: the mnist-seed / fashion-seed recipe (d_model 128, batch 32), then one change each
   [cnn-recipe]="$CNN"
   [cnn-raw]="$CNN --no-normalize"
