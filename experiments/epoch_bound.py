@@ -22,7 +22,7 @@ from permutation_averaged_probes import features
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.metrics import r2_score
 
-from hyperrep.probes import fit_ridge
+from hyperrep.probes import fit_ridge, tasks_for
 from hyperrep.representation import load_run
 
 
@@ -40,7 +40,8 @@ def main() -> None:
     inputs = {"s(W)": stats, "latent": latent, "s(W) + latent": np.hstack([stats, latent])}
     split = source.table["split"].to_numpy()
     train, val, test = (split == s for s in ("train", "val", "test"))
-    epoch = source.table["epoch"].to_numpy(float)
+    column = next(t.column for t in tasks_for(source.table) if t.name == "Eph")  # or "step"
+    epoch = source.table[column].to_numpy(float)
     edges = np.linspace(epoch.min(), epoch.max(), 5)
     band = np.clip(np.searchsorted(edges, epoch[test], side="right") - 1, 0, 3)
     rows = {}
