@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from hyperrep import HyperrepError
@@ -23,7 +24,7 @@ def test_every_paper_zoo_is_a_preset_with_its_size():
         config = create_zoo_config(name)
         models = config.models()
         assert len(models) == config.total_models == size, name
-        assert [m.model_id for m in models] == list(range(size))
+        assert sorted(m.model_id for m in models) == list(range(size))
         assert config.epochs == (75 if name.startswith("tetris") else 25)
 
 
@@ -52,6 +53,33 @@ def test_subsets_are_deterministic_and_span_the_grid():
     assert a == b and len(a) == 40
     assert len({m.activation for m in a}) > 1 and len({m.optimizer for m in a}) > 1
     assert [m.seed for m in create_zoo_config("tetris-seed", n_models=3).models()] == [1, 2, 3]
+
+
+def test_grid_subsets_are_nested_and_balanced():
+    full = create_zoo_config("mnist-hyp-5-rand-seed").models()
+    for n in (12, 24, 288):
+        sub = create_zoo_config("mnist-hyp-5-rand-seed", n_models=n).models()
+        assert sub == full[:n]
+        for key, values in create_zoo_config("mnist-hyp-5-rand-seed").grid.items():
+            counts = [sum(getattr(m, key) == v for m in sub) for v in values]
+            assert max(counts) - min(counts) <= 2, (n, key, counts)
+    # the (activation, optimizer) populations of a quarter zoo are even too
+    groups = {}
+    for m in create_zoo_config("mnist-hyp-1-fix-seed", n_models=288).models():
+        groups[m.group] = groups.get(m.group, 0) + 1
+    assert len(groups) == 8 and max(groups.values()) - min(groups.values()) <= 2
+
+
+def test_balanced_order_on_a_hand_worked_grid():
+    from hyperrep.zoo._order import balanced_order
+
+    # 2 x 2 factors: any order whose first two units differ in both factors is balanced
+    levels = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    order = balanced_order(levels, seed=3)
+    assert sorted(order) == [0, 1, 2, 3]
+    first, second = levels[order[0]], levels[order[1]]
+    assert (first != second).all()
+    assert sorted(balanced_order(np.zeros((3, 1), int))) == [0, 1, 2]  # nothing to balance
 
 
 def test_bad_overrides_and_unknown_preset():

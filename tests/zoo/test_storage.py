@@ -129,7 +129,9 @@ def test_every_model_recorded_with_hyperparameters(tmp_path):
 def test_diverged_models_are_flagged_counted_and_left_out(tmp_path):
     base = create_zoo_config("tetris-seed", n_models=4, epochs=2, dataset_options=TINY)
     grid = dict(base.grid, optimizer=("sgd",), activation=("relu",), lr=(1e-2, 1e7))
-    config = ZooConfig.from_dict({**base.to_dict(), "grid": grid, "seeds": [1, 2]})
+    config = ZooConfig.from_dict(
+        {**base.to_dict(), "grid": grid, "seeds": [1, 2], "model_order": "grid"}
+    )  # rows in grid order: the two lr values in turn
     zoo = create_zoo(config, tmp_path / "z", progress=False)
     per_model = zoo.properties.groupby("model_index").first()
     assert list(per_model["lr"]) == [1e-2, 1e-2, 1e7, 1e7]
@@ -198,14 +200,48 @@ def test_zoo_grows_to_more_seeds_keeping_its_models(tmp_path):
     assert np.array_equal(np.asarray(again.weights), np.asarray(grown.weights))
 
 
-def test_zoo_drawn_from_a_grid_is_not_grown(tmp_path):
-    create_zoo(tiny_hyp(epochs=1), tmp_path / "z", population_size=4, progress=False)
+def test_grid_zoo_grows_keeping_its_models_and_covering_every_value(tmp_path, idx_data):
+    # MNIST-HYP-1-FIX-SEED, 6 models grown to 12: the first 6 stay byte for byte, and
+    # the 12 hold every value of every hyperparameter (4 inits, 4 activations, ...)
+    def hyp(n):
+        return create_zoo_config("mnist-hyp-1-fix-seed", n_models=n, epochs=1,
+                                 train_subset=200, test_subset=100)  # fmt: skip
+
+    data = idx_data / "mnist"
+    small = create_zoo(hyp(6), tmp_path / "z", data_dir=data, progress=False)
+    kept, kept_props = np.array(small.weights), small.properties.copy()
+    grown = create_zoo(hyp(12), tmp_path / "z", data_dir=data, progress=False)
+    assert grown.complete and grown.summary()["models_done"] == 12
+    assert np.array_equal(np.asarray(grown.weights)[:6], kept)
+    first = grown.properties[grown.properties["model_index"] < 6].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, kept_props.reset_index(drop=True))
+    specs = hyp(12).models()
+    assert specs[:6] == hyp(6).models()
+    for key, values in hyp(12).grid.items():
+        assert {getattr(m, key) for m in specs} == set(values), key
+    fresh = create_zoo(hyp(12), tmp_path / "fresh", data_dir=data, progress=False)
+    np.testing.assert_allclose(np.asarray(grown.weights), np.asarray(fresh.weights), rtol=1e-5,
+                               atol=1e-6)  # fmt: skip
+
+
+def test_grid_zoo_of_the_old_model_order_is_not_grown(tmp_path):
+    create_zoo(tiny_hyp(epochs=1, model_order="grid"), tmp_path / "z", population_size=4,
+               progress=False)  # fmt: skip
     before = (tmp_path / "z" / "zoo.json").read_text()
     with pytest.raises(HyperrepError, match="cannot grow"):
-        create_zoo(tiny_hyp(epochs=1, n_models=16), tmp_path / "z", progress=False)
+        create_zoo(tiny_hyp(epochs=1, n_models=16, model_order="grid"), tmp_path / "z",
+                   progress=False)  # fmt: skip
     assert (tmp_path / "z" / "zoo.json").read_text() == before
     with pytest.raises(HyperrepError, match="holds another zoo"):
         create_zoo(tiny_hyp(epochs=1, n_models=8), tmp_path / "z", progress=False)
+    # a zoo.json of format 3 has no model_order: a grid zoo reads as "grid", a seed zoo
+    # as "balanced" (its order is the same either way)
+    meta = json.loads((tmp_path / "z" / "zoo.json").read_text())
+    del meta["config"]["model_order"]
+    assert ZooConfig.from_dict(meta["config"]).model_order == "grid"
+    seed = create_zoo_config("tetris-seed", n_models=3).to_dict()
+    del seed["model_order"]
+    assert ZooConfig.from_dict(seed) == create_zoo_config("tetris-seed", n_models=3)
 
 
 def test_format_1_zoo_is_read_resumed_and_grown_as_it_was_trained(tmp_path):

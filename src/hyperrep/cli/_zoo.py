@@ -31,6 +31,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     create.add_argument("--train-metrics", choices=["running", "full"],
                         help="train loss/accuracy as the epoch's running mean (default) or a "
                         "full pass over the training set after each epoch")  # fmt: skip
+    create.add_argument("--model-order", choices=["balanced", "grid"],
+                        help="which models --models N takes from a grid preset: the first N "
+                        "of a balanced, nested order (default; the zoo can grow) or a random "
+                        "draw (zoos of hyperrep before 0.3)")  # fmt: skip
     create.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     create.add_argument("--data-dir", type=Path, help="folder with MNIST / Fashion-MNIST IDX files")
     create.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -100,6 +104,7 @@ def run_create(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         init_scheme=args.init_scheme,
         train_metrics=args.train_metrics,
+        model_order=args.model_order,
     )
     try:
         zoo = create_zoo(

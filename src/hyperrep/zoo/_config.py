@@ -10,10 +10,14 @@ import numpy as np
 
 from hyperrep._errors import HyperrepError
 from hyperrep.zoo._init import check_init
+from hyperrep.zoo._order import balanced_order
 
 GRID_KEYS = ("init", "optimizer", "activation", "lr", "weight_decay", "dropout")
 TRAIN_METRICS = ("running", "full")
-# what a zoo.json written before these fields existed (format 1) was trained with
+MODEL_ORDERS = ("balanced", "grid")
+# what a zoo.json written before these fields existed was trained with: format 1 lacks
+# the protocol fields, formats 1-3 the model order (a grid zoo's subset was then a random
+# draw, `model_order` "grid"; a one-configuration zoo's order is the same either way)
 _FORMAT_1_DEFAULTS = {"init_scheme": "fan-in", "train_metrics": "full", "holdout": 0}
 
 
@@ -51,6 +55,11 @@ class ZooConfig:
     does, or "full", a pass over the whole training set in eval mode after the epoch.
     `holdout` training images are set aside before training, drawn as the authors'
     `random_split(..., generator=manual_seed(holdout_seed))`; models never see them.
+    `model_order` says which models a zoo of `n_models` holds. "balanced" (the default):
+    the first `n_models` of a fixed order of the grid in which every prefix is balanced
+    over each hyperparameter's values and the seeds (zoo/_order.py), so a zoo grows by
+    training only the new models. "grid" (zoos written before hyperrep 0.3): the grid
+    in its natural order, and a subset a random draw with seed 0, which cannot grow.
     `source` marks a zoo imported from another format (`init_scheme` "imported": the init
     names are the source's own); such a zoo is read, never trained or grown.
     """
@@ -72,6 +81,7 @@ class ZooConfig:
     train_metrics: str = "running"
     holdout: int = 0
     holdout_seed: int = 42
+    model_order: str = "balanced"
     source: str | None = None  # imported zoos: where from (they are read, never trained)
 
     def __post_init__(self) -> None:
@@ -81,6 +91,10 @@ class ZooConfig:
             raise HyperrepError(
                 f"train_metrics must be one of {', '.join(TRAIN_METRICS)}, "
                 f"got {self.train_metrics!r}"
+            )
+        if self.model_order not in MODEL_ORDERS:
+            raise HyperrepError(
+                f"model_order must be one of {', '.join(MODEL_ORDERS)}, got {self.model_order!r}"
             )
         if self.holdout < 0:
             raise HyperrepError(f"holdout must be >= 0, got {self.holdout}")
@@ -109,7 +123,8 @@ class ZooConfig:
         return combos * (len(self.seeds) or self.random_seeds_per_config)
 
     def models(self) -> list[ModelSpec]:
-        """The zoo's models in a fixed order; model_id is the position in the full grid."""
+        """The zoo's models in their order (see `model_order`); model_id is the position
+        in the full grid (every combination of `grid` values, then its seeds)."""
         combos = list(itertools.product(*(self.grid[k] for k in GRID_KEYS)))
         if self.seeds:
             seeds_per_combo = [self.seeds] * len(combos)
@@ -126,12 +141,24 @@ class ZooConfig:
                         model_id=len(specs), seed=int(seed), init_scheme=self.init_scheme, **values
                     )
                 )
-        if self.n_models is None or self.n_models >= len(specs):
-            return specs
-        if len(combos) == 1:  # a seed zoo: the first n seeds
+        if len(combos) == 1:  # a seed zoo: its seeds in order, whatever the model order
             return specs[: self.n_models]
-        keep = np.random.default_rng(0).choice(len(specs), size=self.n_models, replace=False)
-        return [specs[i] for i in sorted(keep)]
+        if self.model_order == "grid":
+            if self.n_models is None or self.n_models >= len(specs):
+                return specs
+            keep = np.random.default_rng(0).choice(len(specs), size=self.n_models, replace=False)
+            return [specs[i] for i in sorted(keep)]
+        order = balanced_order(self._levels(len(combos)))
+        return [specs[i] for i in order[: self.n_models]]
+
+    def _levels(self, n_combos: int) -> np.ndarray:
+        """Per model of the grid, the index of its value of each grid key and its seed
+        slot (the position of its seed among its configuration's seeds)."""
+        per_combo = len(self.seeds) or self.random_seeds_per_config
+        index = np.indices([len(self.grid[k]) for k in GRID_KEYS]).reshape(len(GRID_KEYS), -1).T
+        assert len(index) == n_combos
+        slots = np.tile(np.arange(per_combo), n_combos)[:, None]
+        return np.hstack([np.repeat(index, per_combo, axis=0), slots])
 
     def with_overrides(self, **overrides: Any) -> ZooConfig:
         """A copy with the given fields replaced (None values are ignored)."""
@@ -149,5 +176,8 @@ class ZooConfig:
         """Rebuild a configuration from `to_dict` output (of any zoo format)."""
         data = {**_FORMAT_1_DEFAULTS, **data}
         data["grid"] = {k: tuple(v) for k, v in data["grid"].items()}
+        if "model_order" not in data:  # formats 1-3; one configuration: the same order
+            one = all(len(v) == 1 for v in data["grid"].values())
+            data["model_order"] = "balanced" if one else "grid"
         data["seeds"] = tuple(data.get("seeds", ()))
         return cls(**data)
