@@ -34,7 +34,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     create.add_argument("--model-order", choices=["balanced", "grid"],
                         help="which models --models N takes from a grid preset: the first N "
                         "of a balanced, nested order (default; the zoo can grow) or a random "
-                        "draw (zoos of hyperrep before 0.3)")  # fmt: skip
+                        "draw (zoos of format 3 and earlier)")  # fmt: skip
     create.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     create.add_argument("--data-dir", type=Path, help="folder with MNIST / Fashion-MNIST IDX files")
     create.add_argument("--quiet", action="store_true", help="no progress bar")

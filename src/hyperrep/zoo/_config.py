@@ -58,7 +58,7 @@ class ZooConfig:
     `model_order` says which models a zoo of `n_models` holds. "balanced" (the default):
     the first `n_models` of a fixed order of the grid in which every prefix is balanced
     over each hyperparameter's values and the seeds (zoo/_order.py), so a zoo grows by
-    training only the new models. "grid" (zoos written before hyperrep 0.3): the grid
+    training only the new models. "grid" (zoos of format 3 and earlier): the grid
     in its natural order, and a subset a random draw with seed 0, which cannot grow.
     `source` marks a zoo imported from another format (`init_scheme` "imported": the init
     names are the source's own); such a zoo is read, never trained or grown.

@@ -90,7 +90,7 @@ def stored_plan(
     if [m.model_id for m in models[:old_count]] != [m.model_id for m in old_models]:
         raise HyperrepError(
             f"{path} cannot grow to {len(models)} models: its {old_count} models are a random "
-            "draw from the grid (model order 'grid', hyperrep before 0.3), not the first ones "
+            "draw from the grid (model order 'grid', zoo format 3 and earlier), not the first ones "
             "of the larger zoo; choose another --out"
         )
     new_chunks = plan_chunks(models[old_count:], population_size)
