@@ -7,6 +7,8 @@ import os
 import platform
 from pathlib import Path
 
+from hyperrep._home import data_home
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     doctor = commands.add_parser(
@@ -59,6 +61,7 @@ def run_doctor(args: argparse.Namespace) -> int:
                                       "distributed extra)"),
         ("torch.distributed", f"gloo {dist.is_gloo_available()}, nccl {dist.is_nccl_available()}"
                               " (hyperrep train under torchrun)"),
+        ("data home", f"{data_home()} (HYPERREP_HOME; `reproduce` builds there)"),
     ]  # fmt: skip
     kernels = kernel_report()
     if kernels["available"]:

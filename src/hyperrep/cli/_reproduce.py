@@ -6,6 +6,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from hyperrep._home import data_home
 from hyperrep.cli._common import add_permutation_average_argument
 from hyperrep.cli._evaluate import print_tables
 from hyperrep.pipeline import RECIPES, Recipe
@@ -21,7 +22,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     parser.add_argument("recipe", choices=RECIPES.names(), metavar="RECIPE",
                         help=f"one of: {', '.join(RECIPES.names())}")  # fmt: skip
-    parser.add_argument("--out", type=Path, help="output folder (default: reproduce/RECIPE)")
+    parser.add_argument("--out", type=Path, help="output folder (default: "
+                        "DATA_HOME/reproduce/RECIPE, shown by `hyperrep doctor`)")  # fmt: skip
     parser.add_argument(
         "--models", type=int, help="train only this many models of each zoo (default: the preset's)"
     )
@@ -53,8 +55,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def default_reproduce_folder(recipe: str) -> Path:
+    """Where `reproduce RECIPE` builds without --out: under the data home, outside any
+    working copy (zoos took hours and were lost with working copies before)."""
+    return data_home() / "reproduce" / recipe
+
+
 def run_reproduce(args: argparse.Namespace) -> int:
-    out = args.out or Path("reproduce") / args.recipe
+    out = args.out or default_reproduce_folder(args.recipe)
     recipe = RECIPES.create(args.recipe).scaled(args.models, args.run_epochs)
     if args.permutation_average is not None:
         recipe = replace(recipe, permutation_average=args.permutation_average)
