@@ -148,16 +148,16 @@ class ZooConfig:
                 return specs
             keep = np.random.default_rng(0).choice(len(specs), size=self.n_models, replace=False)
             return [specs[i] for i in sorted(keep)]
-        order = balanced_order(self._levels(len(combos)))
+        order = balanced_order(self._levels())
         return [specs[i] for i in order[: self.n_models]]
 
-    def _levels(self, n_combos: int) -> np.ndarray:
+    def _levels(self) -> np.ndarray:
         """Per model of the grid, the index of its value of each grid key and its seed
         slot (the position of its seed among its configuration's seeds)."""
         per_combo = len(self.seeds) or self.random_seeds_per_config
+        # np.indices in C order enumerates combinations as itertools.product does
         index = np.indices([len(self.grid[k]) for k in GRID_KEYS]).reshape(len(GRID_KEYS), -1).T
-        assert len(index) == n_combos
-        slots = np.tile(np.arange(per_combo), n_combos)[:, None]
+        slots = np.tile(np.arange(per_combo), len(index))[:, None]
         return np.hstack([np.repeat(index, per_combo, axis=0), slots])
 
     def with_overrides(self, **overrides: Any) -> ZooConfig:

@@ -28,31 +28,28 @@ def balanced_order(levels: np.ndarray, seed: int = ORDER_SEED) -> np.ndarray:
     n_units = levels.shape[0]
     if n_units == 0:
         return np.empty(0, dtype=np.int64)
-    sizes = levels.max(axis=0) + 1 if levels.size else np.empty(0, np.int64)
+    sizes = levels.max(axis=0) + 1
     factors = [k for k in range(levels.shape[1]) if sizes[k] > 1]
     priority = np.random.default_rng(seed).permutation(n_units)
     if not factors:
         return np.argsort(priority, kind="stable")
-    # each term: a code per unit (its value, or pair of values) and the weight that makes
-    # a count comparable across factors with different numbers of values
-    terms: list[tuple[np.ndarray, int, float]] = []
-    for k in factors:
-        terms.append((levels[:, k], int(sizes[k]), float(sizes[k])))
+    # each term: a code per unit (its value, or pair of values) and the number of codes,
+    # which also weights the term's counts so that factors with more values compare fairly
+    terms: list[tuple[np.ndarray, int]] = [(levels[:, k], int(sizes[k])) for k in factors]
     for a, b in combinations(factors, 2):
-        codes = levels[:, a] * sizes[b] + levels[:, b]
-        terms.append((codes, int(sizes[a] * sizes[b]), float(sizes[a] * sizes[b])))
-    counts = [np.zeros(n_codes) for _, n_codes, _ in terms]
+        terms.append((levels[:, a] * sizes[b] + levels[:, b], int(sizes[a] * sizes[b])))
+    counts = [np.zeros(n_codes) for _, n_codes in terms]
     taken = np.zeros(n_units, dtype=bool)
     order = np.empty(n_units, dtype=np.int64)
     for step in range(n_units):
         score = np.zeros(n_units)
-        for (codes, _, weight), count in zip(terms, counts, strict=True):
-            score += count[codes] * weight
+        for (codes, n_codes), count in zip(terms, counts, strict=True):
+            score += count[codes] * n_codes
         score[taken] = np.inf
         best = np.flatnonzero(score <= score.min() + 1e-9)
         pick = best[np.argmin(priority[best])]
         order[step] = pick
         taken[pick] = True
-        for (codes, _, _), count in zip(terms, counts, strict=True):
+        for (codes, _), count in zip(terms, counts, strict=True):
             count[codes[pick]] += 1
     return order
