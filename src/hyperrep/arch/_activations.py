@@ -42,9 +42,19 @@ def stacked_dropout_masks(
     generators: Sequence[torch.Generator],
     device: torch.device | str,
 ) -> torch.Tensor:
-    """Masks (M, *shape) for M models, each drawn from its own generator (ones if p is 0)."""
-    masks = [
-        dropout_mask(shape, p, g, device) if p > 0 else torch.ones(shape, device=device)
-        for p, g in zip(dropout, generators, strict=True)
-    ]
-    return torch.stack(masks)
+    """Masks (M, *shape) for M models, each drawn from its own generator (ones if p is 0):
+    the same values as `dropout_mask` model by model."""
+    # One buffer and two in-place passes instead of M masks and a stack: 2.3 -> 1.3 ms
+    # per step for 36 CNNs (docs/zoo.md). `uniform_` draws what `torch.rand` draws; p = 0
+    # rows draw nothing (their generator stays put) and hold 0, which `>= 0` keeps.
+    draws = torch.empty((len(dropout), *shape))
+    for row, (p, generator) in enumerate(zip(dropout, generators, strict=True)):
+        if p > 0:
+            draws[row].uniform_(generator=generator)
+        else:
+            draws[row].zero_()
+    per_model = (-1, *(1,) * len(shape))
+    # float32 p and 1 - p, as the scalar ops of `dropout_mask` round them
+    p = torch.tensor(list(dropout), dtype=torch.float32).view(per_model)
+    keep = torch.tensor([1.0 - q for q in dropout], dtype=torch.float32).view(per_model)
+    return draws.ge_(p).div_(keep).to(device)
