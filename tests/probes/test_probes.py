@@ -196,3 +196,57 @@ def test_runs_of_one_variant_and_ratio_get_their_own_columns(tiny_zoo, tmp_path)
     assert list(table.columns)[-2:] == runs
     assert table.loc["Rec", runs].notna().all()
     assert table.loc["Rec", runs[0]] != table.loc["Rec", runs[1]]  # two models, two columns
+
+
+def _softmax_by_gradient_descent(x, y, c, steps=20000):
+    """Multinomial logistic regression, 0.5 ||W||^2 + C sum CE (intercept unpenalised),
+    on x standardised with the training split's mean and std: plain full-batch descent."""
+    mean, std = x.mean(0), x.std(0)
+    xs = (x - mean) / std
+    classes = np.unique(y)
+    onehot = (y[:, None] == classes[None, :]).astype(float)
+    w, b = np.zeros((x.shape[1], len(classes))), np.zeros(len(classes))
+    lr = 1.0 / (1.0 + c * len(x) * (np.linalg.norm(xs, 2) ** 2 + len(x)) / len(x))
+    for _ in range(steps):
+        logits = xs @ w + b
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        w -= lr * (w + c * xs.T @ (p - onehot))
+        b -= lr * c * (p - onehot).sum(0)
+
+    def predict(z):
+        return classes[np.argmax(((z - mean) / std) @ w + b, axis=1)]
+
+    return predict
+
+
+def test_classification_tasks_match_an_independent_softmax_fit(monkeypatch):
+    """Act / Init / Opt accuracies: the probe that `evaluate_probes` picks on validation
+    and its test accuracy, against plain gradient descent on the same objective and a
+    counting loop."""
+    import functools
+
+    import hyperrep.probes._evaluate as evaluate
+
+    cs = np.array([0.01, 1.0])
+    monkeypatch.setattr(evaluate, "fit_softmax", functools.partial(fit_softmax, cs=cs))
+    table = _table(n_models=60, epochs=3, seed=5)
+    rng = np.random.default_rng(5)
+    acts = np.array(["gelu", "relu", "tanh"])[rng.integers(0, 3, 60)]
+    table["activation"] = acts[table["model_id"]]
+    centers = {"gelu": (0.0, 1.0), "relu": (1.0, 0.0), "tanh": (-1.0, -1.0)}
+    x = rng.normal(scale=0.8, size=(len(table), 2)) + np.array(
+        [centers[a] for a in table["activation"]])  # fmt: skip
+    (prediction,) = [p for p in evaluate_probes(Features(table, {"X": x}), tasks_for(table))
+                     if p.task.name == "Act"]  # fmt: skip
+    split = table["split"].to_numpy()
+    y = table["activation"].to_numpy()
+    train, val, test = (split == s for s in ("train", "val", "test"))
+    fits = [_softmax_by_gradient_descent(x[train], y[train], c) for c in cs]
+    val_hits = [sum(int(a == b) for a, b in zip(f(x[val]), y[val], strict=True)) for f in fits]
+    chosen = fits[val_hits.index(max(val_hits))]
+    expected = chosen(x[test])
+    np.testing.assert_array_equal(prediction.y_pred, expected)
+    hits = sum(int(a == b) for a, b in zip(expected, y[test], strict=True))
+    assert prediction.scores["accuracy"] == pytest.approx(hits / int(test.sum()))
+    assert 0.5 < prediction.scores["accuracy"] < 1.0  # overlapping classes: a real fit
