@@ -70,6 +70,34 @@ def test_stored_recipes():
         RunRecipe("vae", 2, 1)
 
 
+@pytest.mark.parametrize("name", RECIPES.names())
+def test_every_recipe_names_zoo_presets_and_builds_its_run_configs(name):
+    from types import SimpleNamespace
+
+    from hyperrep.arch import create_architecture
+    from hyperrep.pipeline._reproduce import run_config
+    from hyperrep.zoo import create_zoo_config
+
+    recipe = RECIPES.create(name)
+    if recipe.ood_zoo is not None:
+        create_zoo_config(recipe.ood_zoo, **recipe.ood_options)
+    config = create_zoo_config(recipe.zoo, **recipe.zoo_options)
+    arch = create_architecture(config.architecture)
+    for run in recipe.runs:
+        built = run_config(run, SimpleNamespace(config=config, architecture=arch))
+        assert built.train.variant == run.variant and built.train.epochs == run.epochs
+        assert built.model.latent_dim == round(arch.n_params / run.compression)
+        assert all(getattr(built.train, k) == v for k, v in run.train.items())
+
+
+def test_the_mnist_hyp_recipes_probe_their_own_zoos():
+    for preset in ("mnist-hyp-1-fix-seed", "mnist-hyp-1-rand-seed", "mnist-hyp-5-fix-seed",
+                   "mnist-hyp-5-rand-seed"):  # fmt: skip
+        recipe = RECIPES.create(preset)
+        assert recipe.zoo == preset and recipe.ood_zoo is None
+        assert [r.variant for r in recipe.runs] == ["ecd"]
+
+
 def test_reproduce_rejects_unknown_recipe_in_one_line(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["reproduce", "no-such-recipe"])
