@@ -13,7 +13,8 @@ from hyperrep.pipeline import RECIPES, Recipe
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
-    recipes = "\n".join(f"  {n:14s}{RECIPES.factory(n).__doc__}" for n in RECIPES.names())
+    width = max(map(len, RECIPES.names())) + 2
+    recipes = "\n".join(f"  {n:{width}s}{RECIPES.factory(n).__doc__}" for n in RECIPES.names())
     parser = commands.add_parser(
         "reproduce", help="zoo -> hyper-representations -> probes -> report, from a recipe",
         description="Run a stored recipe end to end. Run the same command again to resume "

@@ -132,7 +132,6 @@ def _hyp_recipe(preset: str) -> Recipe:
     return Recipe(preset, (run,), permutation_average=_CNN_PERMUTATION_AVERAGE)
 
 
-
 @register_recipe("mnist-hyp-1-fix-seed")
 def mnist_hyp_1_fix_seed() -> Recipe:
     """E_cD on MNIST-HYP-1-FIX-SEED, probed on every hyperparameter (appendix Figure 3)."""
