@@ -69,6 +69,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     verify.add_argument("zoo", type=Path, help="zoo folder")
     verify.set_defaults(run=run_verify)
 
+    compare = sub.add_parser(
+        "compare", help="appendix Figure 3 for zoos side by side, with the numbers behind it",
+        description="Accuracy over epochs, accuracy over mean weight and UMAP of W by "
+        "activation, init and epoch, one column per zoo (figure3.png); the mean-weight / "
+        "accuracy correlation and how separable init and activation are in W "
+        "(structure.csv, structure.md; the columns are described in docs/zoo.md).",
+    )  # fmt: skip
+    compare.add_argument("zoos", type=Path, nargs="+", metavar="ZOO", help="zoo folders")
+    compare.add_argument("--out", required=True, type=Path, help="folder for the figure and tables")
+    compare.add_argument("--names", nargs="+", help="column titles (default: the zoos' presets)")
+    compare.add_argument("--umap-points", type=int, default=3000,
+                         help="checkpoints per UMAP (default 3000; 0: no UMAP rows)")  # fmt: skip
+    compare.add_argument("--seed", type=int, default=0, help="split, samples and UMAP seed")
+    compare.set_defaults(run=run_compare)
+
 
 def run_presets(args: argparse.Namespace) -> int:
     for name in ZOO_PRESETS.names():
@@ -152,6 +167,36 @@ def run_info(args: argparse.Namespace) -> int:
     from hyperrep.zoo import open_zoo
 
     print(format_summary(open_zoo(args.zoo).summary()))
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from hyperrep.probes import structure_table, weight_space_structure
+    from hyperrep.report import markdown_table, plot_zoo_structure
+    from hyperrep.zoo import open_zoo
+
+    if args.names is not None and len(args.names) != len(args.zoos):
+        raise HyperrepError(f"--names gives {len(args.names)} names for {len(args.zoos)} zoos")
+    if args.umap_points < 0:
+        raise HyperrepError(f"--umap-points must be >= 0, got {args.umap_points}")
+    zoos = [open_zoo(path) for path in args.zoos]  # every folder checked before any work
+    names = args.names or [zoo.config.preset for zoo in zoos]
+    structures = [weight_space_structure(zoo, name, umap_points=args.umap_points, seed=args.seed)
+                  for zoo, name in tqdm(list(zip(zoos, names, strict=True)), desc="zoos",
+                                        unit="zoo", dynamic_ncols=True)]  # fmt: skip
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise HyperrepError(f"cannot write to {args.out}: {err.strerror or err}") from err
+    table = structure_table(structures)
+    table.to_csv(args.out / "structure.csv")
+    shown = markdown_table(table.T.round(3), index_name="quantity")
+    (args.out / "structure.md").write_text(shown + "\n")
+    plot_zoo_structure(structures, args.out / "figure3.png")
+    print(shown)
+    print(f"figure3.png, structure.csv and structure.md written to {args.out}")
     return 0
 
 

@@ -17,6 +17,7 @@ from hyperrep.probes._results import (
     umap_embeddings,
 )
 from hyperrep.probes._sources import run_label, run_labels, zoo_features
+from hyperrep.probes._structure import ZooStructure, structure_table, weight_space_structure
 from hyperrep.probes._tasks import Task, tasks_for
 
 __all__ = [
@@ -44,4 +45,7 @@ __all__ = [
     "tau_table",
     "umap_embeddings",
     "zoo_features",
+    "ZooStructure",
+    "structure_table",
+    "weight_space_structure",
 ]

@@ -5,6 +5,7 @@ from hyperrep.report._probes import (
     plot_accuracy_over_mean_weight,
     plot_embeddings,
     plot_predictions,
+    plot_zoo_structure,
 )
 from hyperrep.report._symmetry import plot_symmetry_check
 from hyperrep.report._write import markdown_table, render_report
@@ -16,5 +17,6 @@ __all__ = [
     "plot_embeddings",
     "plot_predictions",
     "plot_symmetry_check",
+    "plot_zoo_structure",
     "render_report",
 ]

@@ -65,9 +65,9 @@ def _markdown(table: pd.DataFrame, tau: pd.DataFrame, meta: dict, domain: str) -
     ])  # fmt: skip
 
 
-def markdown_table(table: pd.DataFrame) -> str:
+def markdown_table(table: pd.DataFrame, index_name: str = "task") -> str:
     """A DataFrame as a GitHub Markdown table, index as the first column."""
-    header = "| task | " + " | ".join(str(c) for c in table.columns) + " |"
+    header = f"| {index_name} | " + " | ".join(str(c) for c in table.columns) + " |"
     rule = "| --- |" + " ---: |" * len(table.columns)
     rows = [f"| {idx} | " + " | ".join("" if pd.isna(v) else f"{v:g}" for v in row) + " |"
             for idx, row in zip(table.index, table.to_numpy(), strict=True)]  # fmt: skip
