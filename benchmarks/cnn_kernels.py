@@ -19,9 +19,13 @@ from torch.profiler import profile
 from zoo_population import matmul_gflops  # this folder is on sys.path when run as a script
 
 from hyperrep.arch import Conv2d, MaxPool2d, create_architecture
-from hyperrep.zoo import ModelSpec
-from hyperrep.zoo._native import conv_backward, conv_forward
-from hyperrep.zoo._population import PopulationTrainer, TrainData
+from hyperrep.population import (
+    ModelSpec,
+    PopulationTrainer,
+    TrainData,
+    conv_backward,
+    conv_forward,
+)
 
 
 def timed(fn, repeats: int = 10) -> float:

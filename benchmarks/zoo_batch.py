@@ -18,9 +18,9 @@ import torch
 from zoo_population import matmul_gflops
 
 from hyperrep.arch import create_architecture
+from hyperrep.population import PopulationTrainer
 from hyperrep.zoo import create_zoo_config
 from hyperrep.zoo._generate import load_zoo_data
-from hyperrep.zoo._population import PopulationTrainer
 
 
 def epoch_seconds(arch, specs, data, batch: int, repeats: int) -> float:

@@ -16,10 +16,9 @@ import time
 import torch
 
 from hyperrep.arch import create_architecture
+from hyperrep.population import FUSED_ACTIVATIONS, PopulationTrainer
 from hyperrep.zoo import create_zoo_config
 from hyperrep.zoo._generate import load_zoo_data
-from hyperrep.zoo._native import FUSED_ACTIVATIONS
-from hyperrep.zoo._population import PopulationTrainer
 
 
 def main() -> None:

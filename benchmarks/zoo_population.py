@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from hyperrep.arch import create_architecture
-from hyperrep.zoo import create_zoo_config, train_population, train_single
+from hyperrep.population import train_population, train_single
+from hyperrep.zoo import create_zoo_config
 from hyperrep.zoo._generate import load_zoo_data
 
 

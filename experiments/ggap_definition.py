@@ -30,9 +30,9 @@ from tqdm import tqdm
 
 import hyperrep
 from hyperrep.arch._flat import unflatten_params
+from hyperrep.population import evaluate_population
 from hyperrep.probes import Features, Task, evaluate_probes, results_table, tau_table, zoo_features
 from hyperrep.zoo import load_zoo_data
-from hyperrep.zoo._population import evaluate_population
 
 
 def full_pass_train_accuracy(zoo: hyperrep.Zoo, data_dir: str, images: int) -> np.ndarray:

@@ -17,15 +17,12 @@ if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
 from typing import TYPE_CHECKING  # noqa: E402
 
 from hyperrep._errors import HyperrepError  # noqa: E402
-from hyperrep._lazy import lazy_exports  # noqa: E402
+from hyperrep._lazy import lazy_package  # noqa: E402
 from hyperrep._version import __version__  # noqa: E402
 
 # imported on first use: `import hyperrep` stays cheap (no torch until needed)
-__getattr__, __dir__ = lazy_exports(__name__, {
-    "Architecture": ".arch", "create_architecture": ".arch", "list_architectures": ".arch",
-    "Zoo": ".zoo", "ZooConfig": ".zoo", "create_zoo": ".zoo", "create_zoo_config": ".zoo",
-    "list_zoo_presets": ".zoo", "open_zoo": ".zoo",
-})  # fmt: skip
+__getattr__, __dir__, __all__ = lazy_package(__name__, __file__)
+
 if TYPE_CHECKING:
     from hyperrep.arch import Architecture, create_architecture, list_architectures
     from hyperrep.zoo import (
@@ -36,17 +33,3 @@ if TYPE_CHECKING:
         list_zoo_presets,
         open_zoo,
     )
-
-__all__ = [
-    "Architecture",
-    "HyperrepError",
-    "Zoo",
-    "ZooConfig",
-    "__version__",
-    "create_architecture",
-    "create_zoo",
-    "create_zoo_config",
-    "list_architectures",
-    "list_zoo_presets",
-    "open_zoo",
-]

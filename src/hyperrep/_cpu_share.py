@@ -5,7 +5,7 @@ Two CPU-bound jobs that each use every core run far below half speed on a small 
 last stretch of work, how many cores the rest of the machine kept busy and sets torch's
 (and so the C kernels') thread count to what is left, between 1 and a limit. The C
 kernels split work by model, and each model's arithmetic does not depend on the thread
-count, so a zoo's bytes do not change with it (tests/zoo/test_threads.py).
+count, so a zoo's bytes do not change with it (tests/population/test_threads.py).
 """
 
 from __future__ import annotations

@@ -20,10 +20,16 @@ from hyperrep.arch import (
     vector_to_state_dict,
 )
 from hyperrep.data import load_dataset, make_tetris
+from hyperrep.population import (
+    ModelSpec,
+    TrainData,
+    init_params,
+    train_population,
+    train_single,
+)
+from hyperrep.population import _trainer as population
 from hyperrep.weights import permute, random_permutations
 from hyperrep.weights._tokens import token_layout
-from hyperrep.zoo import ModelSpec, TrainData, init_params, train_population, train_single
-from hyperrep.zoo import _population as population
 
 ARCHITECTURES = list_architectures()
 

@@ -65,8 +65,7 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path, stop):
 def test_resumed_trainer_continues_bit_for_bit(tmp_path):
     """A trainer restored from its state equals one that never stopped (dropout on)."""
     from hyperrep.arch import create_architecture
-    from hyperrep.zoo import ModelSpec, TrainData
-    from hyperrep.zoo._population import PopulationTrainer
+    from hyperrep.population import ModelSpec, PopulationTrainer, TrainData
 
     arch = create_architecture("tetris-mlp")
     data = TrainData.for_arch(arch, make_tetris(**TINY), "cpu")

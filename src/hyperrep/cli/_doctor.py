@@ -42,10 +42,10 @@ def run_doctor(args: argparse.Namespace) -> int:
     import torch
     import torch.distributed as dist
 
-    from hyperrep import __version__
+    from hyperrep._version import __version__
     from hyperrep.arch import create_architecture, list_architectures
     from hyperrep.data import mnist
-    from hyperrep.zoo import kernel_report
+    from hyperrep.population import kernel_report
 
     env = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
            if k in os.environ}  # fmt: skip

@@ -35,8 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from hyperrep.pipeline import run_symmetry_check
-    from hyperrep.report import plot_symmetry_check
+    from hyperrep.pipeline import plot_symmetry_check, run_symmetry_check
 
     config = create_zoo_config(
         args.preset, epochs=args.epochs, train_subset=args.train_subset,

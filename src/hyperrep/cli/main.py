@@ -15,7 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hyperrep",
         description="Learning on neural network weights: model zoos and their representations.",
     )
-    from hyperrep import __version__
+    from hyperrep._version import __version__
 
     parser.add_argument("--version", action="version", version=f"hyperrep {__version__}")
     parser.add_argument("--threads", type=int, metavar="N",

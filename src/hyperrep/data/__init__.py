@@ -6,30 +6,15 @@ tensors; ``list_datasets()`` gives the registered names.
 
 from typing import TYPE_CHECKING
 
-from hyperrep._lazy import lazy_exports
+from hyperrep._lazy import lazy_package
 
 #: Mini-batch size the Tetris zoo is trained with (chosen together with the data).
 TETRIS_BATCH_SIZE = 8
 
 # imported on first use (they load torch)
-__getattr__, __dir__ = lazy_exports(__name__, {
-    "ImageDataset": "._dataset", "list_datasets": "._dataset", "load_dataset": "._dataset",
-    "register_dataset": "._dataset", "DataNotFoundError": ".mnist",
-    "load_fashion_mnist": ".mnist", "load_mnist": ".mnist", "make_tetris": ".tetris",
-})  # fmt: skip
-if TYPE_CHECKING:
-    from ._dataset import ImageDataset, list_datasets, load_dataset, register_dataset
-    from .mnist import DataNotFoundError, load_fashion_mnist, load_mnist
-    from .tetris import make_tetris
+__getattr__, __dir__, __all__ = lazy_package(__name__, __file__)
 
-__all__ = [
-    "TETRIS_BATCH_SIZE",
-    "DataNotFoundError",
-    "ImageDataset",
-    "list_datasets",
-    "load_dataset",
-    "load_fashion_mnist",
-    "load_mnist",
-    "make_tetris",
-    "register_dataset",
-]
+if TYPE_CHECKING:
+    from hyperrep.data._dataset import ImageDataset, list_datasets, load_dataset, register_dataset
+    from hyperrep.data.mnist import DataNotFoundError, load_fashion_mnist, load_mnist
+    from hyperrep.data.tetris import make_tetris

@@ -2,27 +2,14 @@
 
 from typing import TYPE_CHECKING
 
-from hyperrep._lazy import lazy_exports
+from hyperrep._lazy import lazy_package
 from hyperrep.pipeline._recipes import RECIPES, Recipe, RunRecipe, register_recipe
 
 # the pipeline itself loads torch, pandas and scikit-learn: on first use
-__getattr__, __dir__ = lazy_exports(__name__, {
-    "reproduce": "._reproduce", "run_config": "._reproduce", "evaluate_zoo": "._evaluate",
-    "SymmetryCheck": "._symmetry_check", "run_symmetry_check": "._symmetry_check",
-})  # fmt: skip
+__getattr__, __dir__, __all__ = lazy_package(__name__, __file__)
+
 if TYPE_CHECKING:
     from hyperrep.pipeline._evaluate import evaluate_zoo
     from hyperrep.pipeline._reproduce import reproduce, run_config
     from hyperrep.pipeline._symmetry_check import SymmetryCheck, run_symmetry_check
-
-__all__ = [
-    "RECIPES",
-    "Recipe",
-    "RunRecipe",
-    "SymmetryCheck",
-    "evaluate_zoo",
-    "register_recipe",
-    "reproduce",
-    "run_config",
-    "run_symmetry_check",
-]
+    from hyperrep.pipeline._symmetry_plot import plot_symmetry_check

@@ -15,8 +15,9 @@ import torch
 
 from hyperrep._device import check_device
 from hyperrep.arch import create_architecture
+from hyperrep.population import evaluate_single, train_single
 from hyperrep.weights import permute, random_permutations
-from hyperrep.zoo import ZooConfig, evaluate_single, load_zoo_data, train_single
+from hyperrep.zoo import ZooConfig, load_zoo_data
 
 ACCURACY_TOLERANCE = 1e-3  # A vs Ap: the same function, so only rounding may differ
 DRIFT_TOLERANCE = 1e-5  # ||Ap - B|| relative to ||Ap||: float32 rounding only

@@ -7,7 +7,7 @@ from hyperrep.report._probes import (
     plot_predictions,
     plot_zoo_structure,
 )
-from hyperrep.report._symmetry import plot_symmetry_check
+from hyperrep.report._pyplot import pyplot
 from hyperrep.report._write import markdown_table, render_report
 
 __all__ = [
@@ -16,7 +16,7 @@ __all__ = [
     "plot_accuracy_over_mean_weight",
     "plot_embeddings",
     "plot_predictions",
-    "plot_symmetry_check",
+    "pyplot",
     "plot_zoo_structure",
     "render_report",
 ]

@@ -294,7 +294,7 @@ def _save(
 
 
 def _run_meta(zoo: Zoo, config: RunConfig) -> dict[str, Any]:
-    from hyperrep import __version__
+    from hyperrep._version import __version__
 
     return {
         "format": RUN_FORMAT,

@@ -9,36 +9,15 @@ from typing import Any
 import numpy as np
 
 from hyperrep._errors import HyperrepError
-from hyperrep.zoo._init import check_init
+from hyperrep.population import TRAIN_METRICS, ModelSpec, check_init
 from hyperrep.zoo._order import balanced_order
 
 GRID_KEYS = ("init", "optimizer", "activation", "lr", "weight_decay", "dropout")
-TRAIN_METRICS = ("running", "full")
 MODEL_ORDERS = ("balanced", "grid")
 # what a zoo.json written before these fields existed was trained with: format 1 lacks
 # the protocol fields, formats 1-3 the model order (a grid zoo's subset was then a random
 # draw, `model_order` "grid"; a one-configuration zoo's order is the same either way)
 _FORMAT_1_DEFAULTS = {"init_scheme": "fan-in", "train_metrics": "full", "holdout": 0}
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Everything that decides one model of a zoo: its seed and hyperparameters."""
-
-    model_id: int
-    seed: int
-    init: str
-    optimizer: str
-    activation: str
-    lr: float
-    weight_decay: float
-    dropout: float
-    init_scheme: str = "authors"  # what `init` means, see zoo/_init.py
-
-    @property
-    def group(self) -> tuple[str, str]:
-        """Models of one group can share a population (same activation and optimizer)."""
-        return (self.activation, self.optimizer)
 
 
 @dataclass(frozen=True)

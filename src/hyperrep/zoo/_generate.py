@@ -19,8 +19,14 @@ from hyperrep._lock import writer_lock
 from hyperrep._version import __version__
 from hyperrep.arch import Architecture, create_architecture
 from hyperrep.data import load_dataset
-from hyperrep.zoo._config import ModelSpec, ZooConfig
-from hyperrep.zoo._population import EpochRecord, PopulationTrainer, TrainData
+from hyperrep.population import (
+    EpochRecord,
+    ModelSpec,
+    PopulationTrainer,
+    TrainData,
+    default_population_size,
+)
+from hyperrep.zoo._config import ZooConfig
 from hyperrep.zoo._storage import (
     META_FILE,
     PROGRESS_FILE,
@@ -34,21 +40,6 @@ from hyperrep.zoo._zoo import Zoo
 
 if TYPE_CHECKING:
     from hyperrep.zoo._ray import RayOptions
-
-
-def default_population_size(arch: Architecture, device: str = "cpu") -> int:
-    """Models trained together by default: many for MLPs and on a GPU, fewer for CNNs on
-    the CPU.
-
-    96 CNNs on the CPU: at batch 10 a training step is short, and fewer models per step
-    leave its fixed cost unshared (benchmarks/zoo_batch.py: batch 10 at 1/1.98 of the
-    batch-64 rate with 32 models, 1/1.53 with 96). A GPU wants every model of a zoo in
-    one step. On the CPU the bytes do not depend on the grouping; on CUDA they may
-    (cuDNN chooses algorithms by shape).
-    """
-    if arch.convolutional and not device.startswith("cuda"):
-        return 96
-    return 1000
 
 
 def plan_chunks(models: Sequence[ModelSpec], population_size: int) -> list[list[int]]:

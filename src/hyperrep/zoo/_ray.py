@@ -28,9 +28,9 @@ from tqdm.auto import tqdm
 from hyperrep._errors import HyperrepError
 from hyperrep._io import atomic_path
 from hyperrep.arch import Architecture
+from hyperrep.population import EpochRecord, PopulationTrainer, TrainData
 from hyperrep.zoo._config import ModelSpec
 from hyperrep.zoo._integrity import check_weights_file
-from hyperrep.zoo._population import EpochRecord, PopulationTrainer, TrainData
 from hyperrep.zoo._storage import (
     STATE_DIR,
     ZooWriter,

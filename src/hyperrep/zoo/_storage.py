@@ -37,9 +37,9 @@ from hyperrep._errors import HyperrepError
 from hyperrep._io import atomic_path, read_json, write_json_atomic
 from hyperrep._lock import is_unclaimed
 from hyperrep.arch import Architecture
+from hyperrep.population import EpochRecord
 from hyperrep.zoo._config import ModelSpec, ZooConfig
 from hyperrep.zoo._integrity import architecture_digest, check_weights_file, chunk_checksum
-from hyperrep.zoo._population import EpochRecord
 
 FORMAT = "hyperrep-zoo"
 # 2: config has init_scheme, train_metrics, holdout (1 reads as fan-in/full/0);

@@ -5,8 +5,8 @@ import stat
 
 import pytest
 
-from hyperrep.zoo import _native
-from hyperrep.zoo._native import NativeUnavailable, build_library
+from hyperrep.population import _native
+from hyperrep.population._native import NativeUnavailable, build_library
 
 pytestmark = pytest.mark.needs_cc
 

@@ -8,8 +8,9 @@ import torch
 
 from hyperrep._errors import UnknownNameError
 from hyperrep.arch import create_architecture
-from hyperrep.zoo import ZooConfig, create_zoo_config, init_params
-from hyperrep.zoo._init import INITS
+from hyperrep.population import init_params
+from hyperrep.population._init import INITS
+from hyperrep.zoo import ZooConfig, create_zoo_config
 
 CNN = create_architecture("mnist-cnn")
 

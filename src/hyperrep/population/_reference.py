@@ -9,18 +9,19 @@ import torch
 import torch.nn.functional as F
 
 from hyperrep.arch import Architecture, state_dict_to_vector, to_module, unflatten_params
-from hyperrep.zoo._config import ModelSpec
-from hyperrep.zoo._init import init_params
-from hyperrep.zoo._metrics import Tally
-from hyperrep.zoo._optim import ADAM_BETAS, ADAM_EPS, SGD_MOMENTUM
-from hyperrep.zoo._population import DIVERGENCE_LIMIT, EVAL_BATCH, EpochRecord, TrainData
-from hyperrep.zoo._rng import (
+from hyperrep.population._data import DIVERGENCE_LIMIT, EpochRecord, TrainData
+from hyperrep.population._init import init_params
+from hyperrep.population._metrics import Tally
+from hyperrep.population._optim import ADAM_BETAS, ADAM_EPS, SGD_MOMENTUM
+from hyperrep.population._rng import (
     DROPOUT_STREAM,
     INIT_STREAM,
     ORDER_STREAM,
     epoch_order,
     model_generator,
 )
+from hyperrep.population._spec import ModelSpec
+from hyperrep.population._trainer import EVAL_BATCH
 
 
 def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, k: int) -> Tally:

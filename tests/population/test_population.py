@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-import hyperrep.zoo._lanes as lanes
-import hyperrep.zoo._population as population
+import hyperrep.population._lanes as lanes
+import hyperrep.population._trainer as population
 from hyperrep.arch import create_architecture
 from hyperrep.data import load_dataset, make_tetris
-from hyperrep.zoo import ModelSpec, TrainData, train_population, train_single
+from hyperrep.population import ModelSpec, TrainData, train_population, train_single
 
 EPOCHS = 2
 
@@ -194,8 +194,8 @@ def test_running_train_metrics_are_taken_before_each_step(tetris):
     np.testing.assert_array_equal(running.weights, full.weights)
     model = torch.nn.Sequential(torch.nn.Linear(16, 5, bias=False), torch.nn.Tanh(),
                                 torch.nn.Linear(5, 4, bias=False))  # fmt: skip
-    from hyperrep.zoo._init import init_params
-    from hyperrep.zoo._rng import INIT_STREAM, ORDER_STREAM, epoch_order, model_generator
+    from hyperrep.population._init import init_params
+    from hyperrep.population._rng import INIT_STREAM, ORDER_STREAM, epoch_order, model_generator
 
     w1, w2 = init_params(arch, "normal", model_generator(5, INIT_STREAM))
     with torch.no_grad():
@@ -242,7 +242,7 @@ def test_no_dropout_after_the_third_convolution():
 
 
 def test_default_population_groups_cnns_on_the_cpu_only():
-    from hyperrep.zoo import default_population_size
+    from hyperrep.population import default_population_size
 
     cnn, mlp = create_architecture("mnist-cnn"), create_architecture("tetris-mlp")
     assert default_population_size(cnn) == default_population_size(cnn, "cpu") == 96

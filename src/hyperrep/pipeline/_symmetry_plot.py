@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from hyperrep.report._pyplot import pyplot
-
-if TYPE_CHECKING:
-    from hyperrep.pipeline import SymmetryCheck
+from hyperrep.pipeline._symmetry_check import SymmetryCheck
+from hyperrep.report import pyplot
 
 
 def plot_symmetry_check(result: SymmetryCheck, path: str | Path) -> Path:

@@ -30,7 +30,7 @@ from hyperrep.arch import (
     activation_fn,
     stacked_dropout_masks,
 )
-from hyperrep.zoo._native import (
+from hyperrep.population._native import (
     FUSED_ACTIVATIONS,
     LANES,
     POOLS,

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from hyperrep._errors import HyperrepError
@@ -23,94 +21,40 @@ from hyperrep.arch import (
     flatten_params,
     unflatten_params,
 )
-from hyperrep.zoo._config import TRAIN_METRICS, ModelSpec
-from hyperrep.zoo._dense import dense_logits, dense_train_grads, is_dense
-from hyperrep.zoo._init import init_params
-from hyperrep.zoo._lanes import lanes_forward
-from hyperrep.zoo._metrics import Tally
-from hyperrep.zoo._native import LANES, native_available
-from hyperrep.zoo._optim import PopulationOptimizer
-from hyperrep.zoo._rng import (
+from hyperrep.population._data import DIVERGENCE_LIMIT, EpochRecord, TrainData
+from hyperrep.population._dense import dense_logits, dense_train_grads, is_dense
+from hyperrep.population._init import init_params
+from hyperrep.population._lanes import lanes_forward
+from hyperrep.population._metrics import Tally
+from hyperrep.population._native import LANES, native_available
+from hyperrep.population._optim import PopulationOptimizer
+from hyperrep.population._rng import (
     DROPOUT_STREAM,
     INIT_STREAM,
     ORDER_STREAM,
     epoch_order,
     model_generator,
 )
+from hyperrep.population._spec import TRAIN_METRICS, ModelSpec
 
-DIVERGENCE_LIMIT = 1e5  # |weight| above this counts as exploded
 _EVAL_BUDGET = 1 << 22  # activation elements per evaluation batch (cache-sized)
 _CUDA_EVAL_BUDGET = 1 << 28  # on a GPU: large batches, few launches (1 GiB of fp32)
 EVAL_BATCH = 1024  # evaluation batch of networks whose outputs depend on the batch
 
 
-@dataclass
-class TrainData:
-    """Training and test tensors, reshaped to the architecture's input shape."""
+def default_population_size(arch: Architecture, device: str = "cpu") -> int:
+    """Models trained together by default: many for MLPs and on a GPU, fewer for CNNs on
+    the CPU.
 
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-    num_classes: int
-
-    @classmethod
-    def for_arch(cls, arch: Architecture, dataset: object, device: torch.device | str) -> TrainData:
-        """Take an `ImageDataset` and reshape its images to the architecture's input."""
-        tensors = []
-        for name in ("x_train", "x_test"):
-            x = getattr(dataset, name)
-            if math.prod(x.shape[1:]) != math.prod(arch.input_shape):
-                raise HyperrepError(
-                    f"{arch.name} takes inputs of shape {arch.input_shape}, "
-                    f"the data set has {tuple(x.shape[1:])}"
-                )
-            tensors.append(x.reshape(x.shape[0], *arch.input_shape).float().to(device))
-        return cls(
-            tensors[0],
-            dataset.y_train.to(device),
-            tensors[1],
-            dataset.y_test.to(device),
-            int(dataset.num_classes),
-        )
-
-    def without_holdout(self, holdout: int, seed: int) -> TrainData:
-        """The training set less `holdout` samples, split off as the authors'
-        `torch.utils.data.random_split(train, [n - holdout, holdout],
-        generator=torch.Generator().manual_seed(seed))` does: the kept samples are the first
-        n - holdout of a seeded permutation, in its order."""
-        n = self.x_train.shape[0]
-        if not 0 <= holdout < n:
-            raise HyperrepError(f"holdout must be in [0, {n}), got {holdout}")
-        keep = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[: n - holdout]
-        keep = keep.to(self.x_train.device)
-        return TrainData(
-            self.x_train[keep], self.y_train[keep], self.x_test, self.y_test, self.num_classes
-        )
-
-    def subset(self, n_train: int | None, n_test: int | None) -> TrainData:
-        """The first `n_train` training and `n_test` test samples (None: all)."""
-        return TrainData(
-            self.x_train[:n_train],
-            self.y_train[:n_train],
-            self.x_test[:n_test],
-            self.y_test[:n_test],
-            self.num_classes,
-        )
-
-
-@dataclass
-class EpochRecord:
-    """The state of every model of a population after one epoch (0 = initialisation)."""
-
-    epoch: int
-    weights: np.ndarray  # (M, n_params) float32
-    train_loss: np.ndarray
-    train_acc: np.ndarray
-    test_loss: np.ndarray
-    test_acc: np.ndarray
-    test_f1: np.ndarray  # (M, classes)
-    diverged: np.ndarray  # (M,) bool: not finite, or weights above DIVERGENCE_LIMIT
+    96 CNNs on the CPU: at batch 10 a training step is short, and fewer models per step
+    leave its fixed cost unshared (benchmarks/zoo_batch.py: batch 10 at 1/1.98 of the
+    batch-64 rate with 32 models, 1/1.53 with 96). A GPU wants every model of a zoo in
+    one step. On the CPU the bytes do not depend on the grouping; on CUDA they may
+    (cuDNN chooses algorithms by shape).
+    """
+    if arch.convolutional and not device.startswith("cuda"):
+        return 96
+    return 1000
 
 
 def population_forward(

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hyperrep.zoo._native import conv_backward, conv_forward, native_available
+from hyperrep.population._native import conv_backward, conv_forward, native_available
 
 pytestmark = pytest.mark.needs_cc
 
@@ -214,7 +214,7 @@ def test_shared_input_equals_copies():
 
 
 def test_missing_compiler_is_reported(monkeypatch, tmp_path):
-    from hyperrep.zoo._native import NativeUnavailable, build_library
+    from hyperrep.population._native import NativeUnavailable, build_library
 
     monkeypatch.setenv("HYPERREP_CACHE", str(tmp_path))
     monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
