@@ -12,7 +12,7 @@ from hyperrep.arch import Architecture, state_dict_to_vector, to_module, unflatt
 from hyperrep.population._data import DIVERGENCE_LIMIT, EpochRecord, TrainData
 from hyperrep.population._init import init_params
 from hyperrep.population._metrics import Tally
-from hyperrep.population._optim import ADAM_BETAS, ADAM_EPS, SGD_MOMENTUM
+from hyperrep.population._optim import ADAM_BETAS, ADAM_EPS, SGD_MOMENTUM, flush_subnormal_
 from hyperrep.population._rng import (
     DROPOUT_STREAM,
     INIT_STREAM,
@@ -35,6 +35,16 @@ def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, k: int) 
     return tally
 
 
+@torch.no_grad()
+def _flush(opt: torch.optim.Optimizer) -> None:
+    for group in opt.param_groups:
+        for p in group["params"]:
+            flush_subnormal_(p)
+            for name in ("exp_avg", "exp_avg_sq", "momentum_buffer"):
+                if opt.state[p].get(name) is not None:
+                    flush_subnormal_(opt.state[p][name])
+
+
 def train_single(
     arch: Architecture,
     spec: ModelSpec,
@@ -43,6 +53,8 @@ def train_single(
     batch_size: int,
     initial: torch.Tensor | None = None,
     train_metrics: str = "running",
+    *,
+    flush_subnormals: bool = True,
 ) -> Iterator[EpochRecord]:
     """Train one model with torch.nn and torch.optim; yield a record per epoch 0..epochs.
 
@@ -50,6 +62,8 @@ def train_single(
     dropout masks still come from the seed. Train metrics as `PopulationTrainer` records
     them: "running" sums loss * batch size and correct predictions over the epoch's
     batches in train mode, before each step, as the authors' `def_net.py` does.
+    `flush_subnormals` zeroes subnormal weights and optimizer moments after each step, as
+    the population trainer does (`flush_subnormal_`).
     """
     if train_metrics not in ("running", "full"):
         raise ValueError(f"train_metrics must be running or full, got {train_metrics!r}")
@@ -110,6 +124,8 @@ def train_single(
             loss_sum += float(loss.detach()) * len(idx)
             correct += int((logits.argmax(1) == data.y_train[idx]).sum())
             opt.step()
+            if flush_subnormals:
+                _flush(opt)
         yield record(epoch, (loss_sum, correct, n) if train_metrics == "running" else None)
 
 

@@ -151,6 +151,8 @@ class PopulationTrainer:
         data: TrainData,
         batch_size: int,
         train_metrics: str = "running",
+        *,
+        flush_subnormals: bool = True,
     ) -> None:
         groups = {spec.group for spec in models}
         if len(groups) != 1:
@@ -177,6 +179,7 @@ class PopulationTrainer:
             [self.flat],
             lr=torch.tensor([s.lr for s in models], device=device),
             weight_decay=torch.tensor([s.weight_decay for s in models], device=device),
+            flush_subnormals=flush_subnormals,
         )
         self.order_generators = [model_generator(s.seed, ORDER_STREAM) for s in models]
         self.dropout = [float(s.dropout) for s in models]
@@ -289,9 +292,12 @@ def train_population(
     epochs: int,
     batch_size: int,
     train_metrics: str = "running",
+    *,
+    flush_subnormals: bool = True,
 ) -> Iterator[EpochRecord]:
     """Train models that share activation and optimizer; yield a record per epoch 0..epochs."""
-    trainer = PopulationTrainer(arch, models, data, batch_size, train_metrics)
+    trainer = PopulationTrainer(arch, models, data, batch_size, train_metrics,
+                                flush_subnormals=flush_subnormals)  # fmt: skip
     yield trainer.record()
     while trainer.epoch < epochs:
         trainer.train_epoch()

@@ -39,6 +39,8 @@ class ZooConfig:
     over each hyperparameter's values and the seeds (zoo/_order.py), so a zoo grows by
     training only the new models. "grid" (zoos of format 3 and earlier): the grid
     in its natural order, and a subset a random draw with seed 0, which cannot grow.
+    `flush_subnormals` zeroes subnormal weights and optimizer moments after every step
+    (`hyperrep.population`; zoos of format 4 and earlier were trained without it).
     `source` marks a zoo imported from another format (`init_scheme` "imported": the init
     names are the source's own); such a zoo is read, never trained or grown.
     """
@@ -61,6 +63,7 @@ class ZooConfig:
     holdout: int = 0
     holdout_seed: int = 42
     model_order: str = "balanced"
+    flush_subnormals: bool = True
     source: str | None = None  # imported zoos: where from (they are read, never trained)
 
     def __post_init__(self) -> None:
@@ -158,5 +161,6 @@ class ZooConfig:
         if "model_order" not in data:  # formats 1-3; one configuration: the same order
             one = all(len(v) == 1 for v in data["grid"].values())
             data["model_order"] = "balanced" if one else "grid"
+        data.setdefault("flush_subnormals", False)  # formats 1-4
         data["seeds"] = tuple(data.get("seeds", ()))
         return cls(**data)

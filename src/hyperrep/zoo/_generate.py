@@ -197,8 +197,9 @@ def create_zoo(
                 bar.set_postfix_str(f"population {chunk + 1}/{len(chunks)} ({len(rows)} models)")
                 specs = [models[r] for r in rows]
                 trainer = PopulationTrainer(
-                    arch, specs, data, config.batch_size, config.train_metrics
-                )
+                    arch, specs, data, config.batch_size, config.train_metrics,
+                    flush_subnormals=config.flush_subnormals,
+                )  # fmt: skip
                 records = _train_chunk(writer, trainer, chunk, rows, epochs, bar, on_epoch, fair)
                 writer.commit_chunk(chunk, chunk_table(rows, specs, records))
         zoo = Zoo(out)

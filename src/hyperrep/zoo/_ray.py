@@ -28,8 +28,8 @@ from tqdm.auto import tqdm
 from hyperrep._errors import HyperrepError
 from hyperrep._io import atomic_path
 from hyperrep.arch import Architecture
-from hyperrep.population import EpochRecord, PopulationTrainer, TrainData
-from hyperrep.zoo._config import ModelSpec
+from hyperrep.population import EpochRecord, ModelSpec, PopulationTrainer, TrainData
+from hyperrep.zoo._config import ZooConfig
 from hyperrep.zoo._integrity import check_weights_file
 from hyperrep.zoo._storage import (
     STATE_DIR,
@@ -130,8 +130,9 @@ def _train_task(
     rows = meta["chunks"][chunk]
     config = meta["config"]
     arch = Architecture.from_dict(meta["architecture"])
+    flush = ZooConfig.from_dict(config).flush_subnormals  # format 4 and earlier: False
     trainer = PopulationTrainer(arch, specs, _to_device(data, device), config["batch_size"],
-                                config["train_metrics"])  # fmt: skip
+                                config["train_metrics"], flush_subnormals=flush)  # fmt: skip
     shape = (len(rows), config["epochs"] + 1, arch.n_params)
     writer = _ChunkWriter(zoo if shared else None, chunk, rows, shape)
     resumed = shared and state_path(zoo, chunk).is_file()  # after the writer's clean-up
