@@ -33,6 +33,10 @@ class Registry(Generic[T]):
         """Registered names, sorted."""
         return sorted(self._entries)
 
+    def registered(self) -> list[str]:
+        """Registered names, in the order they were registered."""
+        return list(self._entries)
+
     def factory(self, name: str) -> Callable[..., T]:
         """The factory registered under `name`."""
         key = name.lower().replace("_", "-")

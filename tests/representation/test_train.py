@@ -287,3 +287,15 @@ def test_a_kill_between_the_state_and_the_history_copy_is_repaired(tiny_zoo, tmp
     (out / "history.json").write_text(json.dumps(full[:1]))
     train_representation(tiny_zoo, cfg, out, progress=False)
     assert json.loads((out / "history.json").read_text()) == full
+
+
+def test_variants_say_whether_they_decode_and_which_gamma_they_use():
+    from hyperrep.representation import TrainConfig, variant
+
+    assert [variant(k).has_decoder for k in ("ec", "ed", "ecd")] == [False, True, True]
+    assert [variant(k).label for k in ("ec", "ed", "ecd")] == ["E_c", "ED", "E_cD"]
+    assert TrainConfig(variant="ec", gamma=0.3).contrastive_weight == 1.0
+    assert TrainConfig(variant="ed", gamma=0.3).contrastive_weight == 0.0
+    assert TrainConfig(variant="ecd", gamma=0.3).contrastive_weight == 0.3
+    with pytest.raises(HyperrepError, match="unknown variant 'vae'"):
+        TrainConfig(variant="vae")

@@ -223,3 +223,23 @@ def test_layer_variant_leaves_biases_out_hand_worked():
     assert weights_only[0, 1] == 1.25  # their population variance
     assert pooled[0, 0] == 35.0  # (1 + 2 + 3 + 4 + 100 + 100) / 6
     assert weights_only[0, 7] == pooled[0, 7] == 5.5  # the second layer has no bias
+
+
+@pytest.mark.parametrize("name", ["W", "s(W)", "s(W) tensor"])
+@pytest.mark.parametrize("arch_name", ["tetris-mlp", "mnist-cnn"])
+def test_every_featurizer_is_registered_and_gives_its_width(name, arch_name):
+    from hyperrep.arch import create_architecture
+    from hyperrep.weights import featurizer, list_featurizers
+
+    assert [f.name for f in list_featurizers()][:3] == ["W", "s(W)", "s(W) tensor"]
+    arch = create_architecture(arch_name)
+    weights = np.random.default_rng(0).normal(size=(5, arch.n_params)).astype(np.float32)
+    features = featurizer(name)(arch, weights)
+    assert features.shape == (5, featurizer(name).width(arch))
+    if name == "W":
+        np.testing.assert_array_equal(features, weights)
+    else:  # s(W) tensor: its first column is the mean of the first weight tensor
+        first = arch.param_slots[0]
+        size = int(np.prod(first.shape))
+        if name == "s(W) tensor":  # (s(W)'s per-layer statistics: tests above)
+            np.testing.assert_allclose(features[:, 0], weights[:, :size].mean(1), rtol=1e-5)

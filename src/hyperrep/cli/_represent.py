@@ -108,7 +108,7 @@ def run_train(args: argparse.Namespace) -> int:
     last = history[-1]
     best = max(history, key=lambda h: selection_score(config, h))
     print(f"trained {len(history)} epochs; last: {_fmt(last)}; best: {_fmt(best)}")
-    if config.train.variant != "ec":
+    if config.train.has_decoder:
         from hyperrep.representation import load_run, test_reconstruction_r2
 
         r2 = test_reconstruction_r2(load_run(args.out), zoo)

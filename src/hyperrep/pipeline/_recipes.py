@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hyperrep._errors import HyperrepError
 from hyperrep._registry import Registry
+from hyperrep.representation import variant
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,7 @@ class RunRecipe:
     model: dict[str, Any] = field(default_factory=dict)  # ModelConfig fields (not latent_dim)
 
     def __post_init__(self) -> None:
-        if self.variant not in ("ec", "ed", "ecd"):
-            raise HyperrepError(f"unknown variant {self.variant!r}; known: ec, ed, ecd")
+        variant(self.variant)  # refuses an unknown one
 
     @property
     def name(self) -> str:

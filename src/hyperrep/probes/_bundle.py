@@ -30,7 +30,6 @@ from hyperrep.probes._linear import RidgeProbe, SoftmaxProbe
 
 BUNDLE_JSON = "probes.json"
 BUNDLE_TENSORS = "probes.safetensors"
-BASELINES = ("W", "s(W)", "s(W) tensor")
 
 
 @dataclass
@@ -199,7 +198,7 @@ def predict_checkpoints(
     """Predicted characteristics of each checkpoint file, with the probe's test-split
     RMSE as the band of each regression. Returns the representation used and the rows."""
     from hyperrep.representation import load_run
-    from hyperrep.weights import raw_features, weight_statistics
+    from hyperrep.weights import FEATURIZERS, featurizer
 
     bundle = load_bundle(folder)
     arch, runs, probes = bundle.architecture, bundle.runs, bundle.probes
@@ -209,10 +208,8 @@ def predict_checkpoints(
         raise HyperrepError(f"no probes for {chosen!r} in {folder}; saved: {', '.join(names)}")
     files = checkpoint_files(paths)
     weights = np.stack([load_checkpoint_vector(f, arch) for f in files])
-    if chosen == "W":
-        x = raw_features(arch, weights)
-    elif chosen in ("s(W)", "s(W) tensor"):
-        x = weight_statistics(arch, weights, "layer" if chosen == "s(W)" else "tensor")
+    if chosen in FEATURIZERS:
+        x = featurizer(chosen)(arch, weights)
     else:
         run = load_run(runs[chosen])
         x = run.encode(torch.from_numpy(weights),

@@ -149,7 +149,7 @@ def probe_zoo(
     tables, taus = {}, {}
     for domain in ["id"] + (["ood"] if target is not None else []):
         table = results_table(predictions, domain)
-        if any(r.config.train.variant != "ec" for r in runs):
+        if any(r.config.train.has_decoder for r in runs):
             other = ood if domain == "ood" and ood is not None else zoo
             table = pd.concat([_reconstruction_row(runs, other, table.columns, include_init),
                                table])  # fmt: skip
@@ -261,7 +261,7 @@ def _reconstruction_row(
     loaded: dict[int, CheckpointData] = {}  # one load of the zoo per split seed
     row = {}
     for run, label in zip(runs, run_labels(runs), strict=True):
-        if run.config.train.variant != "ec":
+        if run.config.train.has_decoder:
             seed = run.config.train.split_seed
             if seed not in loaded:
                 loaded[seed] = load_checkpoints(zoo, seed, include_init)

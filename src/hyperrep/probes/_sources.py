@@ -9,17 +9,15 @@ import numpy as np
 
 from hyperrep._errors import HyperrepError
 from hyperrep.probes._evaluate import Features
-from hyperrep.representation import TrainedRun
-from hyperrep.weights import raw_features, weight_statistics
+from hyperrep.representation import TrainedRun, variant
+from hyperrep.weights import list_featurizers
 from hyperrep.zoo import Zoo, load_checkpoints
-
-_VARIANT_NAMES = {"ec": "E_c", "ed": "ED", "ecd": "E_cD"}
 
 
 def run_label(run: TrainedRun) -> str:
     """A column name such as "E_cD c=2"."""
     ratio = run.arch.n_params / run.config.model.latent_dim
-    return f"{_VARIANT_NAMES[run.config.train.variant]} c={ratio:g}"
+    return f"{variant(run.config.train.variant).label} c={ratio:g}"
 
 
 def run_labels(runs: Sequence[TrainedRun]) -> list[str]:
@@ -62,10 +60,8 @@ def zoo_features(
     data = load_checkpoints(zoo, seeds.pop() if seeds else split_seed, include_init)
     weights = data.weights.numpy()
     values: dict[str, np.ndarray] = {}
-    if baselines:
-        values["W"] = raw_features(zoo.architecture, weights)
-        values["s(W)"] = weight_statistics(zoo.architecture, weights, "layer")
-        values["s(W) tensor"] = weight_statistics(zoo.architecture, weights, "tensor")
+    for featurizer in list_featurizers() if baselines else ():
+        values[featurizer.name] = featurizer(zoo.architecture, weights)
     for run, label in zip(runs, run_labels(runs), strict=True):
         values[label] = run.encode(data.weights).numpy()
         if permutations > 1:

@@ -9,7 +9,32 @@ from typing import Any
 from hyperrep._errors import HyperrepError
 from hyperrep._registry import Registry
 
-VARIANTS = {"ec": 1.0, "ed": 0.0}  # gamma of E_c and ED; E_cD takes the config's gamma
+
+@dataclass(frozen=True)
+class Variant:
+    """A loss variant of the paper: E_c (contrastive), ED (reconstruction), E_cD (both)."""
+
+    key: str  # as configs and the CLI spell it: "ec", "ed", "ecd"
+    label: str  # as the paper's tables do: "E_c", "ED", "E_cD"
+    gamma: float | None  # its fixed contrastive weight; None: the config's gamma
+
+    @property
+    def has_decoder(self) -> bool:
+        """Whether it reconstructs weights (so has a decoder and a Rec row)."""
+        return self.gamma != 1.0
+
+
+VARIANTS = {v.key: v for v in (Variant("ec", "E_c", 1.0), Variant("ed", "ED", 0.0),
+                               Variant("ecd", "E_cD", None))}  # fmt: skip
+
+
+def variant(key: str) -> Variant:
+    """The variant spelled `key` ("ec", "ed" or "ecd")."""
+    if key not in VARIANTS:
+        raise HyperrepError(f"unknown variant {key!r}; known: {', '.join(VARIANTS)}")
+    return VARIANTS[key]
+
+
 RECON_TARGETS = ("view", "augmented", "canonical")
 ERASE_MODES = ("block", "block-retry", "token")
 LATENT_SOURCES = ("token", "all")
@@ -87,8 +112,7 @@ class TrainConfig:
     cpu_bf16: bool = False  # bfloat16 autocast on CPU too (about 1.6x faster steps here)
 
     def __post_init__(self) -> None:
-        if self.variant not in ("ec", "ed", "ecd"):
-            raise HyperrepError(f"unknown variant {self.variant!r}; known: ec, ed, ecd")
+        variant(self.variant)
         if self.recon_loss not in ("flat", "layer"):
             raise HyperrepError(f"unknown reconstruction loss {self.recon_loss!r}: flat, layer")
         _check_choice("reconstruction target", self.recon_target, RECON_TARGETS)
@@ -111,7 +135,13 @@ class TrainConfig:
     @property
     def contrastive_weight(self) -> float:
         """gamma of L = gamma * NT-Xent + (1 - gamma) * reconstruction."""
-        return VARIANTS.get(self.variant, self.gamma)
+        fixed = variant(self.variant).gamma
+        return self.gamma if fixed is None else fixed
+
+    @property
+    def has_decoder(self) -> bool:
+        """Whether this run trains a decoder (ED and E_cD)."""
+        return variant(self.variant).has_decoder
 
 
 @dataclass(frozen=True)

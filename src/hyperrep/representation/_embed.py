@@ -105,7 +105,7 @@ def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
     except Exception as err:  # safetensors raises its own error type for damaged files
         raise HyperrepError(f"{path / 'model.safetensors'} is unreadable ({str(err)[:100]}): "
                             "the run is damaged") from None  # fmt: skip
-    model = HyperRepresentation(arch, config.model, decoder=config.train.variant != "ec")
+    model = HyperRepresentation(arch, config.model, decoder=config.train.has_decoder)
     state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
     try:
         model.load_state_dict(state)

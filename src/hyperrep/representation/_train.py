@@ -98,7 +98,7 @@ class Trainer:
         self.ranks = ranks or Ranks()
         t = config.train
         torch.manual_seed(t.seed)
-        self.model = HyperRepresentation(arch, config.model, decoder=t.variant != "ec").to(device)
+        self.model = HyperRepresentation(arch, config.model, decoder=t.has_decoder).to(device)
         train_raw = data.split("train")
         self.normalizer = (
             Normalizer.fit(arch, train_raw) if t.normalize else Normalizer.identity(arch)

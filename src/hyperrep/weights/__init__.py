@@ -6,6 +6,13 @@ from hyperrep.weights._features import (
     weight_statistic_names,
     weight_statistics,
 )
+from hyperrep.weights._featurizers import (
+    FEATURIZERS,
+    Featurizer,
+    featurizer,
+    list_featurizers,
+    register_featurizer,
+)
 from hyperrep.weights._permutation import (
     PermutationPool,
     canonical_permutations,
@@ -18,6 +25,11 @@ from hyperrep.weights._permutation import (
 from hyperrep.weights._tokens import LayerTokens, TokenLayout, token_layout
 
 __all__ = [
+    "FEATURIZERS",
+    "Featurizer",
+    "featurizer",
+    "list_featurizers",
+    "register_featurizer",
     "Compose",
     "GaussianNoise",
     "LayerTokens",
