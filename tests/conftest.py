@@ -14,6 +14,20 @@ import pytest
 from hyperrep.zoo import create_zoo, create_zoo_config
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_home(tmp_path_factory):
+    """The suite never reads or writes the user's folders: a session-wide cache (the C
+    kernels compile once per run) and data home, and no data folder from the
+    environment (tests/data isolates the cache per test on top of this)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HYPERREP_CACHE", str(tmp_path_factory.mktemp("cache")))
+        patch.setenv("HYPERREP_HOME", str(tmp_path_factory.mktemp("home")))
+        patch.delenv("HYPERREP_DATA_DIR", raising=False)
+        yield
+
+
 # enough training images for the CNN presets' 10,000-image validation holdout plus a subset
 SYNTHETIC_TRAIN, SYNTHETIC_TEST = 10_600, 400
 

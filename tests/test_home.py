@@ -21,3 +21,28 @@ def test_doctor_names_the_data_home(monkeypatch, tmp_path, capsys):
     assert main(["doctor"]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("data home"))
     assert str(tmp_path) in line
+
+
+def test_cache_home_follows_hyperrep_cache_then_xdg_and_serves_data_and_kernels(
+    monkeypatch, tmp_path
+):
+    from hyperrep._home import cache_home
+    from hyperrep.data.mnist import cache_dir
+    from hyperrep.population._native import _cache_dir
+
+    monkeypatch.setenv("HYPERREP_CACHE", str(tmp_path / "cache"))
+    assert cache_home() == _cache_dir() == tmp_path / "cache"
+    assert cache_dir("mnist") == tmp_path / "cache" / "mnist"
+    monkeypatch.delenv("HYPERREP_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_home() == _cache_dir() == tmp_path / "xdg" / "hyperrep"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert cache_home() == Path.home() / ".cache" / "hyperrep"
+
+
+def test_the_suite_runs_in_its_own_folders():
+    import os
+
+    home = Path.home()
+    for variable in ("HYPERREP_CACHE", "HYPERREP_HOME"):
+        assert home not in Path(os.environ[variable]).parents, variable

@@ -9,6 +9,8 @@ import pytest
 from hyperrep.cli.main import main
 from hyperrep.zoo import open_zoo
 
+SUBPROCESS_TIMEOUT = 240  # s: a hung child fails the test instead of stalling the suite
+
 
 def test_presets_lists_every_zoo(capsys):
     assert main(["zoo", "presets"]) == 0
@@ -49,7 +51,10 @@ def test_small_mnist_zoos_from_local_files(tmp_path, idx_data, preset):
 
 def _subprocess(*args):
     return subprocess.run(
-        [sys.executable, "-m", "hyperrep.cli.main", *args], capture_output=True, text=True
+        [sys.executable, "-m", "hyperrep.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
     )
 
 

@@ -35,6 +35,7 @@ def shared_data_dir() -> Path:
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No HYPERREP_DATA_DIR, a private cache folder, and no network unless a test allows it."""
     monkeypatch.delenv(mnist.DATA_DIR_ENV, raising=False)
+    monkeypatch.delenv("HYPERREP_CACHE", raising=False)  # the XDG fallback, per test
     cache = tmp_path / "xdg-cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
 

@@ -21,6 +21,8 @@ from hyperrep.representation import Ranks, load_checkpoints, representation_pres
 from hyperrep.representation._train import Trainer
 from hyperrep.zoo import open_zoo
 
+SUBPROCESS_TIMEOUT = 240  # s: a hung child fails the test instead of stalling the suite
+
 _BATCH = 7  # shards of 4 and 3 rows: the uneven case
 
 
@@ -80,13 +82,31 @@ def test_torchrun_trains_the_model_one_process_trains(tiny_zoo, tmp_path):
     args = ["train", str(tiny_zoo.path), "--epochs", "2", "--batch-size", "16", "--d-model", "32",
             "--d-ff", "64", "--dropout", "0", "--no-bf16", "--quiet"]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    one = subprocess.run([sys.executable, "-m", "hyperrep.cli.main", *args, "--out",
-                          str(tmp_path / "one")],
-                         env=env, capture_output=True, text=True)  # fmt: skip
+    one = subprocess.run(
+        [sys.executable, "-m", "hyperrep.cli.main", *args, "--out", str(tmp_path / "one")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
     assert one.returncode == 0, one.stderr
-    two = subprocess.run([str(torchrun), "--nproc-per-node", "2", "--standalone", "-m",
-                          "hyperrep.cli.main", *args, "--out", str(tmp_path / "two")],
-                         env=env, capture_output=True, text=True)  # fmt: skip
+    two = subprocess.run(
+        [
+            str(torchrun),
+            "--nproc-per-node",
+            "2",
+            "--standalone",
+            "-m",
+            "hyperrep.cli.main",
+            *args,
+            "--out",
+            str(tmp_path / "two"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
     assert two.returncode == 0, two.stderr
     assert two.stdout.count("run written to") == 1  # rank 0 reports
     histories = [json.loads((tmp_path / r / "history.json").read_text()) for r in ("one", "two")]
@@ -107,6 +127,7 @@ _SCRIPT = """
 import json, sys
 from hyperrep.representation import RunConfig, train_representation
 from hyperrep.zoo import open_zoo
+
 config = RunConfig.from_dict(json.loads(open(sys.argv[3]).read()))
 train_representation(open_zoo(sys.argv[1]), config, sys.argv[2], progress=False)
 """
@@ -133,10 +154,22 @@ def test_torchrun_resumes_a_run_from_its_last_epoch(tiny_zoo, tmp_path):
         train_representation(tiny_zoo, config, tmp_path / "part", progress=False, on_epoch=stop)
     torchrun = Path(sys.executable).with_name("torchrun")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([str(torchrun), "--nproc-per-node", "2", "--standalone",
-                           str(tmp_path / "train.py"), str(tiny_zoo.path), str(tmp_path / "part"),
-                           str(tmp_path / "config.json")],
-                          env=env, capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [
+            str(torchrun),
+            "--nproc-per-node",
+            "2",
+            "--standalone",
+            str(tmp_path / "train.py"),
+            str(tiny_zoo.path),
+            str(tmp_path / "part"),
+            str(tmp_path / "config.json"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
     assert done.returncode == 0, done.stderr
     histories = [json.loads((tmp_path / r / "history.json").read_text()) for r in ("whole", "part")]
     assert [h["epoch"] for h in histories[1]] == [1, 2]

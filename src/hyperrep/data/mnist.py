@@ -1,7 +1,8 @@
 """MNIST and Fashion-MNIST: find the IDX files locally or download them, then load.
 
 Lookup order: ``data_dir`` argument, ``$HYPERREP_DATA_DIR``, the cache folder
-(``$XDG_CACHE_HOME/hyperrep/<name>`` or ``~/.cache/hyperrep/<name>``), then a
+(``cache_home() / <name>``: ``$HYPERREP_CACHE``, ``$XDG_CACHE_HOME/hyperrep`` or
+``~/.cache/hyperrep``), then a
 checksummed download into the cache. See docs/data.md.
 """
 
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 
 from hyperrep._errors import DataFormatError, HyperrepError
+from hyperrep._home import cache_home
 
 from ._dataset import ImageDataset, register_dataset
 from .idx import read_idx
@@ -110,8 +112,7 @@ _SOURCES = {s.name: s for s in (MNIST, FASHION_MNIST)}
 
 def cache_dir(name: str) -> Path:
     """The cache folder of data set ``name``."""
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "hyperrep" / name
+    return cache_home() / name
 
 
 def _files_in(

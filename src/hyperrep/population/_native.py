@@ -1,7 +1,8 @@
 """The C convolution kernels: compiled once per machine with the system's C compiler.
 
 The source ships with the package (`_kernels/conv.c`); the shared library is built on
-first use into a cache folder ($HYPERREP_CACHE, default ~/.cache/hyperrep) under a
+first use into the cache folder (`hyperrep._home.cache_home`: $HYPERREP_CACHE,
+$XDG_CACHE_HOME/hyperrep or ~/.cache/hyperrep) under a
 name that hashes the source, the flags and the CPU, so a changed kernel or another
 machine builds its own. A cached library is loaded only from a folder this user owns
 and nobody else can write, and only if its SHA-256 matches the one recorded when it was
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import torch
 from filelock import FileLock, Timeout
+
+from hyperrep._home import cache_home
 
 _SOURCE = Path(__file__).with_name("_kernels") / "conv.c"
 _BASE_FLAGS = ("-O3", "-shared", "-fPIC")
@@ -57,7 +60,7 @@ def _cpu_id() -> str:
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("HYPERREP_CACHE", Path.home() / ".cache" / "hyperrep"))
+    return cache_home()
 
 
 _BUILD_TIMEOUT_S = 300

@@ -105,6 +105,10 @@ class Trainer:
         )
         self.train_x = self.normalizer.forward(train_raw).to(device)
         self.val_raw = data.split("val").to(device)
+        if self.val_raw.shape[0] < 2:  # the validation loss needs a batch of two views
+            raise HyperrepError("the validation split holds "
+                                f"{self.val_raw.shape[0]} checkpoint(s); training needs at "
+                                "least 2 (a zoo with more models)")  # fmt: skip
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay
         )
