@@ -23,15 +23,15 @@ from torch.utils.flop_counter import FlopCounterMode
 from zoo_population import matmul_gflops
 
 from hyperrep.arch import create_architecture
-from hyperrep.representation import CheckpointData, ModelConfig, RunConfig, TrainConfig
+from hyperrep.representation import CheckpointData, RunConfig, TrainConfig, TransformerConfig
 from hyperrep.representation._train import Trainer
 
 SETTINGS = {  # d_model: (architecture, model config)
-    128: ("tetris-mlp", ModelConfig(d_model=128, d_ff=512, latent_dim=50)),
-    256: ("tetris-mlp", ModelConfig(d_model=256, d_ff=512, latent_dim=50, head_layers=4)),
+    128: ("tetris-mlp", TransformerConfig(d_model=128, d_ff=512, latent_dim=50)),
+    256: ("tetris-mlp", TransformerConfig(d_model=256, d_ff=512, latent_dim=50, head_layers=4)),
     800: (
         "mnist-cnn",
-        ModelConfig(
+        TransformerConfig(
             d_model=800, d_ff=900, latent_dim=700, head_layers=5, head_width=400, head_out=50
         ),
     ),  # fmt: skip

@@ -31,7 +31,14 @@ from tqdm import tqdm
 import hyperrep
 from hyperrep.arch._flat import unflatten_params
 from hyperrep.population import evaluate_population
-from hyperrep.probes import Features, Task, evaluate_probes, results_table, tau_table, zoo_features
+from hyperrep.probes import (
+    CheckpointFeatures,
+    Task,
+    evaluate_probes,
+    results_table,
+    tau_table,
+    zoo_features,
+)
 from hyperrep.zoo import load_zoo_data
 
 
@@ -70,7 +77,7 @@ def main() -> None:
     saved = pd.read_csv(args.accuracies) if args.accuracies else None
     if saved is not None:  # the models evaluated then (a growing zoo has more now)
         keep = features.table["model_index"].isin(saved["model_index"]).to_numpy()
-        features = Features(features.table[keep].reset_index(drop=True),
+        features = CheckpointFeatures(features.table[keep].reset_index(drop=True),
                             {k: v[keep] for k, v in features.values.items()})  # fmt: skip
     table = features.table
     rows, epochs = table["model_index"].to_numpy(), table["epoch"].to_numpy()

@@ -19,20 +19,20 @@ import time
 import pandas as pd
 
 import hyperrep
-from hyperrep.probes import Features, evaluate_probes, results_table, tasks_for, tau_table
+from hyperrep.probes import CheckpointFeatures, evaluate_probes, results_table, tasks_for, tau_table
 from hyperrep.representation import TrainedRun, load_checkpoints, load_run
 from hyperrep.weights import weight_statistics
 
 
 def features(run: TrainedRun, zoo_path: str, models: int | None, draws: list[int],
-             seed: int) -> Features:  # fmt: skip
+             seed: int) -> CheckpointFeatures:  # fmt: skip
     zoo = hyperrep.open_zoo(zoo_path)
     zoo = zoo if models is None else zoo.first(models)
     data = load_checkpoints(zoo, run.config.train.split_seed, include_init=False)
     values = {"s(W)": weight_statistics(zoo.architecture, data.weights.numpy(), "layer")}
     for k in draws:  # `hyperrep evaluate --permutation-average K` computes the same
         values[f"latent, K={k}"] = run.encode(data.weights, permutations=k, seed=seed).numpy()
-    return Features(data.table, values)
+    return CheckpointFeatures(data.table, values)
 
 
 def main() -> None:
@@ -50,7 +50,7 @@ def main() -> None:
     source = features(run, args.zoo, args.models, args.draws, args.seed)
     ood = features(run, args.ood, args.ood_models, args.draws, args.seed) if args.ood else None
     tasks = [t for t in tasks_for(source.table) if t.kind != "classification"]
-    predictions = evaluate_probes(source, tasks, ood)
+    predictions = evaluate_probes(source, tasks, ood=ood)
     pd.set_option("display.width", 160)
     for domain in ("id", "ood") if ood is not None else ("id",):
         print(f"\n{domain}: R^2 (%)\n{results_table(predictions, domain).round(1)}")

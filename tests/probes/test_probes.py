@@ -5,7 +5,7 @@ from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
 
 from hyperrep.probes import (
-    Features,
+    CheckpointFeatures,
     evaluate_probes,
     fit_ridge,
     fit_ridges,
@@ -98,8 +98,8 @@ def test_probe_uses_train_for_fitting_and_never_sees_test():
     table["ggap"] = rng.normal(size=len(table))
     poisoned = table.copy()
     poisoned.loc[poisoned["split"] == "test", "test_acc"] = 1e6  # changing test targets ...
-    a = evaluate_probes(Features(table, {"X": x}), tasks_for(table))
-    b = evaluate_probes(Features(poisoned, {"X": x}), tasks_for(poisoned))
+    a = evaluate_probes(CheckpointFeatures(table, {"X": x}), tasks_for(table))
+    b = evaluate_probes(CheckpointFeatures(poisoned, {"X": x}), tasks_for(poisoned))
     acc_a = next(p for p in a if p.task.name == "Acc")
     acc_b = next(p for p in b if p.task.name == "Acc")
     np.testing.assert_array_equal(acc_a.y_pred, acc_b.y_pred)  # ... does not change the probe
@@ -112,8 +112,8 @@ def test_ood_evaluation_applies_the_source_probe_unchanged():
     w = rng.normal(size=6)
     xs, xt = rng.normal(size=(len(source), 6)), rng.normal(size=(len(target), 6)) + 2.0
     source["test_acc"], target["test_acc"] = xs @ w, xt @ w + 5.0
-    predictions = evaluate_probes(Features(source, {"X": xs}), tasks_for(source),
-                                  ood=Features(target, {"X": xt}))  # fmt: skip
+    predictions = evaluate_probes(CheckpointFeatures(source, {"X": xs}), tasks_for(source),
+                                  ood=CheckpointFeatures(target, {"X": xt}))  # fmt: skip
     ood = next(p for p in predictions if p.domain == "ood" and p.task.name == "Acc")
     train, val = source.split == "train", source.split == "val"
     probe = fit_ridge(xs[train], source.test_acc[train], xs[val], source.test_acc[val])
@@ -237,8 +237,8 @@ def test_classification_tasks_match_an_independent_softmax_fit(monkeypatch):
     centers = {"gelu": (0.0, 1.0), "relu": (1.0, 0.0), "tanh": (-1.0, -1.0)}
     x = rng.normal(scale=0.8, size=(len(table), 2)) + np.array(
         [centers[a] for a in table["activation"]])  # fmt: skip
-    (prediction,) = [p for p in evaluate_probes(Features(table, {"X": x}), tasks_for(table))
-                     if p.task.name == "Act"]  # fmt: skip
+    predictions = evaluate_probes(CheckpointFeatures(table, {"X": x}), tasks_for(table))
+    (prediction,) = [p for p in predictions if p.task.name == "Act"]
     split = table["split"].to_numpy()
     y = table["activation"].to_numpy()
     train, val, test = (split == s for s in ("train", "val", "test"))

@@ -9,15 +9,15 @@ import torch
 
 from hyperrep import HyperrepError
 from hyperrep.representation import (
-    ModelConfig,
     RunConfig,
     TrainConfig,
+    TransformerConfig,
     load_run,
     train_representation,
 )
 from hyperrep.weights import hidden_groups, permute, random_permutations
 
-SMALL = ModelConfig(d_model=16, n_heads=2, n_blocks=1, d_ff=32, latent_dim=10, head_layers=2,
+SMALL = TransformerConfig(d_model=16, n_heads=2, n_blocks=1, d_ff=32, latent_dim=10, head_layers=2,
                     head_width=8, head_out=4)  # fmt: skip
 
 

@@ -8,15 +8,15 @@ from sklearn.metrics import r2_score as sklearn_r2
 from hyperrep.arch import create_architecture
 from hyperrep.representation import (
     HyperRepresentation,
-    ModelConfig,
     RunConfig,
+    TransformerConfig,
     nt_xent,
-    r2_score,
+    pooled_r2,
     reconstruction_loss,
     split_models,
 )
 
-SMALL = ModelConfig(d_model=32, n_heads=2, n_blocks=1, d_ff=64, latent_dim=10, head_layers=3,
+SMALL = TransformerConfig(d_model=32, n_heads=2, n_blocks=1, d_ff=64, latent_dim=10, head_layers=3,
                     head_width=16, head_out=8)  # fmt: skip
 
 
@@ -39,7 +39,7 @@ def test_latent_rank_is_bounded_by_d_model_only_when_read_from_the_compression_t
     latent_from,
 ):
     arch = create_architecture("mnist-cnn")
-    config = ModelConfig(d_model=16, n_heads=2, n_blocks=1, d_ff=32, latent_dim=80,
+    config = TransformerConfig(d_model=16, n_heads=2, n_blocks=1, d_ff=32, latent_dim=80,
                          latent_from=latent_from)  # fmt: skip
     model = HyperRepresentation(arch, config).eval()
     with torch.no_grad():
@@ -91,7 +91,7 @@ def test_reconstruction_losses_and_r2():
     assert float(reconstruction_loss(pred, target, layers)) == pytest.approx(float(per_layer))
     near = target + 0.1 * torch.randn(8, 6)
     expected = sklearn_r2(target.numpy(), near.numpy(), multioutput="variance_weighted")
-    assert r2_score(near, target) == pytest.approx(expected, rel=1e-5)
+    assert pooled_r2(near, target) == pytest.approx(expected, rel=1e-5)
 
 
 def test_split_is_by_model_seeded_about_70_15_15_and_stable_under_subsets():

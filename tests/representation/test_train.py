@@ -9,15 +9,15 @@ from safetensors.torch import load_file
 from hyperrep import HyperrepError
 from hyperrep.cli.main import main
 from hyperrep.representation import (
-    ModelConfig,
     RunConfig,
     TrainConfig,
+    TransformerConfig,
     load_run,
     reconstruction_loss,
     train_representation,
 )
 
-SMALL = ModelConfig(d_model=32, n_heads=2, n_blocks=1, d_ff=64, latent_dim=20, head_layers=2,
+SMALL = TransformerConfig(d_model=32, n_heads=2, n_blocks=1, d_ff=64, latent_dim=20, head_layers=2,
                     head_width=16, head_out=8)  # fmt: skip
 
 

@@ -13,10 +13,10 @@ from safetensors.torch import load_file
 
 from hyperrep import HyperrepError
 from hyperrep.cli.main import main
-from hyperrep.representation import ModelConfig, RunConfig, TrainConfig, train_representation
+from hyperrep.representation import RunConfig, TrainConfig, TransformerConfig, train_representation
 from hyperrep.zoo import create_zoo
 
-SMALL = ModelConfig(d_model=16, n_heads=2, n_blocks=1, d_ff=32, latent_dim=10, head_layers=2,
+SMALL = TransformerConfig(d_model=16, n_heads=2, n_blocks=1, d_ff=32, latent_dim=10, head_layers=2,
                     head_width=8, head_out=4)  # fmt: skip
 
 

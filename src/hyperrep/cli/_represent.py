@@ -109,9 +109,9 @@ def run_train(args: argparse.Namespace) -> int:
     best = max(history, key=lambda h: selection_score(config, h))
     print(f"trained {len(history)} epochs; last: {_fmt(last)}; best: {_fmt(best)}")
     if config.train.has_decoder:
-        from hyperrep.representation import load_run, test_reconstruction_r2
+        from hyperrep.representation import load_run, reconstruction_r2
 
-        r2 = test_reconstruction_r2(load_run(args.out), zoo)
+        r2 = reconstruction_r2(load_run(args.out), zoo)
         print(f"test reconstruction R² of the best model: {100 * r2:.1f}%")
     print(f"run written to {args.out}")
     return 0

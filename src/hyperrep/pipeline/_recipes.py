@@ -17,7 +17,7 @@ class RunRecipe:
     compression: float
     epochs: int
     train: dict[str, Any] = field(default_factory=dict)  # other TrainConfig fields
-    model: dict[str, Any] = field(default_factory=dict)  # ModelConfig fields (not latent_dim)
+    model: dict[str, Any] = field(default_factory=dict)  # TransformerConfig fields (not latent_dim)
 
     def __post_init__(self) -> None:
         variant(self.variant)  # refuses an unknown one

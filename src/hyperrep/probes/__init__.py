@@ -2,7 +2,7 @@
 
 from hyperrep.probes._bundle import LinearProbe, ProbeBundle, load_bundle, predict_checkpoints
 from hyperrep.probes._evaluate import (
-    Features,
+    CheckpointFeatures,
     Prediction,
     evaluate_probes,
     results_table,
@@ -26,7 +26,7 @@ __all__ = [
     "ProbeBundle",
     "load_bundle",
     "predict_checkpoints",
-    "Features",
+    "CheckpointFeatures",
     "Prediction",
     "ProbeResults",
     "RidgeProbe",

@@ -17,7 +17,7 @@ from hyperrep.probes._tasks import Task
 
 
 @dataclass
-class Features:
+class CheckpointFeatures:
     """One representation of a zoo's checkpoints: rows aligned with `table`."""
 
     table: pd.DataFrame  # properties with a "split" column
@@ -46,7 +46,11 @@ def scores(task: Task, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
 
 
 def evaluate_probes(
-    source: Features, tasks: list[Task], ood: Features | None = None, progress: bool = False
+    source: CheckpointFeatures,
+    tasks: list[Task],
+    *,
+    ood: CheckpointFeatures | None = None,
+    progress: bool = False,
 ) -> list[Prediction]:
     """Fit on the source's train split (strength picked on validation), score on its test
     split and, unchanged, on the test split of the out-of-distribution zoo."""

@@ -32,7 +32,7 @@ from hyperrep._io import read_json, write_json_atomic
 from hyperrep.arch import Architecture
 from hyperrep.probes._bundle import save_bundle
 from hyperrep.probes._evaluate import (
-    Features,
+    CheckpointFeatures,
     Prediction,
     evaluate_probes,
     results_table,
@@ -41,7 +41,7 @@ from hyperrep.probes._evaluate import (
 )
 from hyperrep.probes._sources import averaged_label, run_labels, zoo_features
 from hyperrep.probes._tasks import Task, tasks_for
-from hyperrep.representation import TrainedRun, test_reconstruction_r2
+from hyperrep.representation import TrainedRun, reconstruction_r2
 from hyperrep.zoo import CheckpointData, Zoo, load_checkpoints
 
 RESULTS_FILE = "results.json"
@@ -145,7 +145,7 @@ def probe_zoo(
         if not ood.architecture.same_layout(zoo.architecture):
             raise HyperrepError(f"{ood.path} has another architecture than {zoo.path}")
         target = zoo_features(ood, runs, include_init=include_init, permutations=permutations)
-    predictions = evaluate_probes(source, tasks_for(source.table), target, progress)
+    predictions = evaluate_probes(source, tasks_for(source.table), ood=target, progress=progress)
     tables, taus = {}, {}
     for domain in ["id"] + (["ood"] if target is not None else []):
         table = results_table(predictions, domain)
@@ -181,7 +181,7 @@ def probe_zoo(
 MIN_TEST_MODELS = 10  # below this, R² on the test split is noise (a warning says so)
 
 
-def _split_sizes(features: Features) -> dict[str, int]:
+def _split_sizes(features: CheckpointFeatures) -> dict[str, int]:
     """Models per split."""
     counts = features.table.groupby("split")["model_index"].nunique()
     return {name: int(counts.get(name, 0)) for name in ("train", "val", "test")}
@@ -197,7 +197,7 @@ def split_warning(sizes: dict[str, int] | None, where: str) -> str | None:
     )
 
 
-def _test_rows(features: Features) -> pd.DataFrame:
+def _test_rows(features: CheckpointFeatures) -> pd.DataFrame:
     table = features.table
     return table.loc[table["split"] == "test", ["model_index", "epoch"]].reset_index(drop=True)
 
@@ -220,7 +220,7 @@ def _prediction_frame(
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
-def _checkpoint_frame(per_zoo: dict[str, Features]) -> pd.DataFrame:
+def _checkpoint_frame(per_zoo: dict[str, CheckpointFeatures]) -> pd.DataFrame:
     return pd.concat([
         pd.DataFrame({"zoo": name, "epoch": f.table["epoch"].to_numpy(),
                       "test_acc": f.table["test_acc"].to_numpy(),
@@ -230,7 +230,7 @@ def _checkpoint_frame(per_zoo: dict[str, Features]) -> pd.DataFrame:
 
 
 def umap_embeddings(
-    features: Features, max_points: int = 3000, seed: int = 0, progress: bool = False
+    features: CheckpointFeatures, max_points: int = 3000, seed: int = 0, progress: bool = False
 ) -> pd.DataFrame:
     """2-D UMAP of each representation on the same `max_points` checkpoints, with the
     columns to colour them by (epoch, test accuracy, varied categorical hyperparameters)."""
@@ -265,5 +265,5 @@ def _reconstruction_row(
             seed = run.config.train.split_seed
             if seed not in loaded:
                 loaded[seed] = load_checkpoints(zoo, seed, include_init)
-            row[label] = 100 * test_reconstruction_r2(run, zoo, loaded[seed])
+            row[label] = 100 * reconstruction_r2(run, zoo, loaded[seed])
     return pd.DataFrame([row], index=["Rec"], columns=columns, dtype=float)

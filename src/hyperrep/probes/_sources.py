@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from hyperrep._errors import HyperrepError
-from hyperrep.probes._evaluate import Features
+from hyperrep.probes._evaluate import CheckpointFeatures
 from hyperrep.representation import TrainedRun, variant
 from hyperrep.weights import list_featurizers
 from hyperrep.zoo import Zoo, load_checkpoints
@@ -43,7 +43,7 @@ def zoo_features(
     split_seed: int = 0,
     include_init: bool = False,
     permutations: int = 1,
-) -> Features:
+) -> CheckpointFeatures:
     """W, two s(W) variants and each run's latent for every healthy checkpoint of epochs
     1..E (and epoch 0 with `include_init`); with `permutations` K > 1 also each run's
     latent averaged over K neuron permutations of the input (`averaged_label`).
@@ -67,4 +67,4 @@ def zoo_features(
         if permutations > 1:
             latent = run.encode(data.weights, permutations=permutations)
             values[averaged_label(label, permutations)] = latent.numpy()
-    return Features(data.table, values)
+    return CheckpointFeatures(data.table, values)

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 from hyperrep._lazy import lazy_package
 from hyperrep.representation._config import (
     REPRESENTATION_PRESETS,
-    ModelConfig,
     RunConfig,
     TrainConfig,
+    TransformerConfig,
     Variant,
     representation_preset,
     variant,
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
         TrainedRun,
         embed_zoo,
         load_run,
-        test_reconstruction_r2,
+        reconstruction_r2,
     )
-    from hyperrep.representation._losses import nt_xent, r2_score, reconstruction_loss
+    from hyperrep.representation._losses import nt_xent, pooled_r2, reconstruction_loss
     from hyperrep.representation._model import HyperRepresentation
     from hyperrep.representation._train import selection_score, train_representation

@@ -50,7 +50,7 @@ def _check_choice(what: str, value: str, known: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class TransformerConfig:
     """Sizes of the attention encoder / decoder and of the projection head."""
 
     d_model: int = 128
@@ -148,7 +148,7 @@ class TrainConfig:
 class RunConfig:
     """A whole representation-learning run: model, training and compression."""
 
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: TransformerConfig = field(default_factory=TransformerConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -158,7 +158,7 @@ class RunConfig:
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
         train = {**_LEGACY_TRAIN, **data["train"]}
         train["erase_scale"] = tuple(train["erase_scale"])
-        return cls(ModelConfig(**{**_LEGACY_MODEL, **data["model"]}), TrainConfig(**train))
+        return cls(TransformerConfig(**{**_LEGACY_MODEL, **data["model"]}), TrainConfig(**train))
 
     def with_compression(self, n_params: int, ratio: float) -> RunConfig:
         """The same run with latent size L = round(n_params / ratio)."""
@@ -186,7 +186,7 @@ def tetris_seed() -> RunConfig:
     90.4 / 85.0 on Eph / Acc / GGap; gamma 0.05 gives 84.1 / 93.7 / 91.3 / 85.8.
     """
     return RunConfig(
-        ModelConfig(d_model=128, n_heads=4, n_blocks=2, d_ff=512, latent_dim=50),
+        TransformerConfig(d_model=128, n_heads=4, n_blocks=2, d_ff=512, latent_dim=50),
         TrainConfig(gamma=0.1, normalize=True, recon_target="augmented",
                     permutation_pool=120, erase_mode="block-retry", cpu_bf16=True),
     )  # fmt: skip
@@ -202,7 +202,7 @@ def tetris_hyp() -> RunConfig:
 def mnist_seed() -> RunConfig:
     """MNIST-SEED / FASHION-SEED: the authors' 2 / 800 / 4 / 900, L 700, head 4-400-50."""
     return RunConfig(
-        ModelConfig(
+        TransformerConfig(
             d_model=800,
             n_heads=4,
             n_blocks=2,

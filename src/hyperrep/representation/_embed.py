@@ -16,7 +16,7 @@ from hyperrep._errors import HyperrepError
 from hyperrep.arch import Architecture
 from hyperrep.representation._config import RunConfig
 from hyperrep.representation._data import CheckpointData, Normalizer, load_checkpoints
-from hyperrep.representation._losses import r2_score
+from hyperrep.representation._losses import pooled_r2
 from hyperrep.representation._model import HyperRepresentation
 from hyperrep.weights import canonicalize, permute, random_permutations
 from hyperrep.zoo import Zoo
@@ -134,7 +134,7 @@ def embed_zoo(run: TrainedRun, zoo: Zoo) -> pd.DataFrame:
     return pd.concat([data.table, columns], axis=1)
 
 
-def test_reconstruction_r2(run: TrainedRun, zoo: Zoo, data: CheckpointData | None = None) -> float:
+def reconstruction_r2(run: TrainedRun, zoo: Zoo, data: CheckpointData | None = None) -> float:
     """Reconstruction R^2 of the best model on the test split of `zoo` (raw weights).
 
     `data`, if given, is `zoo`'s checkpoints loaded with the run's split seed; otherwise
@@ -146,4 +146,4 @@ def test_reconstruction_r2(run: TrainedRun, zoo: Zoo, data: CheckpointData | Non
     target = test
     if run.config.train.recon_target == "canonical":
         target = run.normalizer.inverse(canonicalize(run.arch, run.normalizer.forward(test)))
-    return r2_score(run.reconstruct(test), target)
+    return pooled_r2(run.reconstruct(test), target)

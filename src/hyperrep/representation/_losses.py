@@ -46,8 +46,9 @@ def reconstruction_loss(
     return (sums / counts).mean()
 
 
-def r2_score(pred: torch.Tensor, target: torch.Tensor) -> float:
-    """1 - MSE / MSE of predicting the mean vector of `target` (over rows)."""
+def pooled_r2(pred: torch.Tensor, target: torch.Tensor) -> float:
+    """R² pooled over every entry (not per column as sklearn's `r2_score`): 1 - MSE / MSE
+    of predicting the mean vector of `target` (over rows)."""
     mse = (pred - target).pow(2).mean()
     baseline = (target - target.mean(0, keepdim=True)).pow(2).mean()
     return float(1 - mse / baseline)

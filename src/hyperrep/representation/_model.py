@@ -6,11 +6,11 @@ import torch
 from torch import nn
 
 from hyperrep.arch import Architecture
-from hyperrep.representation._config import ModelConfig
+from hyperrep.representation._config import TransformerConfig
 from hyperrep.weights import token_layout
 
 
-def _blocks(config: ModelConfig) -> nn.TransformerEncoder:
+def _blocks(config: TransformerConfig) -> nn.TransformerEncoder:
     layer = nn.TransformerEncoderLayer(
         config.d_model, config.n_heads, config.d_ff, config.dropout,
         activation="relu", batch_first=True, norm_first=True,
@@ -32,7 +32,7 @@ class HyperRepresentation(nn.Module):
     blocks, and projects each token back to its layer's width.
     """
 
-    def __init__(self, arch: Architecture, config: ModelConfig, decoder: bool = True) -> None:
+    def __init__(self, arch: Architecture, config: TransformerConfig, decoder: bool = True) -> None:
         super().__init__()
         self.arch, self.config = arch, config
         self.layout = token_layout(arch)

@@ -28,7 +28,7 @@ from hyperrep.arch import Architecture
 from hyperrep.representation._config import RunConfig
 from hyperrep.representation._data import CheckpointData, Normalizer, load_checkpoints
 from hyperrep.representation._distributed import Ranks, process_group, ranks_from_env
-from hyperrep.representation._losses import layer_ids, nt_xent, r2_score, reconstruction_loss
+from hyperrep.representation._losses import layer_ids, nt_xent, pooled_r2, reconstruction_loss
 from hyperrep.representation._model import HyperRepresentation
 from hyperrep.weights import Compose, GaussianNoise, PermuteNeurons, RandomErasing, canonicalize
 from hyperrep.zoo import Zoo
@@ -232,7 +232,7 @@ class Trainer:
         if self.model.has_decoder:
             decoded = torch.cat([self.model.decode(self.model.encode(b)) for b in x.split(1024)])
             target = self.normalizer.inverse(self.views.target(x))
-            metrics["val_r2"] = r2_score(self.normalizer.inverse(decoded), target)
+            metrics["val_r2"] = pooled_r2(self.normalizer.inverse(decoded), target)
         g = torch.Generator().manual_seed(_VAL_SEED)
         sums: dict[str, float] = {}
         count = 0
