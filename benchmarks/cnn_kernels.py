@@ -41,8 +41,10 @@ def kernel_rates(models: int, batch: int, peak: float) -> None:
     shape = arch.input_shape
     group = 16 // math.gcd(batch, 16)  # models sharing the lanes, as lanes_forward does
     rows = -(-models // group)
-    print(f"{'layer':28s} {'forward':>16s} {'backward data':>16s} {'backward filter':>16s}"
-          f"   ({group} model(s) per lane row)")  # fmt: skip
+    print(
+        f"{'layer':28s} {'forward':>16s} {'backward data':>16s} {'backward filter':>16s}"
+        f"   ({group} model(s) per lane row)"
+    )
     for i, layer in enumerate(arch.layers):
         if isinstance(layer, Conv2d):
             c, h, w = shape
@@ -55,13 +57,15 @@ def kernel_rates(models: int, batch: int, peak: float) -> None:
             out, idx, lanes = conv_forward(x, wt, bias, pool, group)
             g = torch.randn_like(out)
             flops = 2 * rows * group * batch * o * (h - k + 1) * (w - k + 1) * c * k * k
+
+            def backward(input_grad: bool, g=g, idx=idx, x=x, wt=wt, pool=pool, lanes=lanes):
+                return conv_backward(g, idx, x, wt, pool, input_grad, group=group, lanes=lanes)
+
             times = (
                 timed(lambda: conv_forward(x, wt, bias, pool, group)),  # noqa: B023
-                timed(lambda: conv_backward(g, idx, x, wt, pool, True, group=group,  # noqa: B023
-                                            lanes=lanes)),  # noqa: B023
-                timed(lambda: conv_backward(g, idx, x, wt, pool, False, group=group,  # noqa: B023
-                                            lanes=lanes)),  # noqa: B023
-            )  # fmt: skip
+                timed(lambda: backward(True)),
+                timed(lambda: backward(False)),
+            )
             data_time = times[1] - times[2]  # the filter gradient runs in both
             rates = [flops / t / 1e9 for t in (times[0], data_time, times[2])]
             cells = [f"{r:6.1f} ({100 * r / peak:3.0f}%)" for r in rates]
@@ -75,9 +79,12 @@ def step_profile(models: int, batch: int) -> None:
     n = batch * 20
     gen = torch.Generator().manual_seed(0)
     data = TrainData(
-        torch.rand(n, *arch.input_shape, generator=gen), torch.randint(0, 10, (n,), generator=gen),
-        torch.rand(batch, *arch.input_shape, generator=gen), torch.randint(0, 10, (batch,)), 10,
-    )  # fmt: skip
+        torch.rand(n, *arch.input_shape, generator=gen),
+        torch.randint(0, 10, (n,), generator=gen),
+        torch.rand(batch, *arch.input_shape, generator=gen),
+        torch.randint(0, 10, (batch,)),
+        10,
+    )
     specs = [ModelSpec(i, i + 1, "uniform", "adam", "tanh", 3e-4, 0.0, 0.0) for i in range(models)]
     trainer = PopulationTrainer(arch, specs, data, batch)
     trainer.train_epoch()
@@ -97,8 +104,10 @@ def step_profile(models: int, batch: int) -> None:
             continue
         groups[name] += event.self_cpu_time_total / 1e6
     total = sum(groups.values())
-    print(f"\none epoch of {steps} steps, {models} models x batch {batch}: {wall:.2f} s, "
-          f"{flops / wall / 1e9:.1f} GFLOP/s (3x forward FLOPs); profile of another:")  # fmt: skip
+    print(
+        f"\none epoch of {steps} steps, {models} models x batch {batch}: {wall:.2f} s, "
+        f"{flops / wall / 1e9:.1f} GFLOP/s (3x forward FLOPs); profile of another:"
+    )
     for name, seconds in sorted(groups.items(), key=lambda kv: -kv[1])[:12]:
         print(f"  {name:40s} {seconds / steps * 1e3:7.2f} ms/step  {100 * seconds / total:5.1f}%")
 

@@ -70,36 +70,74 @@ def main() -> None:
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     work = args.workdir or Path(tempfile.mkdtemp(prefix="hyperrep-dist-"))
-    zoo = ["zoo", "create", "tetris-seed", "--models", str(args.models), "--epochs",
-           str(args.epochs), "--population", str(args.population), "--quiet"]  # fmt: skip
+    zoo = [
+        "zoo",
+        "create",
+        "tetris-seed",
+        "--models",
+        str(args.models),
+        "--epochs",
+        str(args.epochs),
+        "--population",
+        str(args.population),
+        "--quiet",
+    ]
     hyperrep = [str(BIN / "hyperrep")]
     if not args.train_only:
         local = _timed([*hyperrep, *zoo, "--out", str(work / "local")], 1)
         ray = _timed([*hyperrep, *zoo, "--out", str(work / "ray"), "--backend", "ray"], 1)
         same = _same_zoo(work / "local", work / "ray")
         chunks = -(-args.models // args.population)
-        print(f"zoo create tetris-seed, {args.models} models x {args.epochs} epochs in "
-              f"{chunks} populations, {cores} cores")  # fmt: skip
+        print(
+            f"zoo create tetris-seed, {args.models} models x {args.epochs} epochs in "
+            f"{chunks} populations, {cores} cores"
+        )
         print(f"  local backend (1 thread)   {local:7.1f} s")
-        print(f"  ray backend ({cores} tasks)     {ray:7.1f} s   local / ray {local / ray:.2f}x; "
-              f"identical bytes: {same}")  # fmt: skip
+        print(
+            f"  ray backend ({cores} tasks)     {ray:7.1f} s   local / ray {local / ray:.2f}x; "
+            f"identical bytes: {same}"
+        )
 
     precision = "--bf16" if args.bf16 else "--no-bf16"
     tag = "bf16" if args.bf16 else "fp32"
-    train = ["train", str(work / "local"), "--epochs", str(args.run_epochs), "--dropout", "0",
-             precision, "--quiet"]  # fmt: skip
+    train = [
+        "train",
+        str(work / "local"),
+        "--epochs",
+        str(args.run_epochs),
+        "--dropout",
+        "0",
+        precision,
+        "--quiet",
+    ]
     one_dir, ddp_dir = work / f"one-{tag}", work / f"ddp-{tag}"
     one = _timed([*hyperrep, "--threads", str(cores), *train, "--out", str(one_dir)], cores)
-    ddp = _timed([str(BIN / "torchrun"), "--standalone", "--nproc-per-node", str(cores), "-m",
-                  "hyperrep.cli.main", "--threads", "1", *train, "--out", str(ddp_dir)],
-                 1)  # fmt: skip
-    losses = [json.loads((r / "history.json").read_text())[-1]["train_loss"]
-              for r in (one_dir, ddp_dir)]  # fmt: skip
+    ddp = _timed(
+        [
+            str(BIN / "torchrun"),
+            "--standalone",
+            "--nproc-per-node",
+            str(cores),
+            "-m",
+            "hyperrep.cli.main",
+            "--threads",
+            "1",
+            *train,
+            "--out",
+            str(ddp_dir),
+        ],
+        1,
+    )
+    losses = [
+        json.loads((r / "history.json").read_text())[-1]["train_loss"] for r in (one_dir, ddp_dir)
+    ]
     print(f"train (tetris-seed preset, dropout 0, {tag}), {args.run_epochs} epochs")
     print(f"  1 process ({cores} threads)     {one:7.1f} s")
     print(f"  torchrun ({cores} x 1 thread)   {ddp:7.1f} s   one / torchrun {one / ddp:.2f}x")
-    print(f"  last train loss {losses[0]:.6f} vs {losses[1]:.6f}; weights differ by "
-          f"{_weight_gap(one_dir, ddp_dir):.2e} of their norm")  # fmt: skip
+    print(
+        f"  last train loss {losses[0]:.6f} vs {losses[1]:.6f}; weights differ by "
+        f"{_weight_gap(one_dir, ddp_dir):.2e} of their norm"
+    )
 
 
 if __name__ == "__main__":

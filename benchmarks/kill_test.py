@@ -27,15 +27,43 @@ HYPERREP = [sys.executable, "-m", "hyperrep.cli.main"]
 
 
 def zoo_job(out: Path) -> list[str]:
-    return [*HYPERREP, "zoo", "create", "tetris-seed", "--models", "1200", "--population",
-            "400", "--epochs", "30", "--out", str(out), "--quiet"]  # fmt: skip
+    return [
+        *HYPERREP,
+        "zoo",
+        "create",
+        "tetris-seed",
+        "--models",
+        "1200",
+        "--population",
+        "400",
+        "--epochs",
+        "30",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
 
 
 def train_job(zoo: Path):
     def job(out: Path) -> list[str]:
-        return [*HYPERREP, "train", str(zoo), "--out", str(out), "--variant", "ecd",
-                "--compression", "4", "--epochs", "6", "--d-model", "32", "--batch-size",
-                "128", "--quiet"]  # fmt: skip
+        return [
+            *HYPERREP,
+            "train",
+            str(zoo),
+            "--out",
+            str(out),
+            "--variant",
+            "ecd",
+            "--compression",
+            "4",
+            "--epochs",
+            "6",
+            "--d-model",
+            "32",
+            "--batch-size",
+            "128",
+            "--quiet",
+        ]
 
     return job
 
@@ -85,8 +113,10 @@ def check(name: str, job, files: list[str], kills: int, work: Path, seed: int) -
     finished = chained_kills(job(killed), kills, alone, random.Random(seed))
     differ = same_files(ref, killed, files)
     verdict = "identical" if not differ else f"DIFFERENT: {differ}"
-    print(f"{name}: uninterrupted {alone:.1f} s; {kills} kills landed ({finished} runs ended "
-          f"before their kill); result {verdict}")  # fmt: skip
+    print(
+        f"{name}: uninterrupted {alone:.1f} s; {kills} kills landed ({finished} runs ended "
+        f"before their kill); result {verdict}"
+    )
     return not differ
 
 
@@ -104,9 +134,23 @@ def main() -> None:
             ok &= check("zoo create", zoo_job, files, args.kills, work, args.seed)
         if "train" in args.jobs:
             zoo = work / "train-zoo"
-            subprocess.run([*HYPERREP, "zoo", "create", "tetris-seed", "--models", "60",
-                            "--epochs", "10", "--out", str(zoo), "--quiet"], check=True,
-                           stdout=subprocess.DEVNULL)  # fmt: skip
+            subprocess.run(
+                [
+                    *HYPERREP,
+                    "zoo",
+                    "create",
+                    "tetris-seed",
+                    "--models",
+                    "60",
+                    "--epochs",
+                    "10",
+                    "--out",
+                    str(zoo),
+                    "--quiet",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             files = ["model.safetensors", "last.safetensors", "history.json"]
             ok &= check("train", train_job(zoo), files, args.kills, work, args.seed)
     finally:

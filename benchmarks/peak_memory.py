@@ -38,8 +38,9 @@ def build(source: Path, out: Path, models: int, seed: int = 0) -> None:
     rows = [r for c in done for r in zoo.meta["chunks"][c]]
     props = zoo.properties
     config = zoo.config
-    config = type(config).from_dict({**config.to_dict(), "n_models": models,
-                                     "seeds": list(range(1, models + 1))})  # fmt: skip
+    config = type(config).from_dict(
+        {**config.to_dict(), "n_models": models, "seeds": list(range(1, models + 1))}
+    )
     population = len(zoo.meta["chunks"][0])
     chunks = [list(range(s, min(s + population, models))) for s in range(0, models, population)]
     writer = ZooWriter.open(out, config, zoo.architecture, chunks, __version__)
@@ -78,8 +79,12 @@ def main() -> None:
     parser.add_argument("--source", type=Path, required=True, help="a finished zoo")
     parser.add_argument("--models", type=int, default=1000)
     parser.add_argument("--ood", type=Path, help="an OOD zoo for `evaluate baselines --ood`")
-    parser.add_argument("--train-epochs", type=int, default=0,
-                        help="also time `train` for this many epochs (0: skip)")  # fmt: skip
+    parser.add_argument(
+        "--train-epochs",
+        type=int,
+        default=0,
+        help="also time `train` for this many epochs (0: skip)",
+    )
     parser.add_argument("--keep", type=Path, help="build the zoo here and keep it")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="hyperrep-mem-"))
@@ -88,8 +93,10 @@ def main() -> None:
         start = time.perf_counter()
         build(args.source, zoo_path, args.models)
         size = (zoo_path / "weights.npy").stat().st_size / 2**20
-        print(f"built {args.models} models from {args.source} in "
-              f"{time.perf_counter() - start:.0f} s; weights.npy {size:.0f} MB")  # fmt: skip
+        print(
+            f"built {args.models} models from {args.source} in "
+            f"{time.perf_counter() - start:.0f} s; weights.npy {size:.0f} MB"
+        )
         ood = ["--ood", str(args.ood)] if args.ood else []
         commands = {
             "--help (start-up floor)": [*HYPERREP, "--help"],
@@ -103,12 +110,19 @@ def main() -> None:
                 "--out",
                 str(workdir / "report"),
                 *ood,
-            ],  # fmt: skip
+            ],
         }
         if args.train_epochs:
-            commands["train"] = [*HYPERREP, "train", str(zoo_path), "--out",
-                                 str(workdir / "run"), "--epochs", str(args.train_epochs),
-                                 "--quiet"]  # fmt: skip
+            commands["train"] = [
+                *HYPERREP,
+                "train",
+                str(zoo_path),
+                "--out",
+                str(workdir / "run"),
+                "--epochs",
+                str(args.train_epochs),
+                "--quiet",
+            ]
         print("| command | peak RSS | peak / weights file | wall |\n| --- | ---: | ---: | ---: |")
         for name, cmd in commands.items():
             rss, wall = peak_rss(cmd)

@@ -34,7 +34,7 @@ SETTINGS = {  # d_model: (architecture, model config)
         TransformerConfig(
             d_model=800, d_ff=900, latent_dim=700, head_layers=5, head_width=400, head_out=50
         ),
-    ),  # fmt: skip
+    ),
 }
 
 
@@ -79,8 +79,10 @@ def main() -> None:
     args = parser.parse_args()
     peak = matmul_gflops()
     print(f"large fp32 matmul: {peak:.1f} GFLOP/s, {torch.get_num_threads()} threads")
-    print(f"{'d_model':>7} {'arch':>10} {'dtype':>5} {'ms/step':>8} {'GFLOP/step':>10} "
-          f"{'GFLOP/s':>8} {'of matmul':>9}")  # fmt: skip
+    print(
+        f"{'d_model':>7} {'arch':>10} {'dtype':>5} {'ms/step':>8} {'GFLOP/step':>10} "
+        f"{'GFLOP/s':>8} {'of matmul':>9}"
+    )
     for d_model in args.only or sorted(SETTINGS):
         arch_name, model = SETTINGS[d_model]
         arch = create_architecture(arch_name)
@@ -89,9 +91,11 @@ def main() -> None:
         for bf16 in (False, True):
             seconds, flops = step_seconds(trainer, args.batch, args.steps, bf16)
             rate = flops / seconds / 1e9
-            print(f"{d_model:>7} {arch_name:>10} {'bf16' if bf16 else 'fp32':>5} "
-                  f"{1e3 * seconds:>8.1f} {flops / 1e9:>10.2f} {rate:>8.1f} "
-                  f"{rate / peak:>9.0%}")  # fmt: skip
+            print(
+                f"{d_model:>7} {arch_name:>10} {'bf16' if bf16 else 'fp32':>5} "
+                f"{1e3 * seconds:>8.1f} {flops / 1e9:>10.2f} {rate:>8.1f} "
+                f"{rate / peak:>9.0%}"
+            )
     print(f"large fp32 matmul again: {matmul_gflops():.1f} GFLOP/s")
 
 

@@ -32,8 +32,19 @@ HYPERREP = [sys.executable, "-m", "hyperrep.cli.main"]
 def zoo_command(threads: str, out: Path, models: int, zoo: list[str]) -> list[str]:
     """`zoo create` of `models` models; `zoo` = [preset, more options...]."""
     opts = [] if threads == "default" else ["--threads", threads]
-    return [*HYPERREP, *opts, "zoo", "create", zoo[0], "--models", str(models),
-            "--out", str(out), "--quiet", *zoo[1:]]  # fmt: skip
+    return [
+        *HYPERREP,
+        *opts,
+        "zoo",
+        "create",
+        zoo[0],
+        "--models",
+        str(models),
+        "--out",
+        str(out),
+        "--quiet",
+        *zoo[1:],
+    ]
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
@@ -48,8 +59,13 @@ def competitor(
     """A loop of zoo builds in its own process group, until killed."""
     cmd = shlex.join(zoo_command(threads, workdir / "c", 400, zoo))
     loop = f"while true; do rm -rf {workdir / 'c'}; {cmd}; done"
-    return subprocess.Popen(["bash", "-c", loop], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    return subprocess.Popen(
+        ["bash", "-c", loop],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -59,8 +75,12 @@ def _interrupt(signum: int, frame: object) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", type=int, default=50)
-    parser.add_argument("--settings", nargs="+", metavar="POLICY:THREADS",
-                        default=["ACTIVE:default", "default:default"])  # fmt: skip
+    parser.add_argument(
+        "--settings",
+        nargs="+",
+        metavar="POLICY:THREADS",
+        default=["ACTIVE:default", "default:default"],
+    )
     parser.add_argument("--preset", default="tetris-seed", help="zoo preset to build")
     parser.add_argument("--zoo-args", default="", help="more `zoo create` options, quoted")
     args = parser.parse_args()
@@ -94,8 +114,7 @@ def main() -> None:
                 os.killpg(rival.pid, signal.SIGKILL)
                 rival.wait()
             shutil.rmtree(work / "s")
-            print(f"{policy:>11} {threads:>7} {alone:>8.1f} {shared:>8.1f} "
-                  f"{alone / shared:>6.0%}")  # fmt: skip
+            print(f"{policy:>11} {threads:>7} {alone:>8.1f} {shared:>8.1f} {alone / shared:>6.0%}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -49,26 +49,32 @@ def main() -> None:
     args = parser.parse_args()
 
     config = create_zoo_config(
-        args.preset, n_models=args.models, train_subset=args.train_subset,
+        args.preset,
+        n_models=args.models,
+        train_subset=args.train_subset,
         test_subset=args.test_subset,
-    )  # fmt: skip
+    )
     arch = create_architecture(config.architecture)
     data = load_zoo_data(config, arch, args.data_dir, "cpu")
     specs = config.models()
     n_train, n_test = data.x_train.shape[0], data.x_test.shape[0]
     flops = arch.forward_flops() * len(specs) * (3 * n_train + n_test)
-    print(f"{config.preset}: {len(specs)} models, {n_train} train / {n_test} test images, "
-          f"{torch.get_num_threads()} threads; one epoch + its test evaluation, median of "
-          f"{args.repeats}")  # fmt: skip
+    print(
+        f"{config.preset}: {len(specs)} models, {n_train} train / {n_test} test images, "
+        f"{torch.get_num_threads()} threads; one epoch + its test evaluation, median of "
+        f"{args.repeats}"
+    )
     rates = {}
     for batch in args.batches:
         seconds = epoch_seconds(arch, specs, data, batch, args.repeats)
         rates[batch] = len(specs) / seconds
         peak = matmul_gflops()
         gflops = flops / seconds / 1e9
-        print(f"batch {batch:3d}: {seconds:7.2f} s  {rates[batch]:6.2f} model-epochs/s "
-              f"(of {n_train} images)  {gflops:6.1f} GFLOP/s = {100 * gflops / peak:5.1f}% "
-              f"of matmul ({peak:.0f} GFLOP/s, measured right after)")  # fmt: skip
+        print(
+            f"batch {batch:3d}: {seconds:7.2f} s  {rates[batch]:6.2f} model-epochs/s "
+            f"(of {n_train} images)  {gflops:6.1f} GFLOP/s = {100 * gflops / peak:5.1f}% "
+            f"of matmul ({peak:.0f} GFLOP/s, measured right after)"
+        )
     first, *others = args.batches
     for batch in others:
         print(f"batch {first} rate / batch {batch} rate: {rates[first] / rates[batch]:.2f}x")

@@ -34,19 +34,27 @@ def main() -> None:
     args = parser.parse_args()
 
     config = create_zoo_config(
-        args.preset, n_models=args.models, train_subset=args.train_subset,
+        args.preset,
+        n_models=args.models,
+        train_subset=args.train_subset,
         test_subset=args.test_subset,
-    )  # fmt: skip
+    )
     arch = create_architecture(config.architecture)
     data = load_zoo_data(config, arch, args.data_dir, "cpu")
     n_train = data.x_train.shape[0]
-    print(f"{config.preset}: {args.models} models, {n_train} train images, batch "
-          f"{config.batch_size}, {args.optimizer}, {torch.get_num_threads()} threads")  # fmt: skip
+    print(
+        f"{config.preset}: {args.models} models, {n_train} train images, batch "
+        f"{config.batch_size}, {args.optimizer}, {torch.get_num_threads()} threads"
+    )
     base = None
     for activation in args.activations:
         for dropout in args.dropout:
-            specs = [dataclasses.replace(s, activation=activation, optimizer=args.optimizer,
-                                         dropout=dropout) for s in config.models()]  # fmt: skip
+            specs = [
+                dataclasses.replace(
+                    s, activation=activation, optimizer=args.optimizer, dropout=dropout
+                )
+                for s in config.models()
+            ]
             trainer = PopulationTrainer(arch, specs, data, config.batch_size)
             trainer.train_epoch()
             trainer.record()
@@ -56,9 +64,11 @@ def main() -> None:
             seconds = time.perf_counter() - start
             base = base or seconds
             fused = "fused" if activation in FUSED_ACTIVATIONS else "not fused"
-            print(f"{activation:8s} ({fused:9s}) dropout {dropout:.1f}: {seconds:6.2f} s, "
-                  f"{len(specs) / seconds:6.2f} model-epochs/s of {n_train} images, "
-                  f"{seconds / base:.2f}x the first row")  # fmt: skip
+            print(
+                f"{activation:8s} ({fused:9s}) dropout {dropout:.1f}: {seconds:6.2f} s, "
+                f"{len(specs) / seconds:6.2f} model-epochs/s of {n_train} images, "
+                f"{seconds / base:.2f}x the first row"
+            )
 
 
 if __name__ == "__main__":

@@ -50,17 +50,22 @@ def main() -> None:
     args = parser.parse_args()
 
     config = create_zoo_config(
-        args.preset, n_models=args.models, epochs=args.epochs,
-        train_subset=args.train_subset, test_subset=args.test_subset,
-    )  # fmt: skip
+        args.preset,
+        n_models=args.models,
+        epochs=args.epochs,
+        train_subset=args.train_subset,
+        test_subset=args.test_subset,
+    )
     arch = create_architecture(config.architecture)
     data = load_zoo_data(config, arch, args.data_dir, args.device)
     specs = config.models()
     n_train, n_test = data.x_train.shape[0], data.x_test.shape[0]
     flops = work_flops(arch, n_train, n_test, len(specs), config.epochs)
-    print(f"{config.preset}: {len(specs)} models x {config.epochs} epochs, "
-          f"{n_train} train / {n_test} test samples, batch {config.batch_size}, "
-          f"{torch.get_num_threads()} threads, device {args.device}")  # fmt: skip
+    print(
+        f"{config.preset}: {len(specs)} models x {config.epochs} epochs, "
+        f"{n_train} train / {n_test} test samples, batch {config.batch_size}, "
+        f"{torch.get_num_threads()} threads, device {args.device}"
+    )
 
     start = time.perf_counter()
     population = list(train_population(arch, specs, data, config.epochs, config.batch_size))
@@ -87,10 +92,12 @@ def main() -> None:
     agree = drifted <= 0.05 * len(specs) and acc_diff <= 2 / n_test
     peak = matmul_gflops()
     rate_pop, rate_plain = flops / t_pop / 1e9, flops / t_plain / 1e9
-    print(f"agreement: max |w_pop - w_alone| = {per_model.max():.2e}, median over models "
-          f"{np.median(per_model):.2e} (weights moved up to {moved:.2e}); {drifted} of "
-          f"{len(specs)} models beyond 1% of that; max |acc diff| = {acc_diff:.2e} -> "
-          f"{'OK' if agree else 'MISMATCH'}")  # fmt: skip
+    print(
+        f"agreement: max |w_pop - w_alone| = {per_model.max():.2e}, median over models "
+        f"{np.median(per_model):.2e} (weights moved up to {moved:.2e}); {drifted} of "
+        f"{len(specs)} models beyond 1% of that; max |acc diff| = {acc_diff:.2e} -> "
+        f"{'OK' if agree else 'MISMATCH'}"
+    )
     for name, seconds, rate in (
         ("population", t_pop, rate_pop),
         ("plain loop", t_plain, rate_plain),

@@ -32,12 +32,16 @@ def main() -> None:
     zoo = Zoo(args.zoo)
     base = _CNN_RUNS[0]
     for name, (model, train, epochs) in CHECKS.items():
-        recipe = replace(base, variant="ed", epochs=epochs, model=model,
-                         train={**base.train, **train})  # fmt: skip
-        history = train_representation(zoo, run_config(recipe, zoo), args.out / name,
-                                       progress=False)  # fmt: skip
-        rows = [(h["epoch"], round(h["train_reconstruction"], 3), round(h["val_r2"], 3))
-                for h in history]  # fmt: skip
+        recipe = replace(
+            base, variant="ed", epochs=epochs, model=model, train={**base.train, **train}
+        )
+        history = train_representation(
+            zoo, run_config(recipe, zoo), args.out / name, progress=False
+        )
+        rows = [
+            (h["epoch"], round(h["train_reconstruction"], 3), round(h["val_r2"], 3))
+            for h in history
+        ]
         print(name, rows, flush=True)
 
 

@@ -50,8 +50,10 @@ def main() -> None:
         linear = ridge.predict(x[test])
         trees = HistGradientBoostingRegressor(max_iter=300, random_state=args.seed)
         nonlinear = trees.fit(x[train], epoch[train]).predict(x[test])
-        row = {"linear R^2": 100 * r2_score(epoch[test], linear),
-               "trees R^2": 100 * r2_score(epoch[test], nonlinear)}  # fmt: skip
+        row = {
+            "linear R^2": 100 * r2_score(epoch[test], linear),
+            "trees R^2": 100 * r2_score(epoch[test], nonlinear),
+        }
         for b in range(4):
             inside = band == b
             label = f"RMSE ep {edges[b]:.0f}-{edges[b + 1]:.0f}"

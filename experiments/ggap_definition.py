@@ -51,13 +51,18 @@ def full_pass_train_accuracy(zoo: hyperrep.Zoo, data_dir: str, images: int) -> n
     activation = table.groupby("model_index")["activation"].first()
     out = np.full((zoo.weights.shape[0], zoo.weights.shape[1]), np.nan)
     groups = [models[activation[models].to_numpy() == a] for a in activation.unique()]
-    steps = [(g[i : i + 96], e) for g in groups for i in range(0, len(g), 96)
-             for e in range(1, zoo.weights.shape[1])]  # fmt: skip
+    steps = [
+        (g[i : i + 96], e)
+        for g in groups
+        for i in range(0, len(g), 96)
+        for e in range(1, zoo.weights.shape[1])
+    ]
     for chunk, epoch in tqdm(steps, desc="train-set passes"):
         flat = torch.from_numpy(np.ascontiguousarray(zoo.weights[chunk, epoch], dtype=np.float32))
         params = unflatten_params(arch, flat)
-        tally = evaluate_population(arch, activation[chunk[0]], params, data.x_train,
-                                    data.y_train, data.num_classes)  # fmt: skip
+        tally = evaluate_population(
+            arch, activation[chunk[0]], params, data.x_train, data.y_train, data.num_classes
+        )
         out[chunk, epoch] = tally.accuracy()
     return out
 
@@ -68,8 +73,9 @@ def main() -> None:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--train-images", type=int, default=10000)
     parser.add_argument("--out", default=None, help="CSV of the per-checkpoint accuracies")
-    parser.add_argument("--accuracies", default=None,
-                        help="a CSV that --out wrote: probe again without evaluating")  # fmt: skip
+    parser.add_argument(
+        "--accuracies", default=None, help="a CSV that --out wrote: probe again without evaluating"
+    )
     args = parser.parse_args()
 
     zoo = hyperrep.open_zoo(args.zoo)
@@ -77,8 +83,10 @@ def main() -> None:
     saved = pd.read_csv(args.accuracies) if args.accuracies else None
     if saved is not None:  # the models evaluated then (a growing zoo has more now)
         keep = features.table["model_index"].isin(saved["model_index"]).to_numpy()
-        features = CheckpointFeatures(features.table[keep].reset_index(drop=True),
-                            {k: v[keep] for k, v in features.values.items()})  # fmt: skip
+        features = CheckpointFeatures(
+            features.table[keep].reset_index(drop=True),
+            {k: v[keep] for k, v in features.values.items()},
+        )
     table = features.table
     rows, epochs = table["model_index"].to_numpy(), table["epoch"].to_numpy()
     if saved is not None:
@@ -96,19 +104,26 @@ def main() -> None:
     table["within_epoch_gain"] = full - table["train_acc"].to_numpy()
     table["loss_gap"] = table["train_loss"].to_numpy() - table["test_loss"].to_numpy()
     if args.out:
-        table[["model_index", "epoch", "train_acc", "train_acc_full", "test_acc", "ggap",
-               "ggap_full"]].to_csv(args.out, index=False)  # fmt: skip
-    columns = {"GGap (running)": "ggap", "GGap (full)": "ggap_full",
-               "GGap (running - previous test)": "ggap_previous_test",
-               "within-epoch gain (full - running)": "within_epoch_gain",
-               "train - test loss (running)": "loss_gap", "Acc": "test_acc",
-               "Train acc (full)": "train_acc_full"}  # fmt: skip
+        table[
+            ["model_index", "epoch", "train_acc", "train_acc_full", "test_acc", "ggap", "ggap_full"]
+        ].to_csv(args.out, index=False)
+    columns = {
+        "GGap (running)": "ggap",
+        "GGap (full)": "ggap_full",
+        "GGap (running - previous test)": "ggap_previous_test",
+        "within-epoch gain (full - running)": "within_epoch_gain",
+        "train - test loss (running)": "loss_gap",
+        "Acc": "test_acc",
+        "Train acc (full)": "train_acc_full",
+    }
     final = table["epoch"].max()
     for name, column in columns.items():
         last = table[table["epoch"] == final][column] * 100
         spread = table[column] * 100
-        print(f"{name}: all checkpoints std {spread.std():.2f} points, "
-              f"epoch {final} median {last.median():.2f} std {last.std():.2f}")  # fmt: skip
+        print(
+            f"{name}: all checkpoints std {spread.std():.2f} points, "
+            f"epoch {final} median {last.median():.2f} std {last.std():.2f}"
+        )
     tasks = [Task(name, column, "regression") for name, column in columns.items()]
     predictions = evaluate_probes(features, tasks)
     print("R^2 (%), test split:")

@@ -41,8 +41,9 @@ def main() -> None:
         print(f"PCA {k:4d} components: test R² {100 * r2:6.1f}%")
     models = data.table["model_index"].to_numpy()
     centred = weights - weights.mean(0)
-    between = sum((models == m).sum() * (centred[models == m].mean(0) ** 2).sum()
-                  for m in np.unique(models))  # fmt: skip
+    between = sum(
+        (models == m).sum() * (centred[models == m].mean(0) ** 2).sum() for m in np.unique(models)
+    )
     print(f"variance between models: {100 * between / (centred**2).sum():.1f}%")
 
 

@@ -24,8 +24,9 @@ from hyperrep.representation import TrainedRun, load_checkpoints, load_run
 from hyperrep.weights import weight_statistics
 
 
-def features(run: TrainedRun, zoo_path: str, models: int | None, draws: list[int],
-             seed: int) -> CheckpointFeatures:  # fmt: skip
+def features(
+    run: TrainedRun, zoo_path: str, models: int | None, draws: list[int], seed: int
+) -> CheckpointFeatures:
     zoo = hyperrep.open_zoo(zoo_path)
     zoo = zoo if models is None else zoo.first(models)
     data = load_checkpoints(zoo, run.config.train.split_seed, include_init=False)

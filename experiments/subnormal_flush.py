@@ -41,16 +41,22 @@ def main() -> None:
     config = create_zoo_config(args.preset, train_subset=args.train_subset)
     arch = create_architecture(config.architecture)
     data = load_zoo_data(config, arch, args.data_dir, "cpu")
-    specs = [s for s in config.models() if s.group == (args.activation, args.optimizer)
-             and s.weight_decay == args.weight_decay][: args.models]  # fmt: skip
-    print(f"{len(specs)} {args.activation}/{args.optimizer} models with l2 {args.weight_decay} "
-          f"of {args.preset} (lr / dropout / init: "
-          f"{sorted({(s.lr, s.dropout, s.init) for s in specs})}), "
-          f"{data.x_train.shape[0]} training images, {args.threads} thread(s)")  # fmt: skip
+    specs = [
+        s
+        for s in config.models()
+        if s.group == (args.activation, args.optimizer) and s.weight_decay == args.weight_decay
+    ][: args.models]
+    print(
+        f"{len(specs)} {args.activation}/{args.optimizer} models with l2 {args.weight_decay} "
+        f"of {args.preset} (lr / dropout / init: "
+        f"{sorted({(s.lr, s.dropout, s.init) for s in specs})}), "
+        f"{data.x_train.shape[0]} training images, {args.threads} thread(s)"
+    )
     results = {}
     for flush in (True, False):
-        trainer = PopulationTrainer(arch, specs, data, config.batch_size,
-                                    config.train_metrics, flush_subnormals=flush)  # fmt: skip
+        trainer = PopulationTrainer(
+            arch, specs, data, config.batch_size, config.train_metrics, flush_subnormals=flush
+        )
         accs, seconds, subnormal = [trainer.record().test_acc], [], []
         for _ in range(args.epochs):
             start = time.perf_counter()
@@ -67,10 +73,12 @@ def main() -> None:
     )
     for e in range(1, args.epochs + 1):
         diff = 100 * np.abs(acc_on[e] - acc_off[e])
-        print(f"{e} | {sec_on[e - 1]:.1f} | {sec_off[e - 1]:.1f} | "
-              f"{sec_off[e - 1] / sec_on[e - 1]:.2f}x | {100 * sub_off[e - 1]:.2f}% | "
-              f"{100 * np.median(acc_on[e]):.2f} | {100 * np.median(acc_off[e]):.2f} | "
-              f"{diff.max():.2f} | {int((diff > 0).sum())} of {len(specs)}")  # fmt: skip
+        print(
+            f"{e} | {sec_on[e - 1]:.1f} | {sec_off[e - 1]:.1f} | "
+            f"{sec_off[e - 1] / sec_on[e - 1]:.2f}x | {100 * sub_off[e - 1]:.2f}% | "
+            f"{100 * np.median(acc_on[e]):.2f} | {100 * np.median(acc_off[e]):.2f} | "
+            f"{diff.max():.2f} | {int((diff > 0).sum())} of {len(specs)}"
+        )
     assert max(sub_on) == 0.0, "the flush left subnormal weights"
 
 

@@ -25,13 +25,17 @@ def describe(path: str) -> None:
     table = zoo.checkpoints(include_init=True)
     last = zoo.config.epochs
     models = np.sort(table["model_index"].unique())
-    print(f"{path}: {zoo.config.preset}, {len(models)} healthy models, init scheme "
-          f"{zoo.config.init_scheme}, batch {zoo.config.batch_size}, train metrics "
-          f"{zoo.config.train_metrics}")  # fmt: skip
+    print(
+        f"{path}: {zoo.config.preset}, {len(models)} healthy models, init scheme "
+        f"{zoo.config.init_scheme}, batch {zoo.config.batch_size}, train metrics "
+        f"{zoo.config.train_metrics}"
+    )
     for epoch in sorted({0, 1, last // 3, last}):
         acc = 100 * table.loc[table["epoch"] == epoch, "test_acc"]
-        print(f"  test accuracy at epoch {epoch:3d}: {acc.min():5.1f} / {acc.median():5.1f} / "
-              f"{acc.max():5.1f} %")  # fmt: skip
+        print(
+            f"  test accuracy at epoch {epoch:3d}: {acc.min():5.1f} / {acc.median():5.1f} / "
+            f"{acc.max():5.1f} %"
+        )
     gap = 100 * table.loc[table["epoch"] == last, "ggap"]
     q1, q3 = np.percentile(gap, [25, 75])
     print(f"  GGap at epoch {last}: median {gap.median():.2f} points (IQR {q1:.2f} to {q3:.2f})")
@@ -40,8 +44,10 @@ def describe(path: str) -> None:
     drift = final - first
     relative = np.linalg.norm(drift, axis=1) / np.linalg.norm(first, axis=1)
     shared = np.sum(drift.mean(0) ** 2) / np.mean(np.sum(drift**2, axis=1))
-    print(f"  drift ||w_E - w_0|| / ||w_0||: median {np.median(relative):.3f}; "
-          f"shared by all models: {100 * shared:.1f}%")  # fmt: skip
+    print(
+        f"  drift ||w_E - w_0|| / ||w_0||: median {np.median(relative):.3f}; "
+        f"shared by all models: {100 * shared:.1f}%"
+    )
     print(f"  mean weight: epoch 0 {first.mean():.4f}, epoch {last} {final.mean():.4f}")
     trained = table[table["epoch"] > 0]
     means = zoo.load_weights(trained).mean(axis=1, dtype=np.float64)

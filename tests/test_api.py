@@ -12,8 +12,18 @@ import hyperrep
 from hyperrep._lazy import type_checking_imports
 
 SRC = Path(hyperrep.__file__).parent
-LAYERS = ["data", "arch", "population", "zoo", "weights", "representation", "probes",
-          "report", "pipeline", "cli"]  # fmt: skip
+LAYERS = [
+    "data",
+    "arch",
+    "population",
+    "zoo",
+    "weights",
+    "representation",
+    "probes",
+    "report",
+    "pipeline",
+    "cli",
+]
 PACKAGES = ["hyperrep"] + [f"hyperrep.{p}" for p in LAYERS if p != "cli"]  # cli: no library API
 
 

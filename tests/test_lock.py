@@ -21,8 +21,9 @@ with writer_lock(sys.argv[1], "zoo"):
 
 
 def hold_lock(folder):
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE,
-                            text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().strip() == "held"
     return proc
 
@@ -69,8 +70,9 @@ def test_a_kill_during_the_first_metadata_write_can_be_resumed(tmp_path):
     out = tmp_path / "z"
     out.mkdir()
     (out / ".zoo.json.tmp").write_text('{"format": "hyper')  # torn first write
-    config = create_zoo_config("tetris-seed", n_models=2, epochs=1,
-                               dataset_options={"n_train": 64, "n_test": 32})  # fmt: skip
+    config = create_zoo_config(
+        "tetris-seed", n_models=2, epochs=1, dataset_options={"n_train": 64, "n_test": 32}
+    )
     zoo = create_zoo(config, out, progress=False)
     assert zoo.complete
 

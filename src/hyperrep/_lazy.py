@@ -23,8 +23,11 @@ def type_checking_imports(init_file: str | Path) -> dict[str, str]:
     tree = ast.parse(Path(init_file).read_text(encoding="utf-8"))
     exports: dict[str, str] = {}
     for node in tree.body:
-        if not (isinstance(node, ast.If) and isinstance(node.test, ast.Name)
-                and node.test.id == "TYPE_CHECKING"):  # fmt: skip
+        if not (
+            isinstance(node, ast.If)
+            and isinstance(node.test, ast.Name)
+            and node.test.id == "TYPE_CHECKING"
+        ):
             continue
         for statement in node.body:
             if isinstance(statement, ast.ImportFrom) and statement.module and not statement.level:
@@ -40,10 +43,14 @@ def lazy_package(
     imported on first use, and the public names its `__init__` has defined when it calls
     this (eager imports and constants; not modules)."""
     exports = type_checking_imports(init_file)
-    eager = [name for name, value in vars(sys.modules[package]).items()
-             if (not name.startswith("_") or name == "__version__")
-             and name != "TYPE_CHECKING" and value is not lazy_package
-             and not isinstance(value, types.ModuleType)]  # fmt: skip
+    eager = [
+        name
+        for name, value in vars(sys.modules[package]).items()
+        if (not name.startswith("_") or name == "__version__")
+        and name != "TYPE_CHECKING"
+        and value is not lazy_package
+        and not isinstance(value, types.ModuleType)
+    ]
 
     def __getattr__(name: str) -> Any:
         module = exports.get(name)

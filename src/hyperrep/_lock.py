@@ -52,8 +52,12 @@ def writer_lock(folder: str | Path, what: str = "folder") -> Iterator[None]:
     except OSError as err:
         raise HyperrepError(f"cannot write a {what} to {folder}: {err.strerror or err}") from err
     try:
-        holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
-                  "command": " ".join(sys.argv)[:300]}  # fmt: skip
+        holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": time.time(),
+            "command": " ".join(sys.argv)[:300],
+        }
         with suppress(OSError):  # the name is a courtesy; the lock is what counts
             (folder / HOLDER_FILE).write_text(json.dumps(holder))
         yield

@@ -56,8 +56,10 @@ def _inputs(arch: Architecture, n: int, seed: int = 0) -> torch.Tensor:
 
 def _weights(arch: Architecture, n: int, seed: int = 0) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
-    vectors = [torch.cat([t.reshape(-1) for t in init_params(arch, "kaiming_uniform", g)])
-               for _ in range(n)]  # fmt: skip
+    vectors = [
+        torch.cat([t.reshape(-1) for t in init_params(arch, "kaiming_uniform", g)])
+        for _ in range(n)
+    ]
     return torch.stack(vectors) + 0.05 * torch.randn(n, arch.n_params, generator=g)
 
 
@@ -75,7 +77,7 @@ def test_population_equals_alone(name, datasets):
         ModelSpec(i, i + 1, init, "adam", "tanh", 3e-3, 0.0, p)
         for i, (init, p) in enumerate([("kaiming_uniform", 0.0), ("xavier_normal", 0.3)])
     ]
-    together = list(train_population(arch, specs, data, 2, 32))  # fmt: skip
+    together = list(train_population(arch, specs, data, 2, 32))
     for j, spec in enumerate(specs):
         alone = list(train_single(arch, spec, data, 2, 32))
         for pop, ref in zip(together, alone, strict=True):
@@ -89,8 +91,10 @@ def test_population_equals_alone(name, datasets):
 @pytest.mark.parametrize("name", ARCHITECTURES)
 def test_c_kernels_equal_pytorch_where_they_apply(name, monkeypatch):
     arch = create_architecture(name)
-    params = [t.unsqueeze(0).repeat(3, *[1] * t.ndim) for t in
-              init_params(arch, "kaiming_normal", torch.Generator().manual_seed(0))]  # fmt: skip
+    params = [
+        t.unsqueeze(0).repeat(3, *[1] * t.ndim)
+        for t in init_params(arch, "kaiming_normal", torch.Generator().manual_seed(0))
+    ]
     params = [p + 0.01 * torch.randn_like(p) for p in params]
     x = _inputs(arch, 3 * 16).view(3, 16, *arch.input_shape)
     applies = population.uses_native(arch, "cpu")
@@ -109,8 +113,10 @@ def test_grouped_convolution_path_equals_the_per_model_loop(name, monkeypatch):
 
     arch = create_architecture(name)
     monkeypatch.setattr(population, "native_available", lambda: False)
-    base = [t.unsqueeze(0).repeat(3, *[1] * t.ndim) for t in
-            init_params(arch, "kaiming_normal", torch.Generator().manual_seed(0))]  # fmt: skip
+    base = [
+        t.unsqueeze(0).repeat(3, *[1] * t.ndim)
+        for t in init_params(arch, "kaiming_normal", torch.Generator().manual_seed(0))
+    ]
     base = [p + 0.01 * torch.randn_like(p) for p in base]
     x = _inputs(arch, 3 * 8).view(3, 8, *arch.input_shape)
     results = []
@@ -118,8 +124,9 @@ def test_grouped_convolution_path_equals_the_per_model_loop(name, monkeypatch):
         monkeypatch.setattr(layers, "GROUPED_CONV_DEVICES", devices)
         params = [p.clone().requires_grad_() for p in base]
         logits = population.population_forward(arch, "tanh", params, x)
-        grads = torch.autograd.grad((logits * torch.linspace(-1, 1, logits.numel()).view_as(
-            logits)).sum(), params)  # fmt: skip
+        grads = torch.autograd.grad(
+            (logits * torch.linspace(-1, 1, logits.numel()).view_as(logits)).sum(), params
+        )
         results.append((logits.detach(), grads))
     (loop, loop_grads), (grouped, grouped_grads) = results
     torch.testing.assert_close(grouped, loop, rtol=1e-5, atol=1e-5)
@@ -137,8 +144,9 @@ def test_permuted_hidden_units_compute_the_same_function(name):
     permuted = permute(arch, weights, perms)
     assert not torch.equal(permuted, weights)
     for original, moved in zip(weights, permuted, strict=True):
-        torch.testing.assert_close(_forward(arch, moved, x), _forward(arch, original, x),
-                                   rtol=1e-5, atol=1e-5)  # fmt: skip
+        torch.testing.assert_close(
+            _forward(arch, moved, x), _forward(arch, original, x), rtol=1e-5, atol=1e-5
+        )
     # gradients move with the weights: grad(permuted) == permute(grad)
     grads = []
     for vector in (weights[0], permuted[0]):
@@ -152,8 +160,9 @@ def test_permuted_hidden_units_compute_the_same_function(name):
     # float32 sums in another order: errors relative to the largest gradient (measured:
     # at most 3.6e-7 of it, MNIST CNN)
     scale = grads[0].abs().max().item()
-    torch.testing.assert_close(grads[1], permute(arch, grads[0][None], one)[0],
-                               rtol=1e-5, atol=1e-6 * scale)  # fmt: skip
+    torch.testing.assert_close(
+        grads[1], permute(arch, grads[0][None], one)[0], rtol=1e-5, atol=1e-6 * scale
+    )
 
 
 @pytest.mark.parametrize("name", ARCHITECTURES)

@@ -68,7 +68,7 @@ def test_same_layout_ignores_dropout_placement_only():
                 {k: v for k, v in layer.items() if k != "dropout"}
                 for layer in cnn.to_dict()["layers"]
             ],
-        }  # fmt: skip
+        }
     )
     assert all(layer.dropout for layer in old.layers if isinstance(layer, Activation))
     assert old != cnn and old.same_layout(cnn)

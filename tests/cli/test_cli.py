@@ -15,15 +15,31 @@ SUBPROCESS_TIMEOUT = 240  # s: a hung child fails the test instead of stalling t
 def test_presets_lists_every_zoo(capsys):
     assert main(["zoo", "presets"]) == 0
     out = capsys.readouterr().out
-    for name in ("tetris-seed", "tetris-hyp", "mnist-seed", "fashion-seed",
-                 "mnist-hyp-1-fix-seed", "mnist-hyp-5-rand-seed"):  # fmt: skip
+    for name in (
+        "tetris-seed",
+        "tetris-hyp",
+        "mnist-seed",
+        "fashion-seed",
+        "mnist-hyp-1-fix-seed",
+        "mnist-hyp-5-rand-seed",
+    ):
         assert name in out
 
 
 def test_create_then_info(tmp_path, capsys):
     out_dir = tmp_path / "zoo"
-    args = ["zoo", "create", "tetris-seed", "--out", str(out_dir), "--models", "6",
-            "--epochs", "2", "--quiet"]  # fmt: skip
+    args = [
+        "zoo",
+        "create",
+        "tetris-seed",
+        "--out",
+        str(out_dir),
+        "--models",
+        "6",
+        "--epochs",
+        "2",
+        "--quiet",
+    ]
     assert main(args) == 0
     assert main(["zoo", "info", str(out_dir)]) == 0
     out = capsys.readouterr().out
@@ -35,9 +51,24 @@ def test_create_then_info(tmp_path, capsys):
 @pytest.mark.parametrize("preset", ["mnist-seed", "mnist-hyp-5-rand-seed"])
 def test_small_mnist_zoos_from_local_files(tmp_path, idx_data, preset):
     out_dir = tmp_path / preset
-    args = ["zoo", "create", preset, "--out", str(out_dir), "--models", "8", "--epochs", "2",
-            "--train-subset", "256", "--test-subset", "128", "--quiet",
-            "--data-dir", str(idx_data / "mnist")]  # fmt: skip
+    args = [
+        "zoo",
+        "create",
+        preset,
+        "--out",
+        str(out_dir),
+        "--models",
+        "8",
+        "--epochs",
+        "2",
+        "--train-subset",
+        "256",
+        "--test-subset",
+        "128",
+        "--quiet",
+        "--data-dir",
+        str(idx_data / "mnist"),
+    ]
     assert main(args) == 0
     zoo = open_zoo(out_dir)
     assert zoo.complete
@@ -96,8 +127,17 @@ def test_bad_input_is_one_line_without_traceback(tmp_path, run_cli):
     not_zoo = run_cli("zoo", "info", str(tmp_path))
     assert not_zoo.returncode == 2 and "not a hyperrep zoo" in not_zoo.stderr
 
-    missing = run_cli("zoo", "create", "mnist-seed", "--out", str(tmp_path / "m"), "--models", "2",
-                   "--data-dir", str(tmp_path / "nowhere"))  # fmt: skip
+    missing = run_cli(
+        "zoo",
+        "create",
+        "mnist-seed",
+        "--out",
+        str(tmp_path / "m"),
+        "--models",
+        "2",
+        "--data-dir",
+        str(tmp_path / "nowhere"),
+    )
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert "train-images-idx3-ubyte" in missing.stderr
 
@@ -105,19 +145,31 @@ def test_bad_input_is_one_line_without_traceback(tmp_path, run_cli):
 def test_representation_commands_reject_bad_input_in_one_line(tmp_path, tiny_zoo, run_cli):
     cases = [
         (["train", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")], "not a hyperrep zoo"),
-        (["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--compression", "0"],
-         "compression ratio must be > 0"),
-        (["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--device", "tpu"],
-         "unknown device"),
-        (["evaluate", str(tmp_path), str(tiny_zoo.path), "--out", str(tmp_path / "e")],
-         "not a hyperrep run"),
-        (["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--compression", "nan"],
-         "compression ratio must be > 0"),
-        (["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--lr", "-1"],
-         "learning rate must be a positive number"),
-        (["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--compression", "80"],
-         "leaves a latent of 1 for 100 parameters; use at most 50"),
-    ]  # fmt: skip
+        (
+            ["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--compression", "0"],
+            "compression ratio must be > 0",
+        ),
+        (
+            ["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--device", "tpu"],
+            "unknown device",
+        ),
+        (
+            ["evaluate", str(tmp_path), str(tiny_zoo.path), "--out", str(tmp_path / "e")],
+            "not a hyperrep run",
+        ),
+        (
+            ["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--compression", "nan"],
+            "compression ratio must be > 0",
+        ),
+        (
+            ["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--lr", "-1"],
+            "learning rate must be a positive number",
+        ),
+        (
+            ["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--compression", "80"],
+            "leaves a latent of 1 for 100 parameters; use at most 50",
+        ),
+    ]
     for args, message in cases:
         result = run_cli(*args)
         assert result.returncode == 2, args
@@ -149,21 +201,33 @@ def _all_actions(parser, path=()):
 def test_every_option_has_help_text():
     from hyperrep.cli.main import build_parser
 
-    missing = [f"{' '.join(path)} {action.dest}" for path, action in _all_actions(build_parser())
-               if not action.help]  # fmt: skip
+    missing = [
+        f"{' '.join(path)} {action.dest}"
+        for path, action in _all_actions(build_parser())
+        if not action.help
+    ]
     assert not missing, missing
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["zoo", "create", "tetris-seed", "--models", "2000"], "--models 2000 is more than the 1000"),
-     (["zoo", "create", "tetris-seed", "--models", "0"], "--models must be >= 1, got 0"),
-     (["zoo", "create", "tetris-seed", "--epochs", "-1"], "--epochs must be >= 1, got -1"),
-     (["zoo", "create", "tetris-seed", "--address", "auto"],
-      "--address applies to --backend ray only"),
-     (["zoo", "create", "tetris-seed", "--backend", "ray", "--task-cpus", "0"],
-      "--task-cpus must be > 0")],
-)  # fmt: skip
+    [
+        (
+            ["zoo", "create", "tetris-seed", "--models", "2000"],
+            "--models 2000 is more than the 1000",
+        ),
+        (["zoo", "create", "tetris-seed", "--models", "0"], "--models must be >= 1, got 0"),
+        (["zoo", "create", "tetris-seed", "--epochs", "-1"], "--epochs must be >= 1, got -1"),
+        (
+            ["zoo", "create", "tetris-seed", "--address", "auto"],
+            "--address applies to --backend ray only",
+        ),
+        (
+            ["zoo", "create", "tetris-seed", "--backend", "ray", "--task-cpus", "0"],
+            "--task-cpus must be > 0",
+        ),
+    ],
+)
 def test_zoo_flags_are_named_in_errors(tmp_path, run_cli, args, message):
     result = run_cli(*args, "--out", str(tmp_path / "z"))
     assert result.returncode == 2 and message in result.stderr, result.stderr
@@ -183,6 +247,13 @@ def test_evaluate_refuses_an_unrelated_folder_and_bad_umap_points(tiny_zoo, tmp_
     result = run_cli("evaluate", "baselines", str(tiny_zoo.path), "--out", str(tmp_path / "mine"))
     assert result.returncode == 2 and "neither empty nor a hyperrep report" in result.stderr
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
-    result = run_cli("evaluate", "baselines", str(tiny_zoo.path), "--out",
-                     str(tmp_path / "r"), "--umap-points", "-5")  # fmt: skip
+    result = run_cli(
+        "evaluate",
+        "baselines",
+        str(tiny_zoo.path),
+        "--out",
+        str(tmp_path / "r"),
+        "--umap-points",
+        "-5",
+    )
     assert result.returncode == 2 and "--umap-points must be >= 0" in result.stderr

@@ -19,8 +19,9 @@ print("loaded:" + ",".join(m for m in {heavy!r} if m in sys.modules))
 
 def _loaded_after(call: str) -> list[str]:
     code = _PROBE.format(call=call, heavy=HEAVY)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, timeout=240)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=240
+    )
     line = done.stdout.strip().splitlines()[-1]
     assert line.startswith("loaded:"), done.stdout
     return [m for m in line.removeprefix("loaded:").split(",") if m]

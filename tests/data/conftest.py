@@ -26,8 +26,7 @@ def shared_data_dir() -> Path:
         if not (root / name / f"{stem}.gz").is_file()
     ]
     if missing:
-        pytest.skip(f"real MNIST / Fashion-MNIST files missing under {root}: "
-                    f"{', '.join(missing)}")  # fmt: skip
+        pytest.skip(f"real MNIST / Fashion-MNIST files missing under {root}: {', '.join(missing)}")
     return root
 
 

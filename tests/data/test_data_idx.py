@@ -32,9 +32,14 @@ def test_read_uint8_raw_and_gzip(tmp_path: Path, compress: bool) -> None:
 
 @pytest.mark.parametrize(
     ("code", "dtype", "native"),
-    [(0x09, ">i1", np.int8), (0x0B, ">i2", np.int16), (0x0C, ">i4", np.int32),
-     (0x0D, ">f4", np.float32), (0x0E, ">f8", np.float64)],
-)  # fmt: skip
+    [
+        (0x09, ">i1", np.int8),
+        (0x0B, ">i2", np.int16),
+        (0x0C, ">i4", np.int32),
+        (0x0D, ">f4", np.float32),
+        (0x0E, ">f8", np.float64),
+    ],
+)
 def test_other_dtypes_big_endian(code: int, dtype: str, native: type) -> None:
     values = np.array([-3, 0, 1, 100], dtype=native)
     arr = decode_idx(idx_bytes(values, code, dtype))

@@ -77,8 +77,9 @@ def _off_centre_fraction(x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def test_test_split_has_more_off_centre_shapes() -> None:
-    ds = make_tetris(n_train=4000, n_test=4000, noise=0.0, shift_prob=0.1,
-                     test_shift_prob=0.3, seed=4)  # fmt: skip
+    ds = make_tetris(
+        n_train=4000, n_test=4000, noise=0.0, shift_prob=0.1, test_shift_prob=0.3, seed=4
+    )
     # a shifted draw can land on the centred placement, so the fractions sit a bit lower
     train = _off_centre_fraction(ds.x_train, ds.y_train)
     test = _off_centre_fraction(ds.x_test, ds.y_test)
@@ -98,11 +99,15 @@ def test_subset_takes_first_samples() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"n_train": 1}, "n_train >= 2"), ({"noise": -0.1}, "noise must be >= 0"),
-     ({"shift_prob": 1.5}, "shift_prob must be in"),
-     ({"test_shift_prob": -0.1}, "test_shift_prob must be in"),
-     ({"intensity": (1.0, 0.5)}, "low <= high"), ({"train_subset": 0}, "train_subset must be")],
-)  # fmt: skip
+    [
+        ({"n_train": 1}, "n_train >= 2"),
+        ({"noise": -0.1}, "noise must be >= 0"),
+        ({"shift_prob": 1.5}, "shift_prob must be in"),
+        ({"test_shift_prob": -0.1}, "test_shift_prob must be in"),
+        ({"intensity": (1.0, 0.5)}, "low <= high"),
+        ({"train_subset": 0}, "train_subset must be"),
+    ],
+)
 def test_bad_arguments(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make_tetris(**kwargs)  # type: ignore[arg-type]

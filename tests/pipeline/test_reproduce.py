@@ -28,8 +28,15 @@ def test_recipe_runs_end_to_end_and_resumes(tmp_path):
     lines: list[str] = []
     tables = reproduce(recipe, tmp_path, progress=False, log=lines.append)
     assert set(tables) == {"id", "ood"}
-    assert list(tables["id"].columns) == ["W", "s(W)", "s(W) tensor", "ED c=2", "ED c=2 avg2",
-                                          "E_cD c=5", "E_cD c=5 avg2"]  # fmt: skip
+    assert list(tables["id"].columns) == [
+        "W",
+        "s(W)",
+        "s(W) tensor",
+        "ED c=2",
+        "ED c=2 avg2",
+        "E_cD c=5",
+        "E_cD c=5 avg2",
+    ]
     assert {"Eph", "Acc", "GGap", "F_c0"} <= set(tables["id"].index)
     rec = tables["id"].loc["Rec"]
     assert rec[["W", "s(W)"]].isna().all()
@@ -41,7 +48,11 @@ def test_recipe_runs_end_to_end_and_resumes(tmp_path):
     assert (tmp_path / "report" / "results.md").is_file()
     assert (tmp_path / "report" / "results_ood.csv").is_file()
     assert set(json.loads((tmp_path / "timings.json").read_text())) == {
-        "zoo tetris-seed", "run ed-c2", "run ecd-c5", "report"}  # fmt: skip
+        "zoo tetris-seed",
+        "run ed-c2",
+        "run ecd-c5",
+        "report",
+    }
 
     weights = tmp_path / "runs" / "ed-c2" / "model.safetensors"
     stamp = weights.stat().st_mtime_ns
@@ -91,8 +102,12 @@ def test_every_recipe_names_zoo_presets_and_builds_its_run_configs(name):
 
 
 def test_the_mnist_hyp_recipes_probe_their_own_zoos():
-    for preset in ("mnist-hyp-1-fix-seed", "mnist-hyp-1-rand-seed", "mnist-hyp-5-fix-seed",
-                   "mnist-hyp-5-rand-seed"):  # fmt: skip
+    for preset in (
+        "mnist-hyp-1-fix-seed",
+        "mnist-hyp-1-rand-seed",
+        "mnist-hyp-5-fix-seed",
+        "mnist-hyp-5-rand-seed",
+    ):
         recipe = RECIPES.create(preset)
         assert recipe.zoo == preset and recipe.ood_zoo is None
         assert [r.variant for r in recipe.runs] == ["ecd"]

@@ -22,9 +22,23 @@ def test_symmetry_check_on_the_tetris_mlp(tmp_path, capsys):
 
 
 def test_symmetry_check_on_the_mnist_cnn(tmp_path, idx_data):
-    args = ["symmetry-check", "--out", str(tmp_path), "--preset", "mnist-seed", "--epochs", "2",
-            "--train-subset", "512", "--test-subset", "256", "--lr", "3e-4",
-            "--data-dir", str(idx_data / "mnist")]  # fmt: skip
+    args = [
+        "symmetry-check",
+        "--out",
+        str(tmp_path),
+        "--preset",
+        "mnist-seed",
+        "--epochs",
+        "2",
+        "--train-subset",
+        "512",
+        "--test-subset",
+        "256",
+        "--lr",
+        "3e-4",
+        "--data-dir",
+        str(idx_data / "mnist"),
+    ]
     assert main(args) == 0
     result = json.loads((tmp_path / "symmetry_check.json").read_text())
     assert result["architecture"] == "mnist-cnn"

@@ -95,8 +95,14 @@ def test_unknown_init_or_scheme_is_one_line():
         create_zoo_config("mnist-seed").with_overrides(
             grid={**create_zoo_config("mnist-seed").grid, "init": ("orthogonal",)}
         )
-    assert set(INITS) == {"uniform", "normal", "kaiming_uniform", "kaiming_normal",
-                          "xavier_uniform", "xavier_normal"}  # fmt: skip
+    assert set(INITS) == {
+        "uniform",
+        "normal",
+        "kaiming_uniform",
+        "kaiming_normal",
+        "xavier_uniform",
+        "xavier_normal",
+    }
 
 
 def test_presets_use_the_authors_scheme_and_format_1_zoos_read_as_fan_in():

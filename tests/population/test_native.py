@@ -140,8 +140,7 @@ def _interleave(t: torch.Tensor, group: int) -> torch.Tensor:
         (2, 9, 6, 3, 1, 1, 40),  # 2 x 40 = 80 lanes; partial register blocks
     ],
 )
-def test_interleaved_lanes_equal_pytorch(models, channels, size, out_channels, kernel, pool,
-                                         batch):  # fmt: skip
+def test_interleaved_lanes_equal_pytorch(models, channels, size, out_channels, kernel, pool, batch):
     group = 16 // math.gcd(batch, 16)
     gen = torch.Generator().manual_seed(4)
     x = torch.randn(models, channels, size, size, batch, generator=gen)
@@ -192,8 +191,9 @@ def test_interleaved_lanes_refuse_bad_groups():
         conv_forward(torch.randn(2, 1, 8, 8, 80), w[:6], bias[:6], 1, 3)
     out, idx, lanes = conv_forward(torch.randn(1, 1, 8, 8, 80), w, bias, 2, 8)
     with pytest.raises(ValueError, match="lanes must be"):
-        conv_backward(torch.zeros_like(out), idx, torch.randn(1, 1, 8, 8, 80), w, 2, True,
-                      group=8, lanes=None)  # fmt: skip
+        conv_backward(
+            torch.zeros_like(out), idx, torch.randn(1, 1, 8, 8, 80), w, 2, True, group=8, lanes=None
+        )
 
 
 def test_shared_input_equals_copies():

@@ -9,8 +9,9 @@ from hyperrep.zoo import ZooConfig, create_zoo_config
 def test_flush_zeroes_exactly_the_subnormal_entries():
     t = torch.tensor([1e-39, -1e-40, 1.2e-38, -2e-38, 0.0, 1.0, -3.5, 1e-45])
     flush_subnormal_(t)
-    assert t.tolist() == pytest.approx([0.0, 0.0, 1.2e-38, -2e-38, 0.0, 1.0, -3.5, 0.0],
-                                       rel=1e-6, abs=0)  # fmt: skip
+    assert t.tolist() == pytest.approx(
+        [0.0, 0.0, 1.2e-38, -2e-38, 0.0, 1.0, -3.5, 0.0], rel=1e-6, abs=0
+    )
     assert pytest.approx(1.1754944e-38) == SMALLEST_NORMAL
 
 

@@ -27,8 +27,9 @@ def _assert_population_equals_alone(arch, specs, data, batch_size):
             # gives a loss of 5e5 reaches weights of 1e3, and its small weights then differ
             # by ~1e-3 between two summation orders
             scale = float(np.abs(ref.weights[0]).max())
-            np.testing.assert_allclose(pop.weights[j], ref.weights[0], rtol=1e-4,
-                                       atol=1e-5 * (1 + scale))  # fmt: skip
+            np.testing.assert_allclose(
+                pop.weights[j], ref.weights[0], rtol=1e-4, atol=1e-5 * (1 + scale)
+            )
             np.testing.assert_allclose(pop.test_acc[j], ref.test_acc[0], atol=1e-3)
             np.testing.assert_allclose(pop.train_loss[j], ref.train_loss[0], rtol=1e-4)
             np.testing.assert_allclose(pop.train_acc[j], ref.train_acc[0], atol=1e-3)
@@ -53,19 +54,27 @@ def mnist(idx_data):
     "rows",
     [
         # seed, init, optimizer, activation, lr, weight_decay, dropout
-        [(1, "uniform", "adam", "tanh", 1e-2, 0.0, 0.0),
-         (2, "xavier_normal", "adam", "tanh", 3e-3, 1e-3, 0.0),
-         (3, "kaiming_uniform", "adam", "tanh", 1e-2, 0.0, 0.0)],
-        [(4, "normal", "sgd", "relu", 1e-1, 0.0, 0.0),
-         (5, "kaiming_normal", "sgd", "relu", 3e-2, 1e-2, 0.0)],
-        [(6, "xavier_uniform", "adam", "sigmoid", 1e-2, 0.0, 0.3),
-         (7, "uniform", "adam", "sigmoid", 3e-3, 1e-3, 0.0),
-         (8, "normal", "adam", "sigmoid", 1e-2, 0.0, 0.5)],
-        [(9, "kaiming_uniform", "sgd", "gelu", 1e-1, 0.0, 0.5),
-         (10, "xavier_normal", "sgd", "gelu", 3e-2, 1e-1, 0.3)],
+        [
+            (1, "uniform", "adam", "tanh", 1e-2, 0.0, 0.0),
+            (2, "xavier_normal", "adam", "tanh", 3e-3, 1e-3, 0.0),
+            (3, "kaiming_uniform", "adam", "tanh", 1e-2, 0.0, 0.0),
+        ],
+        [
+            (4, "normal", "sgd", "relu", 1e-1, 0.0, 0.0),
+            (5, "kaiming_normal", "sgd", "relu", 3e-2, 1e-2, 0.0),
+        ],
+        [
+            (6, "xavier_uniform", "adam", "sigmoid", 1e-2, 0.0, 0.3),
+            (7, "uniform", "adam", "sigmoid", 3e-3, 1e-3, 0.0),
+            (8, "normal", "adam", "sigmoid", 1e-2, 0.0, 0.5),
+        ],
+        [
+            (9, "kaiming_uniform", "sgd", "gelu", 1e-1, 0.0, 0.5),
+            (10, "xavier_normal", "sgd", "gelu", 3e-2, 1e-1, 0.3),
+        ],
     ],
     ids=["adam-tanh", "sgd-relu", "adam-sigmoid-dropout", "sgd-gelu-dropout"],
-)  # fmt: skip
+)
 def test_mlp_population_equals_alone(tetris, rows):
     arch, data = tetris
     _assert_population_equals_alone(arch, _specs(rows), data, batch_size=32)
@@ -74,15 +83,21 @@ def test_mlp_population_equals_alone(tetris, rows):
 @pytest.mark.parametrize(
     "rows",
     [
-        [(1, "uniform", "adam", "tanh", 3e-3, 0.0, 0.0),
-         (2, "normal", "adam", "tanh", 1e-3, 1e-3, 0.3)],
-        [(7, "kaiming_uniform", "sgd", "gelu", 3e-2, 0.0, 0.5),
-         (8, "uniform", "sgd", "gelu", 1e-2, 0.1, 0.0)],
-        [(3, "kaiming_normal", "sgd", "relu", 3e-2, 0.0, 0.2),
-         (4, "xavier_uniform", "sgd", "relu", 1e-2, 0.0, 0.0)],
+        [
+            (1, "uniform", "adam", "tanh", 3e-3, 0.0, 0.0),
+            (2, "normal", "adam", "tanh", 1e-3, 1e-3, 0.3),
+        ],
+        [
+            (7, "kaiming_uniform", "sgd", "gelu", 3e-2, 0.0, 0.5),
+            (8, "uniform", "sgd", "gelu", 1e-2, 0.1, 0.0),
+        ],
+        [
+            (3, "kaiming_normal", "sgd", "relu", 3e-2, 0.0, 0.2),
+            (4, "xavier_uniform", "sgd", "relu", 1e-2, 0.0, 0.0),
+        ],
     ],
     ids=["adam-tanh-dropout", "sgd-gelu-dropout", "sgd-relu-dropout"],
-)  # fmt: skip
+)
 @pytest.mark.parametrize("batch_size", [64, 40])  # 40: batches padded for the C kernels
 def test_cnn_population_equals_alone(mnist, rows, batch_size):
     arch, data = mnist
@@ -106,8 +121,10 @@ def test_cnn_gradient_on_c_kernels_equals_pytorch_path(mnist, monkeypatch, activ
     # trajectories of Adam + ReLU models drift apart over epochs whatever the kernel;
     # the gradients themselves must agree to rounding.
     arch, data = mnist
-    rows = [(s, init, "adam", activation, 1e-3, 0.0, p) for s, init, p in
-            [(3, "kaiming_normal", 0.2), (4, "xavier_uniform", 0.0)]]  # fmt: skip
+    rows = [
+        (s, init, "adam", activation, 1e-3, 0.0, p)
+        for s, init, p in [(3, "kaiming_normal", 0.2), (4, "xavier_uniform", 0.0)]
+    ]
     specs = _specs(rows)
     x = data.x_train[:40].expand(2, 40, 1, 28, 28).contiguous()  # 40: a padded batch
     y = data.y_train[:40].expand(2, 40)
@@ -123,8 +140,10 @@ def test_cnn_gradient_on_c_kernels_equals_pytorch_path(mnist, monkeypatch, activ
 
 def test_same_seed_same_model_different_seed_different(tetris):
     arch, data = tetris
-    specs = _specs([(1, "uniform", "adam", "tanh", 1e-2, 0.0, 0.0)] * 2
-                   + [(2, "uniform", "adam", "tanh", 1e-2, 0.0, 0.0)])  # fmt: skip
+    specs = _specs(
+        [(1, "uniform", "adam", "tanh", 1e-2, 0.0, 0.0)] * 2
+        + [(2, "uniform", "adam", "tanh", 1e-2, 0.0, 0.0)]
+    )
     last = list(train_population(arch, specs, data, 1, 32))[-1].weights
     assert np.array_equal(last[0], last[1])
     assert not np.allclose(last[0], last[2])
@@ -135,8 +154,10 @@ def test_cnn_population_equals_alone_at_the_authors_batch_of_10(mnist):
     # which interleaves 16 models per row (8 of them zero models)
     arch, data = mnist
     rows = [(s, "uniform", "adam", "tanh", 3e-4, 0.0, 0.0) for s in range(1, 7)]
-    rows += [(7, "kaiming_uniform", "adam", "tanh", 1e-3, 0.0, 0.5),
-             (8, "normal", "adam", "tanh", 1e-3, 0.0, 0.3)]  # fmt: skip
+    rows += [
+        (7, "kaiming_uniform", "adam", "tanh", 1e-3, 0.0, 0.5),
+        (8, "normal", "adam", "tanh", 1e-3, 0.0, 0.3),
+    ]
     assert lanes._Layout.choose(8, 10, shared=False).group == 8
     assert lanes._Layout.choose(8, 5, shared=False).group == 16
     _assert_population_equals_alone(arch, _specs(rows), data.subset(125, 64), batch_size=10)
@@ -162,8 +183,9 @@ def test_lane_layout_choice_and_round_trip():
 
 def test_fan_in_scheme_population_equals_alone(tetris):
     arch, data = tetris
-    specs = [ModelSpec(i, i + 1, "uniform", "adam", "tanh", 1e-2, 0.0, 0.0, "fan-in")
-             for i in range(2)]  # fmt: skip
+    specs = [
+        ModelSpec(i, i + 1, "uniform", "adam", "tanh", 1e-2, 0.0, 0.0, "fan-in") for i in range(2)
+    ]
     _assert_population_equals_alone(arch, specs, data, batch_size=32)
 
 
@@ -192,8 +214,9 @@ def test_running_train_metrics_are_taken_before_each_step(tetris):
     running = list(train_population(arch, [spec], data, 1, batch_size=50))[1]
     full = list(train_population(arch, [spec], data, 1, batch_size=50, train_metrics="full"))[1]
     np.testing.assert_array_equal(running.weights, full.weights)
-    model = torch.nn.Sequential(torch.nn.Linear(16, 5, bias=False), torch.nn.Tanh(),
-                                torch.nn.Linear(5, 4, bias=False))  # fmt: skip
+    model = torch.nn.Sequential(
+        torch.nn.Linear(16, 5, bias=False), torch.nn.Tanh(), torch.nn.Linear(5, 4, bias=False)
+    )
     from hyperrep.population._init import init_params
     from hyperrep.population._rng import INIT_STREAM, ORDER_STREAM, epoch_order, model_generator
 

@@ -12,10 +12,11 @@ from hyperrep.zoo import create_zoo, create_zoo_config
 
 
 def test_cnn_zoo_bytes_do_not_depend_on_threads(tmp_path, idx_data):
-    config = create_zoo_config("mnist-seed", n_models=3, epochs=1, train_subset=120,
-                               test_subset=50)  # fmt: skip
-    zoos = [create_zoo(config, tmp_path / f"t{n}", data_dir=idx_data, progress=False,
-                       threads=n) for n in (1, 2)]  # fmt: skip
+    config = create_zoo_config("mnist-seed", n_models=3, epochs=1, train_subset=120, test_subset=50)
+    zoos = [
+        create_zoo(config, tmp_path / f"t{n}", data_dir=idx_data, progress=False, threads=n)
+        for n in (1, 2)
+    ]
     one, two = (np.load(z.path / "weights.npy") for z in zoos)
     assert one[:, 1].any() and np.array_equal(one, two)
 

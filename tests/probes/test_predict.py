@@ -19,8 +19,10 @@ from hyperrep.cli.main import main
 @pytest.fixture(scope="module")
 def report(tiny_zoo, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    assert main(["evaluate", "baselines", str(tiny_zoo.path), "--out", str(out),
-                 "--umap-points", "0"]) == 0  # fmt: skip
+    assert (
+        main(["evaluate", "baselines", str(tiny_zoo.path), "--out", str(out), "--umap-points", "0"])
+        == 0
+    )
     return out
 
 
@@ -43,14 +45,28 @@ def test_predictions_of_saved_checkpoints_equal_the_reports(report, tiny_zoo, tm
         suffix = ".safetensors" if i == 0 else ".pt"
         files.append(_save(tiny_zoo, int(m), int(e), tmp_path / f"m{m}-e{e}{suffix}"))
     out = tmp_path / "predicted.csv"
-    assert main(["predict", str(report), *map(str, files), "--representation", "s(W)",
-                 "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "predict",
+                str(report),
+                *map(str, files),
+                "--representation",
+                "s(W)",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     predicted = pd.read_csv(out, index_col=0)
-    for path, (m, e) in zip(files, zip(picked["model_index"], picked["epoch"], strict=True),
-                            strict=True):  # fmt: skip
+    for path, (m, e) in zip(
+        files, zip(picked["model_index"], picked["epoch"], strict=True), strict=True
+    ):
         for task in ("Acc", "GGap", "Eph"):
-            expected = rows[(rows["model_index"] == m) & (rows["epoch"] == e)
-                            & (rows["task"] == task)]["y_pred"].item()  # fmt: skip
+            expected = rows[
+                (rows["model_index"] == m) & (rows["epoch"] == e) & (rows["task"] == task)
+            ]["y_pred"].item()
             assert predicted.loc[str(path), task] == pytest.approx(expected, rel=1e-6, abs=1e-9)
     assert (predicted["Acc ±"] > 0).all()
     assert "Acc" in capsys.readouterr().out
@@ -78,11 +94,14 @@ def _nan(path, zoo):
 
 @pytest.mark.parametrize(
     ("damage", "message"),
-    [("pickled code", "not a plain state_dict"), ("other architecture", "not a tetris-mlp"),
-     ("nan", "NaN"), ("random bytes", "not a plain state_dict")],
-)  # fmt: skip
-def test_unreadable_checkpoints_are_one_line(report, tiny_zoo, tmp_path, capsys, damage,
-                                             message):  # fmt: skip
+    [
+        ("pickled code", "not a plain state_dict"),
+        ("other architecture", "not a tetris-mlp"),
+        ("nan", "NaN"),
+        ("random bytes", "not a plain state_dict"),
+    ],
+)
+def test_unreadable_checkpoints_are_one_line(report, tiny_zoo, tmp_path, capsys, damage, message):
     path = tmp_path / "bad.pt"
     if damage == "pickled code":
         _pickled_code(path)
@@ -108,10 +127,39 @@ def test_latents_averaged_over_permutations_are_probed_and_predicted(tiny_zoo, t
     from hyperrep.representation import load_run
 
     run_dir, out = tmp_path / "run", tmp_path / "report"
-    assert main(["train", str(tiny_zoo.path), "--out", str(run_dir), "--epochs", "1",
-                 "--d-model", "16", "--quiet"]) == 0  # fmt: skip
-    assert main(["evaluate", str(run_dir), str(tiny_zoo.path), "--out", str(out),
-                 "--umap-points", "0", "--permutation-average", "3", "--quiet"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                str(tiny_zoo.path),
+                "--out",
+                str(run_dir),
+                "--epochs",
+                "1",
+                "--d-model",
+                "16",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "evaluate",
+                str(run_dir),
+                str(tiny_zoo.path),
+                "--out",
+                str(out),
+                "--umap-points",
+                "0",
+                "--permutation-average",
+                "3",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(out / "results.csv", index_col=0)
     assert list(table.columns)[-2:] == ["E_cD c=2", "E_cD c=2 avg3"]
     assert not np.isnan(table.loc["Rec", "E_cD c=2"])
@@ -122,19 +170,37 @@ def test_latents_averaged_over_permutations_are_probed_and_predicted(tiny_zoo, t
     assert bundle.runs["E_cD c=2 avg3"] == bundle.runs["E_cD c=2"]
 
     saved = pd.read_parquet(out / "predictions.parquet")
-    rows = saved[(saved["representation"] == "E_cD c=2 avg3") & (saved["domain"] == "id")
-                 & (saved["task"] == "Acc")].head(2)  # fmt: skip
-    files = [_save(tiny_zoo, int(m), int(e), tmp_path / f"m{m}-e{e}.pt")
-             for m, e in zip(rows["model_index"], rows["epoch"], strict=True)]  # fmt: skip
+    rows = saved[
+        (saved["representation"] == "E_cD c=2 avg3")
+        & (saved["domain"] == "id")
+        & (saved["task"] == "Acc")
+    ].head(2)
+    files = [
+        _save(tiny_zoo, int(m), int(e), tmp_path / f"m{m}-e{e}.pt")
+        for m, e in zip(rows["model_index"], rows["epoch"], strict=True)
+    ]
     predicted_csv = tmp_path / "predicted.csv"
-    assert main(["predict", str(out), *map(str, files), "--representation", "E_cD c=2 avg3",
-                 "--out", str(predicted_csv)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "predict",
+                str(out),
+                *map(str, files),
+                "--representation",
+                "E_cD c=2 avg3",
+                "--out",
+                str(predicted_csv),
+            ]
+        )
+        == 0
+    )
     predicted = pd.read_csv(predicted_csv, index_col=0)
     # the same permutations for every checkpoint: the report's predictions exactly
     for path, expected in zip(files, rows["y_pred"], strict=True):
         assert predicted.loc[str(path), "Acc"] == pytest.approx(expected, rel=1e-6, abs=1e-9)
-    probe = next(p for p in bundle.probes
-                 if p.representation == "E_cD c=2 avg3" and p.task == "Acc")  # fmt: skip
+    probe = next(
+        p for p in bundle.probes if p.representation == "E_cD c=2 avg3" and p.task == "Acc"
+    )
     model, epoch = int(rows["model_index"].iloc[0]), int(rows["epoch"].iloc[0])
     weights = torch.from_numpy(np.array(tiny_zoo.weights[model, epoch]))[None]
     unaveraged = probe.predict(load_run(run_dir).encode(weights).numpy())[0]
@@ -144,8 +210,17 @@ def test_latents_averaged_over_permutations_are_probed_and_predicted(tiny_zoo, t
 @pytest.mark.parametrize("bad", ["0", "2000", "x"])
 def test_a_permutation_average_out_of_range_is_refused(tiny_zoo, tmp_path, capsys, bad):
     with pytest.raises(SystemExit) as exit_info:
-        main(["evaluate", "baselines", str(tiny_zoo.path), "--out", str(tmp_path / "r"),
-              "--permutation-average", bad])  # fmt: skip
+        main(
+            [
+                "evaluate",
+                "baselines",
+                str(tiny_zoo.path),
+                "--out",
+                str(tmp_path / "r"),
+                "--permutation-average",
+                bad,
+            ]
+        )
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "argument --permutation-average" in err and "Traceback" not in err

@@ -69,11 +69,18 @@ def test_ridges_in_small_chunks_equal_one_plain_fit_per_target(monkeypatch):
         gram = xs[:200].T @ xs[:200] + a * np.eye(8)
         coef = np.linalg.solve(gram, xs[:200].T @ (y[:200, t] - y[:200, t].mean()))
         np.testing.assert_allclose(probe.coef, coef, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(probe.predict(x[250:]), xs[250:] @ coef + y[:200, t].mean(),
-                                   rtol=1e-9)  # fmt: skip
-        val_r2 = [_r2(y[200:250, t], fit_ridge(x[:200], y[:200, t], x[200:250], y[200:250, t],
-                                                 alphas=np.array([b])).predict(x[200:250]))
-                  for b in _linear.RIDGE_ALPHAS]  # fmt: skip
+        np.testing.assert_allclose(
+            probe.predict(x[250:]), xs[250:] @ coef + y[:200, t].mean(), rtol=1e-9
+        )
+        val_r2 = [
+            _r2(
+                y[200:250, t],
+                fit_ridge(
+                    x[:200], y[:200, t], x[200:250], y[200:250, t], alphas=np.array([b])
+                ).predict(x[200:250]),
+            )
+            for b in _linear.RIDGE_ALPHAS
+        ]
         assert a == _linear.RIDGE_ALPHAS[int(np.argmax(val_r2))]
 
 
@@ -112,8 +119,11 @@ def test_ood_evaluation_applies_the_source_probe_unchanged():
     w = rng.normal(size=6)
     xs, xt = rng.normal(size=(len(source), 6)), rng.normal(size=(len(target), 6)) + 2.0
     source["test_acc"], target["test_acc"] = xs @ w, xt @ w + 5.0
-    predictions = evaluate_probes(CheckpointFeatures(source, {"X": xs}), tasks_for(source),
-                                  ood=CheckpointFeatures(target, {"X": xt}))  # fmt: skip
+    predictions = evaluate_probes(
+        CheckpointFeatures(source, {"X": xs}),
+        tasks_for(source),
+        ood=CheckpointFeatures(target, {"X": xt}),
+    )
     ood = next(p for p in predictions if p.domain == "ood" and p.task.name == "Acc")
     train, val = source.split == "train", source.split == "val"
     probe = fit_ridge(xs[train], source.test_acc[train], xs[val], source.test_acc[val])
@@ -124,8 +134,9 @@ def test_ood_evaluation_applies_the_source_probe_unchanged():
 def test_zoo_splits_never_share_a_model(tmp_path):
     from hyperrep.zoo import create_zoo, create_zoo_config
 
-    config = create_zoo_config("tetris-hyp", n_models=30, epochs=2,
-                               dataset_options={"n_train": 128, "n_test": 64})  # fmt: skip
+    config = create_zoo_config(
+        "tetris-hyp", n_models=30, epochs=2, dataset_options={"n_train": 128, "n_test": 64}
+    )
     zoo = create_zoo(config, tmp_path / "z", progress=False)
     table = load_checkpoints(zoo).table
     assert (table.groupby("model_id")["split"].nunique() == 1).all()
@@ -143,15 +154,44 @@ def test_evaluate_command_writes_tables_and_plots(tiny_zoo, tmp_path, capsys):
 
     # a genuinely different zoo for OOD (other learning rates, inits and activations),
     # so that scoring the in-distribution test split as OOD cannot pass unnoticed
-    ood_config = create_zoo_config("tetris-hyp", n_models=24, epochs=4,
-                                   dataset_options={"n_train": 256, "n_test": 128})  # fmt: skip
+    ood_config = create_zoo_config(
+        "tetris-hyp", n_models=24, epochs=4, dataset_options={"n_train": 256, "n_test": 128}
+    )
     ood = create_zoo(ood_config, tmp_path / "ood", progress=False)
     run_dir = tmp_path / "run"
-    assert main(["train", str(tiny_zoo.path), "--out", str(run_dir), "--variant", "ecd",
-                 "--epochs", "1", "--d-model", "32", "--quiet"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                str(tiny_zoo.path),
+                "--out",
+                str(run_dir),
+                "--variant",
+                "ecd",
+                "--epochs",
+                "1",
+                "--d-model",
+                "32",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     out = tmp_path / "report"
-    assert main(["evaluate", str(run_dir), str(tiny_zoo.path), "--out", str(out),
-                 "--ood", str(ood.path)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "evaluate",
+                str(run_dir),
+                str(tiny_zoo.path),
+                "--out",
+                str(out),
+                "--ood",
+                str(ood.path),
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(out / "results.csv", index_col=0)
     assert list(table.columns) == ["W", "s(W)", "s(W) tensor", "E_cD c=2"]
     assert {"Eph", "Acc", "GGap", "F_c0", "F_c3"} <= set(table.index)
@@ -166,8 +206,9 @@ def test_evaluate_command_writes_tables_and_plots(tiny_zoo, tmp_path, capsys):
     id_features = zoo_features(tiny_zoo)
     split = id_features.table["split"].to_numpy()
     x, y = id_features.values["s(W)"], id_features.table["test_acc"].to_numpy()
-    probe = fit_ridge(x[split == "train"], y[split == "train"], x[split == "val"],
-                      y[split == "val"])  # fmt: skip
+    probe = fit_ridge(
+        x[split == "train"], y[split == "train"], x[split == "val"], y[split == "val"]
+    )
     expected = r2_score(ood_data.table["test_acc"].to_numpy()[test], probe.predict(features))
     assert ood_table.loc["Acc", "s(W)"] == pytest.approx(100 * expected, abs=0.05)  # csv: 0.1
     for png in (
@@ -186,11 +227,40 @@ def test_runs_of_one_variant_and_ratio_get_their_own_columns(tiny_zoo, tmp_path)
     from hyperrep.cli.main import main
 
     for name, gamma in (("low", "0.1"), ("high", "0.9")):
-        assert main(["train", str(tiny_zoo.path), "--out", str(tmp_path / name), "--epochs",
-                     "1", "--d-model", "32", "--gamma", gamma, "--quiet"]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "train",
+                    str(tiny_zoo.path),
+                    "--out",
+                    str(tmp_path / name),
+                    "--epochs",
+                    "1",
+                    "--d-model",
+                    "32",
+                    "--gamma",
+                    gamma,
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
     out = tmp_path / "report"
-    assert main(["evaluate", str(tmp_path / "low"), str(tmp_path / "high"), str(tiny_zoo.path),
-                 "--out", str(out), "--umap-points", "0"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "evaluate",
+                str(tmp_path / "low"),
+                str(tmp_path / "high"),
+                str(tiny_zoo.path),
+                "--out",
+                str(out),
+                "--umap-points",
+                "0",
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(out / "results.csv", index_col=0)
     runs = ["E_cD c=2 (low)", "E_cD c=2 (high)"]
     assert list(table.columns)[-2:] == runs
@@ -236,7 +306,8 @@ def test_classification_tasks_match_an_independent_softmax_fit(monkeypatch):
     table["activation"] = acts[table["model_id"]]
     centers = {"gelu": (0.0, 1.0), "relu": (1.0, 0.0), "tanh": (-1.0, -1.0)}
     x = rng.normal(scale=0.8, size=(len(table), 2)) + np.array(
-        [centers[a] for a in table["activation"]])  # fmt: skip
+        [centers[a] for a in table["activation"]]
+    )
     predictions = evaluate_probes(CheckpointFeatures(table, {"X": x}), tasks_for(table))
     (prediction,) = [p for p in predictions if p.task.name == "Act"]
     split = table["split"].to_numpy()

@@ -9,8 +9,9 @@ from hyperrep.zoo import create_zoo, create_zoo_config, load_checkpoints
 @pytest.fixture(scope="module")
 def hyp_zoo(tmp_path_factory):
     """48 Tetris MLPs that vary init, activation and learning rate, 3 epochs."""
-    config = create_zoo_config("tetris-hyp", n_models=48, epochs=3,
-                               dataset_options={"n_train": 256, "n_test": 128})  # fmt: skip
+    config = create_zoo_config(
+        "tetris-hyp", n_models=48, epochs=3, dataset_options={"n_train": 256, "n_test": 128}
+    )
     return create_zoo(config, tmp_path_factory.mktemp("hyp") / "z", progress=False)
 
 
@@ -57,8 +58,24 @@ def test_a_seed_zoo_has_no_cluster_numbers(tiny_zoo):
 
 def test_compare_command_writes_figure_and_tables(hyp_zoo, tiny_zoo, tmp_path, capsys):
     out = tmp_path / "fig"
-    assert main(["zoo", "compare", str(tiny_zoo.path), str(hyp_zoo.path), "--out", str(out),
-                 "--names", "SEED", "HYP", "--umap-points", "60"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "zoo",
+                "compare",
+                str(tiny_zoo.path),
+                str(hyp_zoo.path),
+                "--out",
+                str(out),
+                "--names",
+                "SEED",
+                "HYP",
+                "--umap-points",
+                "60",
+            ]
+        )
+        == 0
+    )
     assert {p.name for p in out.iterdir()} == {"figure3.png", "structure.csv", "structure.md"}
     text = (out / "structure.md").read_text()
     assert "| quantity | SEED | HYP |" in text and "knn_activation" in text
@@ -66,8 +83,9 @@ def test_compare_command_writes_figure_and_tables(hyp_zoo, tiny_zoo, tmp_path, c
 
 
 def test_compare_refuses_mismatched_names_in_one_line(tiny_zoo, tmp_path, capsys):
-    code = main(["zoo", "compare", str(tiny_zoo.path), "--out", str(tmp_path / "f"), "--names",
-                 "a", "b"])  # fmt: skip
+    code = main(
+        ["zoo", "compare", str(tiny_zoo.path), "--out", str(tmp_path / "f"), "--names", "a", "b"]
+    )
     assert code != 0 and not (tmp_path / "f").exists()
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "2 names for 1 zoos" in err

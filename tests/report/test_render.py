@@ -18,20 +18,24 @@ def test_saved_results_load_back_and_render_without_the_zoo(tiny_zoo, tmp_path):
     loaded = ProbeResults.load(tmp_path / "saved")
     for domain, table in results.tables.items():
         pd.testing.assert_frame_equal(loaded.tables[domain], table, check_dtype=False)
-        pd.testing.assert_frame_equal(loaded.taus[domain], results.taus[domain],
-                                      check_dtype=False)  # fmt: skip
+        pd.testing.assert_frame_equal(loaded.taus[domain], results.taus[domain], check_dtype=False)
     pd.testing.assert_frame_equal(loaded.predictions, results.predictions)
     assert loaded.meta == results.meta
     # the recomputed scores of the saved predictions are the table's
     for p in loaded.prediction_list():
-        assert 100 * p.scores["r2"] == pytest.approx(results.tables["id"].loc[p.task.name,
-                                                     p.representation], abs=0.051)  # fmt: skip
+        assert 100 * p.scores["r2"] == pytest.approx(
+            results.tables["id"].loc[p.task.name, p.representation], abs=0.051
+        )
     moved = tmp_path / "elsewhere"
     shutil.copytree(tmp_path / "saved", moved)
     render_report(ProbeResults.load(moved), moved)
     assert "| Acc |" in (moved / "results.md").read_text()
-    for png in ("predictions_sW.png", "accuracy_over_epochs.png",
-                "accuracy_over_mean_weight.png", "umap.png"):  # fmt: skip
+    for png in (
+        "predictions_sW.png",
+        "accuracy_over_epochs.png",
+        "accuracy_over_mean_weight.png",
+        "umap.png",
+    ):
         assert (moved / png).stat().st_size > 5_000
 
 

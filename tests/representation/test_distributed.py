@@ -46,8 +46,9 @@ def _gradients(zoo_path: str, ranks: Ranks) -> dict[str, torch.Tensor]:
 
 def _rank_main(rank: int, world: int, zoo_path: str, folder: str) -> None:
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{folder}/store", rank=rank,
-                            world_size=world)  # fmt: skip
+    dist.init_process_group(
+        "gloo", init_method=f"file://{folder}/store", rank=rank, world_size=world
+    )
     try:
         save_file(_gradients(zoo_path, Ranks(rank, world)), f"{folder}/grad-{rank}.safetensors")
     finally:
@@ -75,12 +76,28 @@ def test_two_ranks_compute_the_single_process_gradient(tiny_zoo, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("torchrun") is None and not Path(sys.executable).with_name(
-    "torchrun").exists(), reason="torchrun (installed with torch) not found")  # fmt: skip
+@pytest.mark.skipif(
+    shutil.which("torchrun") is None and not Path(sys.executable).with_name("torchrun").exists(),
+    reason="torchrun (installed with torch) not found",
+)
 def test_torchrun_trains_the_model_one_process_trains(tiny_zoo, tmp_path):
     torchrun = Path(sys.executable).with_name("torchrun")
-    args = ["train", str(tiny_zoo.path), "--epochs", "2", "--batch-size", "16", "--d-model", "32",
-            "--d-ff", "64", "--dropout", "0", "--no-bf16", "--quiet"]  # fmt: skip
+    args = [
+        "train",
+        str(tiny_zoo.path),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "16",
+        "--d-model",
+        "32",
+        "--d-ff",
+        "64",
+        "--dropout",
+        "0",
+        "--no-bf16",
+        "--quiet",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     one = subprocess.run(
         [sys.executable, "-m", "hyperrep.cli.main", *args, "--out", str(tmp_path / "one")],

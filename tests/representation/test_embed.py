@@ -17,8 +17,16 @@ from hyperrep.representation import (
 )
 from hyperrep.weights import hidden_groups, permute, random_permutations
 
-SMALL = TransformerConfig(d_model=16, n_heads=2, n_blocks=1, d_ff=32, latent_dim=10, head_layers=2,
-                    head_width=8, head_out=4)  # fmt: skip
+SMALL = TransformerConfig(
+    d_model=16,
+    n_heads=2,
+    n_blocks=1,
+    d_ff=32,
+    latent_dim=10,
+    head_layers=2,
+    head_width=8,
+    head_out=4,
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +49,12 @@ def _plain(run, rows):
 
 def test_one_permutation_is_the_plain_latent(run, weights):
     assert hidden_groups(run.arch), "the test needs an architecture with hidden units"
-    np.testing.assert_allclose(run.encode(weights, permutations=1).numpy(),
-                               _plain(run, weights).numpy(), rtol=1e-6, atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        run.encode(weights, permutations=1).numpy(),
+        _plain(run, weights).numpy(),
+        rtol=1e-6,
+        atol=1e-6,
+    )
 
 
 def test_averaged_latent_equals_a_loop_over_rows_and_draws(run, weights):

@@ -16,8 +16,16 @@ from hyperrep.representation import (
     split_models,
 )
 
-SMALL = TransformerConfig(d_model=32, n_heads=2, n_blocks=1, d_ff=64, latent_dim=10, head_layers=3,
-                    head_width=16, head_out=8)  # fmt: skip
+SMALL = TransformerConfig(
+    d_model=32,
+    n_heads=2,
+    n_blocks=1,
+    d_ff=64,
+    latent_dim=10,
+    head_layers=3,
+    head_width=16,
+    head_out=8,
+)
 
 
 @pytest.mark.parametrize("name", ["tetris-mlp", "mnist-cnn"])
@@ -39,8 +47,9 @@ def test_latent_rank_is_bounded_by_d_model_only_when_read_from_the_compression_t
     latent_from,
 ):
     arch = create_architecture("mnist-cnn")
-    config = TransformerConfig(d_model=16, n_heads=2, n_blocks=1, d_ff=32, latent_dim=80,
-                         latent_from=latent_from)  # fmt: skip
+    config = TransformerConfig(
+        d_model=16, n_heads=2, n_blocks=1, d_ff=32, latent_dim=80, latent_from=latent_from
+    )
     model = HyperRepresentation(arch, config).eval()
     with torch.no_grad():
         latent = model.encode(torch.randn(200, arch.n_params)).double()
@@ -85,7 +94,8 @@ def test_nt_xent_against_a_plain_loop():
 def test_reconstruction_losses_and_r2():
     pred, target = torch.randn(8, 6), torch.randn(8, 6)
     assert float(reconstruction_loss(pred, target)) == pytest.approx(
-        float(((pred - target) ** 2).mean()))  # fmt: skip
+        float(((pred - target) ** 2).mean())
+    )
     layers = torch.tensor([0, 0, 0, 0, 1, 1])
     per_layer = (((pred - target) ** 2)[:, :4].mean() + ((pred - target) ** 2)[:, 4:].mean()) / 2
     assert float(reconstruction_loss(pred, target, layers)) == pytest.approx(float(per_layer))
@@ -120,5 +130,4 @@ def test_projection_head_ends_in_batchnorm_and_sees_each_view_alone():
     # BatchNorm over both views at once is a different function
     assert (model.head(latent) - both).abs().max() > 1e-3
     # each view's output is standardised by the final BatchNorm (train mode)
-    torch.testing.assert_close(both[:6].mean(0), torch.zeros(SMALL.head_out), atol=1e-5,
-                               rtol=0)  # fmt: skip
+    torch.testing.assert_close(both[:6].mean(0), torch.zeros(SMALL.head_out), atol=1e-5, rtol=0)

@@ -17,8 +17,16 @@ from hyperrep.representation import (
     train_representation,
 )
 
-SMALL = TransformerConfig(d_model=32, n_heads=2, n_blocks=1, d_ff=64, latent_dim=20, head_layers=2,
-                    head_width=16, head_out=8)  # fmt: skip
+SMALL = TransformerConfig(
+    d_model=32,
+    n_heads=2,
+    n_blocks=1,
+    d_ff=64,
+    latent_dim=20,
+    head_layers=2,
+    head_width=16,
+    head_out=8,
+)
 
 
 def config(**train):
@@ -27,8 +35,9 @@ def config(**train):
 
 @pytest.mark.parametrize("variant", ["ec", "ed", "ecd"])
 def test_training_loss_goes_down(tiny_zoo, tmp_path, variant):
-    history = train_representation(tiny_zoo, config(variant=variant, epochs=6), tmp_path / "r",
-                                   progress=False)  # fmt: skip
+    history = train_representation(
+        tiny_zoo, config(variant=variant, epochs=6), tmp_path / "r", progress=False
+    )
     losses = [h["train_loss"] for h in history]
     assert losses[-1] < losses[0]
     if variant != "ec":
@@ -46,8 +55,9 @@ class Stop(Exception):
 def test_a_growing_zoo_is_learned_from_its_first_finished_models(tmp_path, capsys):
     from hyperrep.zoo import create_zoo, create_zoo_config
 
-    zoo_config = create_zoo_config("tetris-seed", n_models=20, epochs=2,
-                                   dataset_options={"n_train": 128, "n_test": 64})  # fmt: skip
+    zoo_config = create_zoo_config(
+        "tetris-seed", n_models=20, epochs=2, dataset_options={"n_train": 128, "n_test": 64}
+    )
 
     def stop(chunk, epoch):
         if chunk == 2:
@@ -81,17 +91,63 @@ def test_a_growing_zoo_is_learned_from_its_first_finished_models(tmp_path, capsy
     assert main([*args, "--models", "12"]) == 2  # resuming with other models is refused
     assert "other settings" in capsys.readouterr().err
     report = tmp_path / "report"
-    assert main(["evaluate", str(tmp_path / "run"), str(tmp_path / "zoo"), "--models", "16",
-                 "--out", str(report), "--umap-points", "0", "--quiet"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "evaluate",
+                str(tmp_path / "run"),
+                str(tmp_path / "zoo"),
+                "--models",
+                "16",
+                "--out",
+                str(report),
+                "--umap-points",
+                "0",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     sizes = json.loads((report / "results.json").read_text())["split_models"]
     assert sum(sizes.values()) == 16
-    assert main(["evaluate", "baselines", str(tmp_path / "zoo"), "--models", "16", "--ood",
-                 str(tmp_path / "zoo"), "--ood-models", "8", "--out", str(report),
-                 "--umap-points", "0", "--quiet"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "evaluate",
+                "baselines",
+                str(tmp_path / "zoo"),
+                "--models",
+                "16",
+                "--ood",
+                str(tmp_path / "zoo"),
+                "--ood-models",
+                "8",
+                "--out",
+                str(report),
+                "--umap-points",
+                "0",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     sizes = json.loads((report / "results.json").read_text())["ood_split_models"]
     assert sum(sizes.values()) == 8
-    assert main(["evaluate", "baselines", str(tmp_path / "zoo"), "--ood-models", "8",
-                 "--out", str(report), "--quiet"]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "evaluate",
+                "baselines",
+                str(tmp_path / "zoo"),
+                "--ood-models",
+                "8",
+                "--out",
+                str(report),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     assert "--ood-models needs --ood" in capsys.readouterr().err
 
 
@@ -104,8 +160,9 @@ def test_resume_equals_uninterrupted(tiny_zoo, tmp_path):
             raise Stop
 
     with pytest.raises(Stop):
-        train_representation(tiny_zoo, cfg, tmp_path / "part", progress=False,
-                             on_epoch=stop_after_first)  # fmt: skip
+        train_representation(
+            tiny_zoo, cfg, tmp_path / "part", progress=False, on_epoch=stop_after_first
+        )
     # a crash right after the commit point: the readable history copy was never written
     (tmp_path / "part" / "history.json").unlink()
     train_representation(tiny_zoo, cfg, tmp_path / "part", progress=False)
@@ -114,8 +171,9 @@ def test_resume_equals_uninterrupted(tiny_zoo, tmp_path):
     assert whole.keys() == part.keys()
     for key in whole:
         assert torch.equal(whole[key], part[key]), key
-    assert json.loads((tmp_path / "whole" / "history.json").read_text()) == \
-        json.loads((tmp_path / "part" / "history.json").read_text())  # fmt: skip
+    assert json.loads((tmp_path / "whole" / "history.json").read_text()) == json.loads(
+        (tmp_path / "part" / "history.json").read_text()
+    )
 
 
 def test_other_settings_in_the_same_folder_are_refused(tiny_zoo, tmp_path):
@@ -138,8 +196,21 @@ def test_normalizer_is_fitted_on_the_training_split_only(tiny_zoo, tmp_path):
 
 def test_train_and_embed_commands(tiny_zoo, tmp_path, capsys):
     run_dir = tmp_path / "run"
-    args = ["train", str(tiny_zoo.path), "--out", str(run_dir), "--variant", "ed",
-            "--compression", "5", "--epochs", "2", "--d-model", "32", "--quiet"]  # fmt: skip
+    args = [
+        "train",
+        str(tiny_zoo.path),
+        "--out",
+        str(run_dir),
+        "--variant",
+        "ed",
+        "--compression",
+        "5",
+        "--epochs",
+        "2",
+        "--d-model",
+        "32",
+        "--quiet",
+    ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "val_r2" in printed and "test reconstruction R²" in printed
@@ -154,8 +225,9 @@ def test_train_and_embed_commands(tiny_zoo, tmp_path, capsys):
     run = load_run(run_dir)
     row = table.iloc[7]
     weights = torch.from_numpy(np.array(tiny_zoo.weights[row.model_index, row.epoch]))[None]
-    np.testing.assert_allclose(run.encode(weights)[0].numpy(), row[latent_cols].to_numpy(
-        dtype=np.float32), atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        run.encode(weights)[0].numpy(), row[latent_cols].to_numpy(dtype=np.float32), atol=1e-6
+    )
 
 
 def test_embed_of_a_missing_run_is_one_line(tmp_path, capsys):
@@ -166,8 +238,9 @@ def test_embed_of_a_missing_run_is_one_line(tmp_path, capsys):
 def test_canonical_reconstruction_target(tiny_zoo, tmp_path):
     from hyperrep.weights import canonicalize
 
-    history = train_representation(tiny_zoo, config(variant="ed", recon_target="canonical"),
-                                   tmp_path / "r", progress=False)  # fmt: skip
+    history = train_representation(
+        tiny_zoo, config(variant="ed", recon_target="canonical"), tmp_path / "r", progress=False
+    )
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     run = load_run(tmp_path / "r")
     assert run.config.train.recon_target == "canonical"
@@ -195,9 +268,22 @@ def test_checkpoints_leave_the_initialisation_out_unless_asked(tiny_zoo, tmp_pat
     assert RunConfig.from_dict(stored).train.include_init is False
     del stored["train"]["include_init"]
     assert RunConfig.from_dict(stored).train.include_init is True
-    args = ["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--variant", "ed",
-            "--compression", "5", "--epochs", "1", "--d-model", "32", "--quiet",
-            "--include-init"]  # fmt: skip
+    args = [
+        "train",
+        str(tiny_zoo.path),
+        "--out",
+        str(tmp_path / "r"),
+        "--variant",
+        "ed",
+        "--compression",
+        "5",
+        "--epochs",
+        "1",
+        "--d-model",
+        "32",
+        "--quiet",
+        "--include-init",
+    ]
     assert main(args) == 0
     assert load_run(tmp_path / "r").config.train.include_init is True
 
@@ -208,20 +294,61 @@ def test_authors_objective_switches(tiny_zoo, tmp_path):
     from hyperrep.representation._train import Views
 
     out = tmp_path / "r"
-    args = ["train", str(tiny_zoo.path), "--out", str(out), "--compression", "5",
-            "--epochs", "3", "--d-model", "32", "--heads", "2", "--blocks", "1",
-            "--d-ff", "48", "--gamma", "0.5", "--temperature", "0.2", "--no-normalize",
-            "--recon-target", "augmented", "--recon-scale", "2", "--pool", "120",
-            "--erase-mode", "block-retry", "--erase-p", "1", "--schedule", "plateau",
-            "--selection", "val_loss", "--quiet"]  # fmt: skip
+    args = [
+        "train",
+        str(tiny_zoo.path),
+        "--out",
+        str(out),
+        "--compression",
+        "5",
+        "--epochs",
+        "3",
+        "--d-model",
+        "32",
+        "--heads",
+        "2",
+        "--blocks",
+        "1",
+        "--d-ff",
+        "48",
+        "--gamma",
+        "0.5",
+        "--temperature",
+        "0.2",
+        "--no-normalize",
+        "--recon-target",
+        "augmented",
+        "--recon-scale",
+        "2",
+        "--pool",
+        "120",
+        "--erase-mode",
+        "block-retry",
+        "--erase-p",
+        "1",
+        "--schedule",
+        "plateau",
+        "--selection",
+        "val_loss",
+        "--quiet",
+    ]
     assert main(args) == 0
     run = load_run(out)
     t, m = run.config.train, run.config.model
     assert (m.n_heads, m.n_blocks, m.d_ff, m.d_model) == (2, 1, 48, 32)
-    assert (t.gamma, t.temperature, t.normalize, t.recon_target, t.recon_scale) == \
-        (0.5, 0.2, False, "augmented", 2.0)  # fmt: skip
-    assert (t.permutation_pool, t.erase_mode, t.schedule, t.selection) == \
-        (120, "block-retry", "plateau", "val_loss")  # fmt: skip
+    assert (t.gamma, t.temperature, t.normalize, t.recon_target, t.recon_scale) == (
+        0.5,
+        0.2,
+        False,
+        "augmented",
+        2.0,
+    )
+    assert (t.permutation_pool, t.erase_mode, t.schedule, t.selection) == (
+        120,
+        "block-retry",
+        "plateau",
+        "val_loss",
+    )
     assert torch.equal(run.normalizer.std, torch.ones(100))
     # the reconstruction target is the encoder's input, erasures included
     views = Views.from_config(tiny_zoo.architecture, run.config)
@@ -273,8 +400,11 @@ def test_runs_stored_before_the_authors_switches_read_back_as_they_ran():
         del stored["model"][key]
     del stored["train"]["selection"]
     old = RunConfig.from_dict(stored)
-    assert (old.model.head_out_norm, old.model.head_per_view, old.model.final_norm) == \
-        (False, False, True)  # fmt: skip
+    assert (old.model.head_out_norm, old.model.head_per_view, old.model.final_norm) == (
+        False,
+        False,
+        True,
+    )
     assert old.train.selection == "val_r2"
 
 

@@ -73,8 +73,12 @@ def _grad(arch, activation, vector, x, y):
 
 
 @settings(max_examples=40, deadline=None)
-@given(arch=st.one_of(mlps(), cnns()), activation=ACTIVATIONS, batch=st.integers(1, 4),
-       seed=st.integers(0, 2**31 - 1))  # fmt: skip
+@given(
+    arch=st.one_of(mlps(), cnns()),
+    activation=ACTIVATIONS,
+    batch=st.integers(1, 4),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_forward_and_backward_equivalence(arch, activation, batch, seed):
     g = torch.Generator().manual_seed(seed)
     weights = torch.randn(batch, arch.n_params, generator=g, dtype=torch.float64)
@@ -93,8 +97,9 @@ def test_forward_and_backward_equivalence(arch, activation, batch, seed):
         grad = _grad(arch, activation, weights[i], x, y)
         grad_p = _grad(arch, activation, permuted[i], x, y)
         one_perm = [p[i : i + 1] for p in perms]
-        torch.testing.assert_close(grad_p, permute(arch, grad[None], one_perm)[0],
-                                   rtol=1e-10, atol=1e-12)  # fmt: skip
+        torch.testing.assert_close(
+            grad_p, permute(arch, grad[None], one_perm)[0], rtol=1e-10, atol=1e-12
+        )
         step = permute(arch, (weights[i] - 0.1 * grad)[None], one_perm)[0]
         torch.testing.assert_close(permuted[i] - 0.1 * grad_p, step, rtol=1e-10, atol=1e-12)
 
@@ -128,8 +133,7 @@ def test_cnn_to_linear_junction_moves_column_blocks():
     groups = hidden_groups(arch)
     assert [g.size for g in groups] == [8, 6, 4, 20]
     # the consumer's input blocks: 5x5 and 2x2 kernels, the flattened 3x3 map, linear
-    assert [[e.inner for e in g.entries if not e.incoming] for g in groups] == [[25], [4], [9],
-                                                                                [1]]  # fmt: skip
+    assert [[e.inner for e in g.entries if not e.incoming] for g in groups] == [[25], [4], [9], [1]]
 
 
 def test_pool_of_all_120_tetris_permutations():
@@ -166,8 +170,9 @@ def test_per_layer_pool_follows_the_authors_construction():
     other = PermutationPool(arch, 25_000, seed=4, mode="per-layer")
     assert not torch.equal(pool.perms[0], other.perms[0])
     g1, g2 = torch.Generator().manual_seed(9), torch.Generator().manual_seed(9)
-    assert all(torch.equal(a, b) for a, b in zip(pool.sample(5, g1), pool.sample(5, g2),
-                                                 strict=True))  # fmt: skip
+    assert all(
+        torch.equal(a, b) for a, b in zip(pool.sample(5, g1), pool.sample(5, g2), strict=True)
+    )
 
 
 def test_per_layer_pool_of_a_single_small_layer_holds_every_ordering():

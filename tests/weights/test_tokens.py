@@ -17,8 +17,9 @@ def test_round_trips_are_exact(name):
 
 
 def test_token_counts_from_reference():
-    assert [(t.n_tokens, t.width) for t in token_layout(create_architecture("tetris-mlp")).layers] \
-        == [(5, 16), (4, 5)]  # fmt: skip
+    assert [
+        (t.n_tokens, t.width) for t in token_layout(create_architecture("tetris-mlp")).layers
+    ] == [(5, 16), (4, 5)]
     cnn = token_layout(create_architecture("mnist-cnn"))
     assert [t.n_tokens for t in cnn.layers] == [8, 6, 4, 20, 10] and cnn.n_tokens == 48
     assert [t.width for t in cnn.layers] == [26, 201, 25, 37, 21]

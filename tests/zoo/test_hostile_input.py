@@ -16,8 +16,16 @@ from hyperrep.cli.main import main
 from hyperrep.representation import RunConfig, TrainConfig, TransformerConfig, train_representation
 from hyperrep.zoo import create_zoo
 
-SMALL = TransformerConfig(d_model=16, n_heads=2, n_blocks=1, d_ff=32, latent_dim=10, head_layers=2,
-                    head_width=8, head_out=4)  # fmt: skip
+SMALL = TransformerConfig(
+    d_model=16,
+    n_heads=2,
+    n_blocks=1,
+    d_ff=32,
+    latent_dim=10,
+    head_layers=2,
+    head_width=8,
+    head_out=4,
+)
 
 
 def _truncate(path, keep=0.5):
@@ -79,10 +87,10 @@ ZOO_DAMAGE = {
     "weights extended": lambda z: _extend(z / "weights.npy"),
     "weights random bytes": lambda z: (z / "weights.npy").write_bytes(
         np.random.default_rng(0).bytes(5000)
-    ),  # fmt: skip
+    ),
     "weights pickled object": lambda z: np.save(
         z / "weights.npy", np.array([{}], dtype=object), allow_pickle=True
-    ),  # fmt: skip
+    ),
     "weights deleted": lambda z: (z / "weights.npy").unlink(),
     "weight value changed": _flip_value,
     "nan in a healthy model": _plant_nan,
@@ -120,7 +128,7 @@ def _commands(zoo, tmp_path):
             str(tmp_path / "r"),
             "--umap-points",
             "0",
-        ],  # fmt: skip
+        ],
     }
 
 
@@ -150,8 +158,11 @@ def test_damaged_zoo(damage, zoo_copy, tiny_zoo, tmp_path, capsys):
     before = {p.name: p.stat().st_mtime_ns for p in zoo_copy.rglob("*")}
     with pytest.raises(HyperrepError, match="damaged|not a hyperrep zoo|cannot read|inconsistent"):
         create_zoo(tiny_zoo.config, zoo_copy, progress=False)
-    after = {p.name: p.stat().st_mtime_ns for p in zoo_copy.rglob("*")
-             if not p.name.startswith(".hyperrep.lock")}  # fmt: skip
+    after = {
+        p.name: p.stat().st_mtime_ns
+        for p in zoo_copy.rglob("*")
+        if not p.name.startswith(".hyperrep.lock")
+    }
     assert {k: v for k, v in before.items() if not k.startswith(".hyperrep.lock")} == after
 
 
@@ -175,7 +186,7 @@ RUN_DAMAGE = {
     "model random bytes": lambda r: (r / "model.safetensors").write_bytes(b"\x93NUMPY" * 100),
     "model of other shapes": lambda r: shutil.copy(
         r / "other.safetensors", r / "model.safetensors"
-    ),  # fmt: skip
+    ),
 }
 
 
@@ -186,10 +197,23 @@ def test_damaged_run(damage, tiny_run, tiny_zoo, tmp_path, capsys):
     tensors = load_file(str(run / "model.safetensors"))
     from safetensors.torch import save_file
 
-    save_file({k: v[..., :1].contiguous() if v.ndim else v for k, v in tensors.items()},
-              str(run / "other.safetensors"))  # fmt: skip
+    save_file(
+        {k: v[..., :1].contiguous() if v.ndim else v for k, v in tensors.items()},
+        str(run / "other.safetensors"),
+    )
     RUN_DAMAGE[damage](run)
-    _one_line_error(capsys, ["embed", str(run), str(tiny_zoo.path), "--out",
-                             str(tmp_path / "z.parquet")])  # fmt: skip
-    _one_line_error(capsys, ["evaluate", str(run), str(tiny_zoo.path), "--out",
-                             str(tmp_path / "rep"), "--umap-points", "0"])  # fmt: skip
+    _one_line_error(
+        capsys, ["embed", str(run), str(tiny_zoo.path), "--out", str(tmp_path / "z.parquet")]
+    )
+    _one_line_error(
+        capsys,
+        [
+            "evaluate",
+            str(run),
+            str(tiny_zoo.path),
+            "--out",
+            str(tmp_path / "rep"),
+            "--umap-points",
+            "0",
+        ],
+    )

@@ -22,8 +22,10 @@ STEPS = (0, 1, 20)
 def _tf_layers(rng):
     """Kernels in TensorFlow layout (k, k, c_in, c_out) / (in, out), and biases."""
     shapes = [(3, 3, 1, 16), (3, 3, 16, 16), (3, 3, 16, 16), (16, 10)]
-    return [(rng.normal(0, 0.3, s).astype(np.float32),
-             rng.normal(0, 0.1, s[-1]).astype(np.float32)) for s in shapes]  # fmt: skip
+    return [
+        (rng.normal(0, 0.3, s).astype(np.float32), rng.normal(0, 0.1, s[-1]).astype(np.float32))
+        for s in shapes
+    ]
 
 
 def _row(layers):
@@ -61,21 +63,36 @@ def _nhwc_forward(layers, x, act=np.tanh):
 def source(tmp_path):
     rng = np.random.default_rng(0)
     nets, rows, meta = {}, [], []
-    for m, (init, lr) in enumerate([("he_normal", 1e-3), ("glorot_uniform", 3e-3),
-                                     ("he_normal", 1e-2)]):  # fmt: skip
+    for m, (init, lr) in enumerate(
+        [("he_normal", 1e-3), ("glorot_uniform", 3e-3), ("he_normal", 1e-2)]
+    ):
         for s in STEPS:
             layers = _tf_layers(rng)
             nets[(m, s)] = layers
             rows.append(_row(layers))
-            meta.append({"config.activation": "tanh", "config.b_init": "zeros",
-                         "config.dataset": "mnist", "config.dnn_architecture": "cnn",
-                         "config.dropout": 0.0, "config.epochs": 20, "config.init_std": 0.1,
-                         "config.l2reg": 1e-4, "config.learning_rate": lr,
-                         "config.optimizer": "adam", "config.random_seed": 10 + m,
-                         "config.train_fraction": 1.0, "config.w_init": init,
-                         "modeldir": f"run-{m}", "step": s, "test_accuracy": 0.1 + 0.01 * s,
-                         "test_loss": 2.0, "train_accuracy": 0.12 + 0.01 * s,
-                         "train_loss": 1.9})  # fmt: skip
+            meta.append(
+                {
+                    "config.activation": "tanh",
+                    "config.b_init": "zeros",
+                    "config.dataset": "mnist",
+                    "config.dnn_architecture": "cnn",
+                    "config.dropout": 0.0,
+                    "config.epochs": 20,
+                    "config.init_std": 0.1,
+                    "config.l2reg": 1e-4,
+                    "config.learning_rate": lr,
+                    "config.optimizer": "adam",
+                    "config.random_seed": 10 + m,
+                    "config.train_fraction": 1.0,
+                    "config.w_init": init,
+                    "modeldir": f"run-{m}",
+                    "step": s,
+                    "test_accuracy": 0.1 + 0.01 * s,
+                    "test_loss": 2.0,
+                    "train_accuracy": 0.12 + 0.01 * s,
+                    "train_loss": 1.9,
+                }
+            )
     weights = np.stack(rows)
     weights[5, 7] = np.nan  # model 1, step 20: a diverged checkpoint
     folder = tmp_path / "src"
@@ -123,9 +140,13 @@ def test_an_imported_zoo_is_not_trained_further(source, tmp_path):
 
 @pytest.mark.parametrize(
     ("damage", "message"),
-    [("no layout", "not a layout table"), ("short weights", "a row per metrics row"),
-     ("no modeldir", "lacks column"), ("unknown format", "unknown zoo format")],
-)  # fmt: skip
+    [
+        ("no layout", "not a layout table"),
+        ("short weights", "a row per metrics row"),
+        ("no modeldir", "lacks column"),
+        ("unknown format", "unknown zoo format"),
+    ],
+)
 def test_malformed_sources_are_one_line(source, tmp_path, capsys, damage, message):
     folder, _ = source
     fmt = "unterthiner"
@@ -135,7 +156,8 @@ def test_malformed_sources_are_one_line(source, tmp_path, capsys, damage, messag
         np.save(folder / "weights.npy", np.zeros((2, 4970), np.float32))
     elif damage == "no modeldir":
         pd.read_csv(folder / "metrics.csv.gz").drop(columns="modeldir").to_csv(
-            folder / "metrics.csv.gz", index=False)  # fmt: skip
+            folder / "metrics.csv.gz", index=False
+        )
     else:
         fmt = "tensorflow-hub"
     assert main(["zoo", "import", fmt, str(folder), "--out", str(tmp_path / "z"), "--quiet"]) == 2
@@ -151,15 +173,29 @@ def test_an_imported_zoo_goes_through_evaluate_and_train(tmp_path):
         for s in STEPS:
             layers = _tf_layers(rng)
             rows.append(_row(layers))
-            meta.append({"config.activation": "relu", "config.b_init": "zeros",
-                         "config.dataset": "mnist", "config.dnn_architecture": "cnn",
-                         "config.dropout": 0.0, "config.epochs": 20, "config.init_std": 0.1,
-                         "config.l2reg": 1e-4, "config.learning_rate": (1e-3, 3e-3)[m % 2],
-                         "config.optimizer": "adam", "config.random_seed": m,
-                         "config.train_fraction": 1.0, "config.w_init": "he_normal",
-                         "modeldir": f"run-{m}", "step": s, "test_accuracy": rng.uniform(),
-                         "test_loss": 2.0, "train_accuracy": rng.uniform(),
-                         "train_loss": 1.9})  # fmt: skip
+            meta.append(
+                {
+                    "config.activation": "relu",
+                    "config.b_init": "zeros",
+                    "config.dataset": "mnist",
+                    "config.dnn_architecture": "cnn",
+                    "config.dropout": 0.0,
+                    "config.epochs": 20,
+                    "config.init_std": 0.1,
+                    "config.l2reg": 1e-4,
+                    "config.learning_rate": (1e-3, 3e-3)[m % 2],
+                    "config.optimizer": "adam",
+                    "config.random_seed": m,
+                    "config.train_fraction": 1.0,
+                    "config.w_init": "he_normal",
+                    "modeldir": f"run-{m}",
+                    "step": s,
+                    "test_accuracy": rng.uniform(),
+                    "test_loss": 2.0,
+                    "train_accuracy": rng.uniform(),
+                    "train_loss": 1.9,
+                }
+            )
     src = tmp_path / "src"
     src.mkdir()
     np.save(src / "weights.npy", np.stack(rows))
@@ -167,12 +203,39 @@ def test_an_imported_zoo_goes_through_evaluate_and_train(tmp_path):
     _layout(layers).to_csv(src / "layout.csv", index=False)
     zoo = str(tmp_path / "zoo")
     assert main(["zoo", "import", "unterthiner", str(src), "--out", zoo, "--quiet"]) == 0
-    assert main(["evaluate", "baselines", zoo, "--out", str(tmp_path / "r"), "--umap-points",
-                 "0", "--quiet"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "evaluate",
+                "baselines",
+                zoo,
+                "--out",
+                str(tmp_path / "r"),
+                "--umap-points",
+                "0",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(tmp_path / "r" / "results.csv", index_col=0)
     assert {"Eph", "Acc", "GGap", "LR"} <= set(table.index)  # LR varies, so it is a task
-    assert main(["train", zoo, "--out", str(tmp_path / "run"), "--epochs", "1", "--d-model",
-                 "16", "--quiet"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                zoo,
+                "--out",
+                str(tmp_path / "run"),
+                "--epochs",
+                "1",
+                "--d-model",
+                "16",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
 
 
 def test_a_model_missing_a_step_is_flagged_at_that_step(source, tmp_path):
@@ -198,23 +261,40 @@ def _trials(root, n=12, epochs=3, rng=None):
     for m in range(n):
         trial = root / f"NN_tune_trainable_{m:05d}_seed={m}"
         trial.mkdir(parents=True)
-        (trial / "params.json").write_text(json.dumps({
-            "model::type": "MLP", "model::nlin": ("tanh", "relu")[m % 2],
-            "model::init_type": "kaiming_uniform", "model::dropout": 0.0,
-            "optim::optimizer": "adam", "optim::lr": (1e-3, 1e-4)[m % 2], "optim::wd": 0.0,
-            "seed": m, "training::epochs_train": epochs}))  # fmt: skip
+        (trial / "params.json").write_text(
+            json.dumps(
+                {
+                    "model::type": "MLP",
+                    "model::nlin": ("tanh", "relu")[m % 2],
+                    "model::init_type": "kaiming_uniform",
+                    "model::dropout": 0.0,
+                    "optim::optimizer": "adam",
+                    "optim::lr": (1e-3, 1e-4)[m % 2],
+                    "optim::wd": 0.0,
+                    "seed": m,
+                    "training::epochs_train": epochs,
+                }
+            )
+        )
         lines = []
         for e in range(epochs + 1):
             vector = torch.from_numpy(rng.normal(size=arch.n_params).astype(np.float32))
             vectors[(m, e)] = vector
-            state = {f"module_list.{k}": v for k, v in
-                     vector_to_state_dict(arch, vector).items()}  # fmt: skip
+            state = {f"module_list.{k}": v for k, v in vector_to_state_dict(arch, vector).items()}
             folder = trial / (f"checkpoint_{e}" if m % 2 else f"checkpoint_{e:06d}")
             folder.mkdir()
             torch.save(state, folder / "checkpoints")
-            lines.append(json.dumps({"training_iteration": e, "train_loss": 1.0 - 0.1 * e,
-                                     "train_acc": 0.3 + 0.1 * e, "test_loss": 1.1,
-                                     "test_acc": 0.25 + 0.1 * e}))  # fmt: skip
+            lines.append(
+                json.dumps(
+                    {
+                        "training_iteration": e,
+                        "train_loss": 1.0 - 0.1 * e,
+                        "train_acc": 0.3 + 0.1 * e,
+                        "test_loss": 1.1,
+                        "test_acc": 0.25 + 0.1 * e,
+                    }
+                )
+            )
         (trial / "result.json").write_text("\n".join(lines) + "\n")
     return vectors
 
@@ -235,8 +315,20 @@ def test_raytune_checkpoint_with_code_is_refused(tmp_path, capsys):
     _trials(tmp_path / "src", n=2)
     bad = next((tmp_path / "src").glob("*00001*")) / "checkpoint_1" / "checkpoints"
     torch.save({"module_list.0.weight": _Payload()}, bad)
-    assert main(["zoo", "import", "raytune", str(tmp_path / "src"), "--out",
-                 str(tmp_path / "z"), "--quiet"]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "zoo",
+                "import",
+                "raytune",
+                str(tmp_path / "src"),
+                "--out",
+                str(tmp_path / "z"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     captured = capsys.readouterr()
     assert "code ran" not in captured.out and "without running code" in captured.err
 

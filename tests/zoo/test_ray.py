@@ -25,8 +25,13 @@ def test_an_unreachable_cluster_is_refused_before_any_file_is_written(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(HyperrepError, match=f"cannot reach Ray at 127.0.0.1:{port}"):
-        create_zoo(_CONFIG, tmp_path / "zoo", population_size=4, progress=False,
-                   ray=RayOptions(address=f"127.0.0.1:{port}"))  # fmt: skip
+        create_zoo(
+            _CONFIG,
+            tmp_path / "zoo",
+            population_size=4,
+            progress=False,
+            ray=RayOptions(address=f"127.0.0.1:{port}"),
+        )
     assert not (tmp_path / "zoo").exists()
 
 
@@ -65,27 +70,34 @@ def _assert_same_zoo(a: Path, b: Path) -> None:
 @pytest.mark.parametrize("shared", [None, False], ids=["shared-folder", "weights-to-driver"])
 def test_ray_backend_writes_the_local_backends_bytes(local_ray, local_zoo, tmp_path, shared):
     path = tmp_path / "zoo"
-    create_zoo(_CONFIG, path, population_size=4, progress=False,
-               ray=RayOptions(shared_folder=shared))  # fmt: skip
+    create_zoo(
+        _CONFIG, path, population_size=4, progress=False, ray=RayOptions(shared_folder=shared)
+    )
     _assert_same_zoo(local_zoo, path)
 
 
-def test_a_task_failing_mid_population_resumes_from_its_last_epoch(local_ray, local_zoo,
-                                                                    tmp_path):  # fmt: skip
+def test_a_task_failing_mid_population_resumes_from_its_last_epoch(local_ray, local_zoo, tmp_path):
     path = tmp_path / "zoo"
     env = {"env_vars": {FAIL_CHUNKS_ENV: "1@2"}}  # fails once, after epoch 2 is saved
-    create_zoo(_CONFIG, path, population_size=4, progress=False,
-               ray=RayOptions(retries=1, runtime_env=env))  # fmt: skip
+    create_zoo(
+        _CONFIG, path, population_size=4, progress=False, ray=RayOptions(retries=1, runtime_env=env)
+    )
     _assert_same_zoo(local_zoo, path)
 
 
-def test_failed_populations_are_reported_and_a_rerun_completes_the_zoo(local_ray, local_zoo,
-                                                                       tmp_path):  # fmt: skip
+def test_failed_populations_are_reported_and_a_rerun_completes_the_zoo(
+    local_ray, local_zoo, tmp_path
+):
     path = tmp_path / "zoo"
     env = {"env_vars": {FAIL_CHUNKS_ENV: "1"}}
     with pytest.raises(HyperrepError) as err:
-        create_zoo(_CONFIG, path, population_size=4, progress=False,
-                   ray=RayOptions(retries=1, runtime_env=env))  # fmt: skip
+        create_zoo(
+            _CONFIG,
+            path,
+            population_size=4,
+            progress=False,
+            ray=RayOptions(retries=1, runtime_env=env),
+        )
     message = str(err.value)
     assert "1 population(s) failed after 2 tries" in message and "\n" not in message
     ids = [m.model_id for m in _CONFIG.models()]
@@ -95,13 +107,17 @@ def test_failed_populations_are_reported_and_a_rerun_completes_the_zoo(local_ray
     _assert_same_zoo(local_zoo, path)
 
 
-def test_the_local_backend_takes_over_a_population_a_ray_task_left(local_ray, local_zoo,
-                                                                   tmp_path):  # fmt: skip
+def test_the_local_backend_takes_over_a_population_a_ray_task_left(local_ray, local_zoo, tmp_path):
     path = tmp_path / "zoo"
     env = {"env_vars": {FAIL_CHUNKS_ENV: "0@1"}}  # no retry: its state and weights stay
     with pytest.raises(HyperrepError):
-        create_zoo(_CONFIG, path, population_size=4, progress=False,
-                   ray=RayOptions(retries=0, runtime_env=env))  # fmt: skip
+        create_zoo(
+            _CONFIG,
+            path,
+            population_size=4,
+            progress=False,
+            ray=RayOptions(retries=0, runtime_env=env),
+        )
     assert (path / "state" / "chunk-00000.weights.npy").is_file()
     create_zoo(_CONFIG, path, population_size=4, progress=False)
     _assert_same_zoo(local_zoo, path)

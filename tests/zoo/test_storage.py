@@ -41,8 +41,13 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path, stop):
     config = tiny_hyp()
     whole = create_zoo(config, tmp_path / "whole", population_size=4, progress=False)
     with pytest.raises(Interrupted):
-        create_zoo(config, tmp_path / "part", population_size=4, progress=False,
-                   on_epoch=interrupt_at(*stop))  # fmt: skip
+        create_zoo(
+            config,
+            tmp_path / "part",
+            population_size=4,
+            progress=False,
+            on_epoch=interrupt_at(*stop),
+        )
     part = open_zoo(tmp_path / "part")
     assert not part.complete and part.summary()["models_done"] < 12
     # a crash may leave garbage wherever nothing durable was recorded yet: the epoch in
@@ -105,10 +110,12 @@ def test_recorded_metrics_match_recomputation_from_stored_weights(tmp_path):
                 loss = torch.nn.functional.cross_entropy(logits, y).item()
                 assert row[f"{split}_acc"] == pytest.approx(acc, abs=1e-6)
                 assert row[f"{split}_loss"] == pytest.approx(loss, rel=1e-5)
-            f1 = f1_score(y.numpy(), logits.argmax(1).numpy(), average=None,
-                          labels=range(4), zero_division=0)  # fmt: skip
-            np.testing.assert_allclose(row[[f"f1_{c}" for c in range(4)]].astype(float), f1,
-                                       atol=1e-9)  # fmt: skip
+            f1 = f1_score(
+                y.numpy(), logits.argmax(1).numpy(), average=None, labels=range(4), zero_division=0
+            )
+            np.testing.assert_allclose(
+                row[[f"f1_{c}" for c in range(4)]].astype(float), f1, atol=1e-9
+            )
         assert row.ggap == pytest.approx(row.train_acc - row.test_acc)
 
 
@@ -203,8 +210,9 @@ def test_grid_zoo_grows_keeping_its_models_and_covering_every_value(tmp_path, id
     # MNIST-HYP-1-FIX-SEED, 6 models grown to 12: the first 6 stay byte for byte, and
     # the 12 hold every value of every hyperparameter (4 inits, 4 activations, ...)
     def hyp(n):
-        return create_zoo_config("mnist-hyp-1-fix-seed", n_models=n, epochs=1,
-                                 train_subset=200, test_subset=100)  # fmt: skip
+        return create_zoo_config(
+            "mnist-hyp-1-fix-seed", n_models=n, epochs=1, train_subset=200, test_subset=100
+        )
 
     data = idx_data / "mnist"
     small = create_zoo(hyp(6), tmp_path / "z", data_dir=data, progress=False)
@@ -219,17 +227,20 @@ def test_grid_zoo_grows_keeping_its_models_and_covering_every_value(tmp_path, id
     for key, values in hyp(12).grid.items():
         assert {getattr(m, key) for m in specs} == set(values), key
     fresh = create_zoo(hyp(12), tmp_path / "fresh", data_dir=data, progress=False)
-    np.testing.assert_allclose(np.asarray(grown.weights), np.asarray(fresh.weights), rtol=1e-5,
-                               atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        np.asarray(grown.weights), np.asarray(fresh.weights), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_grid_zoo_of_the_old_model_order_is_not_grown(tmp_path):
-    create_zoo(tiny_hyp(epochs=1, model_order="grid"), tmp_path / "z", population_size=4,
-               progress=False)  # fmt: skip
+    create_zoo(
+        tiny_hyp(epochs=1, model_order="grid"), tmp_path / "z", population_size=4, progress=False
+    )
     before = (tmp_path / "z" / "zoo.json").read_text()
     with pytest.raises(HyperrepError, match="cannot grow"):
-        create_zoo(tiny_hyp(epochs=1, n_models=16, model_order="grid"), tmp_path / "z",
-                   progress=False)  # fmt: skip
+        create_zoo(
+            tiny_hyp(epochs=1, n_models=16, model_order="grid"), tmp_path / "z", progress=False
+        )
     assert (tmp_path / "z" / "zoo.json").read_text() == before
     with pytest.raises(HyperrepError, match="holds another zoo"):
         create_zoo(tiny_hyp(epochs=1, n_models=8), tmp_path / "z", progress=False)
@@ -264,20 +275,29 @@ def test_format_1_zoo_is_read_resumed_and_grown_as_it_was_trained(tmp_path):
     assert (zoo.config.init_scheme, zoo.config.train_metrics) == ("fan-in", "full")
     again = create_zoo(config, tmp_path / "z", progress=False)  # same settings: a no-op
     assert again.complete and again.summary()["models_done"] == 3
-    grown = create_zoo(create_zoo_config("tetris-seed", n_models=5, **legacy), tmp_path / "z",
-                       progress=False)  # fmt: skip
+    grown = create_zoo(
+        create_zoo_config("tetris-seed", n_models=5, **legacy), tmp_path / "z", progress=False
+    )
     assert grown.summary()["models_done"] == 5 and grown.meta["format_version"] == FORMAT_VERSION
     with pytest.raises(HyperrepError, match="holds another zoo"):  # today's default: authors
-        create_zoo(create_zoo_config("tetris-seed", n_models=5, dataset_options=TINY,
-                                     epochs=1), tmp_path / "z", progress=False)  # fmt: skip
+        create_zoo(
+            create_zoo_config("tetris-seed", n_models=5, dataset_options=TINY, epochs=1),
+            tmp_path / "z",
+            progress=False,
+        )
 
 
 def test_first_models_of_a_growing_zoo_are_a_complete_zoo(tmp_path):
     config = create_zoo_config("tetris-seed", n_models=12, epochs=3, dataset_options=TINY)
     whole = create_zoo(config, tmp_path / "whole", population_size=4, progress=False)
     with pytest.raises(Interrupted):
-        create_zoo(config, tmp_path / "part", population_size=4, progress=False,
-                   on_epoch=interrupt_at(2, 1))  # fmt: skip
+        create_zoo(
+            config,
+            tmp_path / "part",
+            population_size=4,
+            progress=False,
+            on_epoch=interrupt_at(2, 1),
+        )
     part = open_zoo(tmp_path / "part")
     assert part.progress["done"] == [0, 1] and not part.complete
     first = part.first(8)

@@ -173,8 +173,14 @@ class Conv2d(Layer):
     def module(self, ctx: ModuleContext) -> nn.Module:
         from torch import nn
 
-        return nn.Conv2d(self.in_channels, self.out_channels, self.kernel_size,
-                         stride=self.stride, padding=self.padding, bias=self.bias)  # fmt: skip
+        return nn.Conv2d(
+            self.in_channels,
+            self.out_channels,
+            self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
+            bias=self.bias,
+        )
 
     def population(self, h, params, ctx):
         import torch
@@ -188,15 +194,20 @@ class Conv2d(Layer):
             ctx.shared = False
             x = h[0] if shared else h.transpose(0, 1).reshape(b, m * h.shape[2], *h.shape[3:])
             flat_b = bias.reshape(-1) if bias is not None else None
-            out = F.conv2d(x, w.reshape(-1, *w.shape[2:]), flat_b, groups=1 if shared else m,
-                           **opts)  # fmt: skip
+            out = F.conv2d(
+                x, w.reshape(-1, *w.shape[2:]), flat_b, groups=1 if shared else m, **opts
+            )
             return out.view(b, m, w.shape[1], *out.shape[2:]).transpose(0, 1)
         # On CPU a loop of dense convolutions beats grouped convolutions and im2col +
         # batched matmul by 5-90x in the backward pass (measured; see docs/zoo.md).
         # unbind, not h[i]: indexing would make backward zero-fill a full-size tensor per model
         biases = bias.unbind(0) if bias is not None else [None] * m
-        return torch.stack([F.conv2d(x, k, c, **opts) for x, k, c in
-                            zip(h.unbind(0), w.unbind(0), biases, strict=True)])  # fmt: skip
+        return torch.stack(
+            [
+                F.conv2d(x, k, c, **opts)
+                for x, k, c in zip(h.unbind(0), w.unbind(0), biases, strict=True)
+            ]
+        )
 
     def permute(self, spec, slots, in_shape, out_shape):
         spec.consume(slots["weight"], rows=self.out_channels)
@@ -249,8 +260,9 @@ class Activation(Layer):
     def module(self, ctx):
         from hyperrep.arch._module import ActivationDropout
 
-        return ActivationDropout(ctx.activation, ctx.dropout if self.dropout else 0.0,
-                                 ctx.generator)  # fmt: skip
+        return ActivationDropout(
+            ctx.activation, ctx.dropout if self.dropout else 0.0, ctx.generator
+        )
 
     def population(self, h, params, ctx):
         from hyperrep.arch._activations import stacked_dropout_masks
@@ -310,8 +322,9 @@ class BatchNorm2d(Layer):
 
     def output_shape(self, shape: Shape, where: str) -> Shape:
         if len(shape) != 3 or shape[0] != self.channels:
-            raise HyperrepError(f"{where}: BatchNorm2d expects {self.channels} channels, "
-                                f"got {shape}")  # fmt: skip
+            raise HyperrepError(
+                f"{where}: BatchNorm2d expects {self.channels} channels, got {shape}"
+            )
         return shape
 
     def param_shapes(self) -> list[tuple[str, Shape]]:
@@ -333,8 +346,9 @@ class BatchNorm2d(Layer):
 
         m, b, c = ctx.models, ctx.batch, self.channels
         x = h.transpose(0, 1).reshape(b, m * c, *h.shape[3:])  # one channel per (model, c)
-        out = F.batch_norm(x, None, None, params[0].reshape(-1), params[1].reshape(-1),
-                           training=True, eps=self.eps)  # fmt: skip
+        out = F.batch_norm(
+            x, None, None, params[0].reshape(-1), params[1].reshape(-1), training=True, eps=self.eps
+        )
         return out.reshape(b, m, c, *h.shape[3:]).transpose(0, 1)
 
     def permute(self, spec, slots, in_shape, out_shape):
@@ -399,7 +413,7 @@ LAYER_TYPES: dict[str, type[Layer]] = {
         BatchNorm2d,
         ResidualStart,
         ResidualAdd,
-    )  # fmt: skip
+    )
 }
 
 
@@ -411,6 +425,8 @@ def layer_from_dict(entry: dict[str, Any], arch_name: Any) -> Layer:
         raise HyperrepError(f"unknown layer type in architecture {arch_name!r}")
     known = {f.name for f in fields(layer_type)}
     if set(entry) - known:
-        raise HyperrepError(f"unknown {layer_type.__name__} fields {sorted(set(entry) - known)} "
-                            f"in architecture {arch_name!r}")  # fmt: skip
+        raise HyperrepError(
+            f"unknown {layer_type.__name__} fields {sorted(set(entry) - known)} "
+            f"in architecture {arch_name!r}"
+        )
     return layer_type(**entry)

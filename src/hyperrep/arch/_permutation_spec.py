@@ -62,8 +62,10 @@ class PermutationSpec:
             spans = []
             for e in g.entries:
                 if e.size != g.size or e.offset < 0 or e.stop > n_params:
-                    raise HyperrepError(f"permutation entry {e} does not fit its group of "
-                                        f"{g.size} units in {n_params} parameters")  # fmt: skip
+                    raise HyperrepError(
+                        f"permutation entry {e} does not fit its group of "
+                        f"{g.size} units in {n_params} parameters"
+                    )
                 spans.append((e.offset, e.stop))
             spans.sort()
             if any(start < stop for (_, stop), (start, _) in zip(spans, spans[1:])):  # noqa: B905
@@ -111,8 +113,10 @@ class SpecBuilder:
             return
         for slot in slots:
             if slot.shape != (self.current.size,):
-                raise HyperrepError(f"{self.name}: {slot.name} has shape {slot.shape}, "
-                                    f"expected ({self.current.size},)")  # fmt: skip
+                raise HyperrepError(
+                    f"{self.name}: {slot.name} has shape {slot.shape}, "
+                    f"expected ({self.current.size},)"
+                )
             self.current.entries.append(PermEntry(slot.offset, 1, self.current.size, 1, True))
 
     def save(self) -> None:
@@ -128,8 +132,9 @@ class SpecBuilder:
         if saved is None or current is None:
             raise HyperrepError(f"{self.name}: a residual sum adds the input to hidden units")
         if saved.size != current.size:
-            raise HyperrepError(f"{self.name}: a residual sum of {saved.size} and "
-                                f"{current.size} units")  # fmt: skip
+            raise HyperrepError(
+                f"{self.name}: a residual sum of {saved.size} and {current.size} units"
+            )
         saved.entries.extend(current.entries)
         current.merged = True
         self.current = saved

@@ -42,14 +42,20 @@ def mnist_cnn() -> Architecture:
         "mnist-cnn",
         (1, 28, 28),
         (
-            Conv2d(1, 8, 5), MaxPool2d(2), Activation(),
-            Conv2d(8, 6, 5), MaxPool2d(2), Activation(),
-            Conv2d(6, 4, 2), Activation(dropout=False),
+            Conv2d(1, 8, 5),
+            MaxPool2d(2),
+            Activation(),
+            Conv2d(8, 6, 5),
+            MaxPool2d(2),
+            Activation(),
+            Conv2d(6, 4, 2),
+            Activation(dropout=False),
             Flatten(),
-            Linear(36, 20), Activation(),
+            Linear(36, 20),
+            Activation(),
             Linear(20, 10),
         ),
-    )  # fmt: skip
+    )
 
 
 @register_architecture("mnist-resnet")
@@ -62,18 +68,24 @@ def mnist_resnet() -> Architecture:
         "mnist-resnet",
         (1, 28, 28),
         (
-            Conv2d(1, 8, 3, bias=False, stride=2, padding=1), BatchNorm2d(8),
+            Conv2d(1, 8, 3, bias=False, stride=2, padding=1),
+            BatchNorm2d(8),
             Activation(dropout=False),
             ResidualStart(),
-            Conv2d(8, 8, 3, bias=False, padding=1), BatchNorm2d(8), Activation(dropout=False),
-            Conv2d(8, 8, 3, bias=False, padding=1), BatchNorm2d(8),
-            ResidualAdd(), Activation(),
-            Conv2d(8, 16, 3, bias=False, stride=2, padding=1), BatchNorm2d(16),
+            Conv2d(8, 8, 3, bias=False, padding=1),
+            BatchNorm2d(8),
+            Activation(dropout=False),
+            Conv2d(8, 8, 3, bias=False, padding=1),
+            BatchNorm2d(8),
+            ResidualAdd(),
+            Activation(),
+            Conv2d(8, 16, 3, bias=False, stride=2, padding=1),
+            BatchNorm2d(16),
             Activation(dropout=False),
             GlobalAvgPool(),
             Linear(16, 10),
         ),
-    )  # fmt: skip
+    )
 
 
 def create_architecture(name: str) -> Architecture:

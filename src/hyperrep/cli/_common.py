@@ -11,9 +11,13 @@ if TYPE_CHECKING:
 
 
 def add_models_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--models", type=int, metavar="N",
-                        help="use the zoo's first N models only (by index), e.g. the "
-                             "finished part of a zoo that is still growing")  # fmt: skip
+    parser.add_argument(
+        "--models",
+        type=int,
+        metavar="N",
+        help="use the zoo's first N models only (by index), e.g. the "
+        "finished part of a zoo that is still growing",
+    )
 
 
 MAX_PERMUTATIONS = 1024
@@ -32,11 +36,15 @@ def _permutation_count(text: str) -> int:
 def add_permutation_average_argument(
     parser: argparse.ArgumentParser, default: int | None, default_text: str
 ) -> None:
-    parser.add_argument("--permutation-average", type=_permutation_count, metavar="K",
-                        default=default,
-                        help="also probe each run's latent averaged over K neuron permutations "
-                             "of the input, the first the identity (column 'NAME avgK'; "
-                             f"default {default_text})")  # fmt: skip
+    parser.add_argument(
+        "--permutation-average",
+        type=_permutation_count,
+        metavar="K",
+        default=default,
+        help="also probe each run's latent averaged over K neuron permutations "
+        "of the input, the first the identity (column 'NAME avgK'; "
+        f"default {default_text})",
+    )
 
 
 def open_zoo_models(path: Path, models: int | None) -> Zoo:

@@ -16,25 +16,43 @@ from hyperrep.cli._common import (
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     evaluate = commands.add_parser(
-        "evaluate", help="predict model characteristics with linear probes",
+        "evaluate",
+        help="predict model characteristics with linear probes",
         description="Fit linear probes on the train split of ZOO for every task and "
         "representation (W, s(W), and the latent of each RUN), score them on the test split "
         "(and on --ood ZOO2's test split), and write tables and plots.",
-    )  # fmt: skip
-    evaluate.add_argument("sources", nargs="+", metavar="RUN|baselines",
-                          help="run folders, or 'baselines' for W and s(W) only")  # fmt: skip
+    )
+    evaluate.add_argument(
+        "sources",
+        nargs="+",
+        metavar="RUN|baselines",
+        help="run folders, or 'baselines' for W and s(W) only",
+    )
     evaluate.add_argument("zoo", type=Path, metavar="ZOO", help="zoo folder")
     evaluate.add_argument("--out", type=Path, required=True, help="report folder")
     add_models_argument(evaluate)
-    evaluate.add_argument("--ood", type=Path, metavar="ZOO2",
-                          help="another zoo of the same architecture to evaluate on")  # fmt: skip
-    evaluate.add_argument("--ood-models", type=int, metavar="N",
-                          help="use ZOO2's first N models only, e.g. the finished part of a "
-                               "zoo that is still growing")  # fmt: skip
-    evaluate.add_argument("--umap-points", type=int, default=3000,
-                          help="checkpoints per UMAP plot, 0 for none (default 3000)")  # fmt: skip
-    evaluate.add_argument("--include-init", action="store_true",
-                          help="probe epoch 0 (the initialisation) too")  # fmt: skip
+    evaluate.add_argument(
+        "--ood",
+        type=Path,
+        metavar="ZOO2",
+        help="another zoo of the same architecture to evaluate on",
+    )
+    evaluate.add_argument(
+        "--ood-models",
+        type=int,
+        metavar="N",
+        help="use ZOO2's first N models only, e.g. the finished part of a "
+        "zoo that is still growing",
+    )
+    evaluate.add_argument(
+        "--umap-points",
+        type=int,
+        default=3000,
+        help="checkpoints per UMAP plot, 0 for none (default 3000)",
+    )
+    evaluate.add_argument(
+        "--include-init", action="store_true", help="probe epoch 0 (the initialisation) too"
+    )
     add_permutation_average_argument(evaluate, 1, "1: the plain latent only")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(run=run_evaluate)
@@ -49,9 +67,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise HyperrepError("--ood-models needs --ood ZOO2")
     ood = open_zoo_models(args.ood, args.ood_models) if args.ood is not None else None
     zoo = open_zoo_models(args.zoo, args.models)
-    tables = evaluate_zoo(zoo, runs, args.out, ood, args.umap_points, args.include_init,
-                          progress=not args.quiet,
-                          permutations=args.permutation_average)  # fmt: skip
+    tables = evaluate_zoo(
+        zoo,
+        runs,
+        args.out,
+        ood,
+        args.umap_points,
+        args.include_init,
+        progress=not args.quiet,
+        permutations=args.permutation_average,
+    )
     print_tables(tables, args.out)
     print(f"\nreport written to {args.out}")
     return 0
@@ -64,14 +89,18 @@ def print_tables(tables: dict, folder: Path | None = None) -> None:
     if folder is not None and (folder / "results.json").is_file():
         meta = json.loads((folder / "results.json").read_text())
     for domain, table in tables.items():
-        print(f"\n{'In distribution' if domain == 'id' else 'Out of distribution'} "
-              f"(R² in %, accuracy in % for Act/Init/Opt; Rec: reconstruction R²), "
-              f"test split:")  # fmt: skip
+        print(
+            f"\n{'In distribution' if domain == 'id' else 'Out of distribution'} "
+            f"(R² in %, accuracy in % for Act/Init/Opt; Rec: reconstruction R²), "
+            f"test split:"
+        )
         print(table.to_string(na_rep=""))
         sizes = meta.get("ood_split_models" if domain == "ood" else "split_models")
         if sizes:
-            print(f"models per split (train / val / test): {sizes['train']} / {sizes['val']} / "
-                  f"{sizes['test']}")  # fmt: skip
+            print(
+                f"models per split (train / val / test): {sizes['train']} / {sizes['val']} / "
+                f"{sizes['test']}"
+            )
             from hyperrep.probes import split_warning
 
             warning = split_warning(sizes, meta["ood" if domain == "ood" else "zoo"])

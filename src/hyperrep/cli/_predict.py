@@ -9,15 +9,23 @@ from pathlib import Path
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     predict = commands.add_parser(
-        "predict", help="predict test accuracy, generalization gap, epoch (and, for HYP "
-        "zoos, hyperparameters) of checkpoints with the probes of a report"
-    )  # fmt: skip
+        "predict",
+        help="predict test accuracy, generalization gap, epoch (and, for HYP "
+        "zoos, hyperparameters) of checkpoints with the probes of a report",
+    )
     predict.add_argument("report", type=Path, help="a folder written by `hyperrep evaluate`")
-    predict.add_argument("checkpoints", nargs="+", type=Path,
-                         help="state_dict files (.pt, .pth, .safetensors) or folders")  # fmt: skip
-    predict.add_argument("--representation", metavar="NAME",
-                         help="whose probes to use, e.g. 's(W)' (default: the first learned "
-                         "representation in the report, else s(W))")  # fmt: skip
+    predict.add_argument(
+        "checkpoints",
+        nargs="+",
+        type=Path,
+        help="state_dict files (.pt, .pth, .safetensors) or folders",
+    )
+    predict.add_argument(
+        "--representation",
+        metavar="NAME",
+        help="whose probes to use, e.g. 's(W)' (default: the first learned "
+        "representation in the report, else s(W))",
+    )
     predict.add_argument("--out", type=Path, help="also write the table (.csv or .json)")
     predict.set_defaults(run=run_predict)
 

@@ -15,13 +15,22 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     train.add_argument("zoo", type=Path, help="zoo folder")
     train.add_argument("--out", type=Path, required=True, help="run folder (resumes if there)")
     add_models_argument(train)
-    train.add_argument("--variant", choices=["ec", "ed", "ecd"], default="ecd",
-                       help="ec: contrastive, ed: reconstruction, ecd: both (default)")  # fmt: skip
-    train.add_argument("--compression", type=float, default=2.0,
-                       help="compression ratio c = n_params / latent size (default 2)")  # fmt: skip
+    train.add_argument(
+        "--variant",
+        choices=["ec", "ed", "ecd"],
+        default="ecd",
+        help="ec: contrastive, ed: reconstruction, ecd: both (default)",
+    )
+    train.add_argument(
+        "--compression",
+        type=float,
+        default=2.0,
+        help="compression ratio c = n_params / latent size (default 2)",
+    )
     train.add_argument("--preset", help="representation preset (default: the zoo's preset)")
-    train.add_argument("--epochs", type=int,
-                       help="representation training epochs (preset's otherwise)")  # fmt: skip
+    train.add_argument(
+        "--epochs", type=int, help="representation training epochs (preset's otherwise)"
+    )
     train.add_argument("--batch-size", type=int, help="checkpoints per training batch")
     train.add_argument("--lr", type=float, help="peak learning rate of AdamW")
     train.add_argument("--gamma", type=float, help="contrastive weight of E_cD")
@@ -31,31 +40,59 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--blocks", type=int, dest="n_blocks", help="attention blocks")
     train.add_argument("--d-ff", type=int, help="feed-forward width of a block")
     train.add_argument("--dropout", type=float, help="dropout in the attention blocks")
-    train.add_argument("--latent-from", choices=["token", "all"],
-                       help="latent from the compression token (the authors; rank <= "
-                            "d_model) or from all encoder tokens")  # fmt: skip
-    train.add_argument("--recon-loss", choices=["flat", "layer"],
-                       help="MSE over the vector, or the mean of per-layer MSEs")  # fmt: skip
+    train.add_argument(
+        "--latent-from",
+        choices=["token", "all"],
+        help="latent from the compression token (the authors; rank <= "
+        "d_model) or from all encoder tokens",
+    )
+    train.add_argument(
+        "--recon-loss",
+        choices=["flat", "layer"],
+        help="MSE over the vector, or the mean of per-layer MSEs",
+    )
     train.add_argument("--recon-scale", type=float, help="factor on the reconstruction term")
-    train.add_argument("--recon-target", choices=["view", "augmented", "canonical"],
-                       help="reconstruct the permuted view, the encoder's (erased) input, "
-                            "or the view's canonical form")  # fmt: skip
-    train.add_argument("--pool", type=int, dest="permutation_pool", metavar="N",
-                       help="draw permutations from a pool of N (0: fresh draws)")  # fmt: skip
+    train.add_argument(
+        "--recon-target",
+        choices=["view", "augmented", "canonical"],
+        help="reconstruct the permuted view, the encoder's (erased) input, "
+        "or the view's canonical form",
+    )
+    train.add_argument(
+        "--pool",
+        type=int,
+        dest="permutation_pool",
+        metavar="N",
+        help="draw permutations from a pool of N (0: fresh draws)",
+    )
     train.add_argument("--erase-p", type=float, help="probability of random erasing")
-    train.add_argument("--erase-mode", choices=["block", "block-retry", "token"],
-                       help="random erasing of a contiguous block (block-retry: the "
-                       "authors' draw with retries) or of whole tokens")  # fmt: skip
+    train.add_argument(
+        "--erase-mode",
+        choices=["block", "block-retry", "token"],
+        help="random erasing of a contiguous block (block-retry: the "
+        "authors' draw with retries) or of whole tokens",
+    )
     train.add_argument("--schedule", choices=["cosine", "plateau"], help="learning-rate schedule")
-    train.add_argument("--selection", choices=["val_loss", "val_r2"],
-                       help="which epoch's model is kept as the best")  # fmt: skip
-    train.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
-                       help="standardise weights per layer (--no-normalize: raw weights, "
-                            "as the authors)")  # fmt: skip
-    train.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
-                       help="bfloat16 autocast on the CPU (faster; default fp32)")  # fmt: skip
-    train.add_argument("--include-init", action="store_true",
-                       help="learn from epoch 0 (the initialisation) too")  # fmt: skip
+    train.add_argument(
+        "--selection",
+        choices=["val_loss", "val_r2"],
+        help="which epoch's model is kept as the best",
+    )
+    train.add_argument(
+        "--normalize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="standardise weights per layer (--no-normalize: raw weights, as the authors)",
+    )
+    train.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bfloat16 autocast on the CPU (faster; default fp32)",
+    )
+    train.add_argument(
+        "--include-init", action="store_true", help="learn from epoch 0 (the initialisation) too"
+    )
     train.add_argument("--seed", type=int, help="seed of initialisation and augmentation")
     train.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -80,12 +117,29 @@ def run_train(args: argparse.Namespace) -> int:
     )
 
     zoo = open_zoo_models(args.zoo, args.models)
-    config = (REPRESENTATION_PRESETS.create(args.preset) if args.preset
-              else representation_preset(zoo.config.preset))  # fmt: skip
+    config = (
+        REPRESENTATION_PRESETS.create(args.preset)
+        if args.preset
+        else representation_preset(zoo.config.preset)
+    )
     config = config.with_compression(zoo.architecture.n_params, args.compression)
-    train_keys = ("variant", "epochs", "batch_size", "lr", "gamma", "temperature", "recon_loss",
-                  "recon_scale", "recon_target", "permutation_pool", "erase_p", "erase_mode",
-                  "schedule", "selection", "seed")  # fmt: skip
+    train_keys = (
+        "variant",
+        "epochs",
+        "batch_size",
+        "lr",
+        "gamma",
+        "temperature",
+        "recon_loss",
+        "recon_scale",
+        "recon_target",
+        "permutation_pool",
+        "erase_p",
+        "erase_mode",
+        "schedule",
+        "selection",
+        "seed",
+    )
     train_overrides = {k: getattr(args, k) for k in train_keys}
     if args.normalize is not None:
         train_overrides["normalize"] = args.normalize
@@ -119,8 +173,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 def _fmt(metrics: dict) -> str:
     shown = {k: v for k, v in metrics.items() if k == "epoch" or k.startswith("val")}
-    return ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
-                     for k, v in shown.items())  # fmt: skip
+    return ", ".join(
+        f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items()
+    )
 
 
 def run_embed(args: argparse.Namespace) -> int:

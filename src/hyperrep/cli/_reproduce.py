@@ -16,15 +16,23 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     width = max(map(len, RECIPES.names())) + 2
     recipes = "\n".join(f"  {n:{width}s}{RECIPES.factory(n).__doc__}" for n in RECIPES.names())
     parser = commands.add_parser(
-        "reproduce", help="zoo -> hyper-representations -> probes -> report, from a recipe",
+        "reproduce",
+        help="zoo -> hyper-representations -> probes -> report, from a recipe",
         description="Run a stored recipe end to end. Run the same command again to resume "
         f"an interrupted one.\n\nrecipes:\n{recipes}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
-    parser.add_argument("recipe", choices=RECIPES.names(), metavar="RECIPE",
-                        help=f"one of: {', '.join(RECIPES.names())}")  # fmt: skip
-    parser.add_argument("--out", type=Path, help="output folder (default: "
-                        "DATA_HOME/reproduce/RECIPE, shown by `hyperrep doctor`)")  # fmt: skip
+    )
+    parser.add_argument(
+        "recipe",
+        choices=RECIPES.names(),
+        metavar="RECIPE",
+        help=f"one of: {', '.join(RECIPES.names())}",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="output folder (default: DATA_HOME/reproduce/RECIPE, shown by `hyperrep doctor`)",
+    )
     parser.add_argument(
         "--models", type=int, help="train only this many models of each zoo (default: the preset's)"
     )
@@ -39,13 +47,24 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "demo", help="the whole pipeline on a small Tetris zoo (a few minutes on a CPU)"
     )
     recipe = RECIPES.create("demo")
-    demo.add_argument("--out", type=Path, default=Path("demo"),
-                      help="folder for the zoo, run and report (default: demo)")  # fmt: skip
-    demo.add_argument("--models", type=int, default=recipe.zoo_options["n_models"],
-                      help="number of models (default %(default)s)")  # fmt: skip
-    demo.add_argument("--run-epochs", type=int, default=recipe.runs[0].epochs,
-                      help="epochs of representation learning (default %(default)s), as in "
-                      "`reproduce`")  # fmt: skip
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("demo"),
+        help="folder for the zoo, run and report (default: demo)",
+    )
+    demo.add_argument(
+        "--models",
+        type=int,
+        default=recipe.zoo_options["n_models"],
+        help="number of models (default %(default)s)",
+    )
+    demo.add_argument(
+        "--run-epochs",
+        type=int,
+        default=recipe.runs[0].epochs,
+        help="epochs of representation learning (default %(default)s), as in `reproduce`",
+    )
     _common(demo)
     demo.set_defaults(run=run_demo)
 
@@ -72,8 +91,11 @@ def run_reproduce(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     recipe = RECIPES.create("demo")
-    recipe = replace(recipe, zoo_options={**recipe.zoo_options, "n_models": args.models},
-                     runs=(replace(recipe.runs[0], epochs=args.run_epochs),))  # fmt: skip
+    recipe = replace(
+        recipe,
+        zoo_options={**recipe.zoo_options, "n_models": args.models},
+        runs=(replace(recipe.runs[0], epochs=args.run_epochs),),
+    )
     return _run(recipe, args.out, args, _DEMO_NOTE)
 
 
@@ -88,8 +110,9 @@ _DEMO_NOTE = (
 def _run(recipe: Recipe, out: Path, args: argparse.Namespace, note: str | None = None) -> int:
     from hyperrep.pipeline import reproduce
 
-    tables = reproduce(recipe, out, data_dir=args.data_dir, device=args.device,
-                       progress=not args.quiet)  # fmt: skip
+    tables = reproduce(
+        recipe, out, data_dir=args.data_dir, device=args.device, progress=not args.quiet
+    )
     print_tables(tables, out / "report")
     if note:
         print(f"\n{note}")

@@ -25,30 +25,48 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     create.add_argument("--test-subset", type=int, help="use the first K test images")
     create.add_argument("--batch-size", type=int, help="training batch size")
     create.add_argument("--population", type=int, help="models trained together per population")
-    create.add_argument("--init-scheme", choices=["authors", "fan-in"],
-                        help="what the init names mean (default authors: U(0,1), N(0,1), "
-                        "PyTorch kaiming/xavier, biases 0.01)")  # fmt: skip
-    create.add_argument("--train-metrics", choices=["running", "full"],
-                        help="train loss/accuracy as the epoch's running mean (default) or a "
-                        "full pass over the training set after each epoch")  # fmt: skip
-    create.add_argument("--model-order", choices=["balanced", "grid"],
-                        help="which models --models N takes from a grid preset: the first N "
-                        "of a balanced, nested order (default; the zoo can grow) or a random "
-                        "draw (zoos of format 3 and earlier)")  # fmt: skip
-    create.add_argument("--flush-subnormals", choices=["on", "off"],
-                        help="zero subnormal weights and optimizer moments after each step "
-                        "(default on: up to 9x faster, docs/zoo.md; off: zoos of format 4 "
-                        "and earlier)")  # fmt: skip
+    create.add_argument(
+        "--init-scheme",
+        choices=["authors", "fan-in"],
+        help="what the init names mean (default authors: U(0,1), N(0,1), "
+        "PyTorch kaiming/xavier, biases 0.01)",
+    )
+    create.add_argument(
+        "--train-metrics",
+        choices=["running", "full"],
+        help="train loss/accuracy as the epoch's running mean (default) or a "
+        "full pass over the training set after each epoch",
+    )
+    create.add_argument(
+        "--model-order",
+        choices=["balanced", "grid"],
+        help="which models --models N takes from a grid preset: the first N "
+        "of a balanced, nested order (default; the zoo can grow) or a random "
+        "draw (zoos of format 3 and earlier)",
+    )
+    create.add_argument(
+        "--flush-subnormals",
+        choices=["on", "off"],
+        help="zero subnormal weights and optimizer moments after each step "
+        "(default on: up to 9x faster, docs/zoo.md; off: zoos of format 4 "
+        "and earlier)",
+    )
     create.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     create.add_argument("--data-dir", type=Path, help="folder with MNIST / Fashion-MNIST IDX files")
     create.add_argument("--quiet", action="store_true", help="no progress bar")
-    create.add_argument("--backend", choices=["local", "ray"], default="local",
-                        help="local: train here; ray: one Ray task per population, on a "
-                        "cluster or a local Ray instance (needs hyperrep[distributed]; "
-                        "docs/scale.md)")  # fmt: skip
+    create.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="local: train here; ray: one Ray task per population, on a "
+        "cluster or a local Ray instance (needs hyperrep[distributed]; "
+        "docs/scale.md)",
+    )
     ray = create.add_argument_group("with --backend ray (docs/scale.md)")
-    ray.add_argument("--address", help="the cluster to join, such as HOST:6379 or auto "
-                     "(default: start a local Ray instance)")  # fmt: skip
+    ray.add_argument(
+        "--address",
+        help="the cluster to join, such as HOST:6379 or auto (default: start a local Ray instance)",
+    )
     for flag, kind, default, what in (
         ("--task-cpus", float, 1.0, "CPUs per population task"),
         ("--task-gpus", float, 0.0, "GPUs per population task; above 0 it trains on CUDA"),
@@ -58,8 +76,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     create.set_defaults(run=run_create)
 
     imp = sub.add_parser("import", help="import a zoo published in another format")
-    imp.add_argument("format", help="unterthiner (the Small CNN Zoo) or raytune (trial "
-                     "folders: params.json, result.json, checkpoint_E)")  # fmt: skip
+    imp.add_argument(
+        "format",
+        help="unterthiner (the Small CNN Zoo) or raytune (trial "
+        "folders: params.json, result.json, checkpoint_E)",
+    )
     imp.add_argument("source", type=Path, help="folder holding the source zoo's files")
     imp.add_argument("--out", required=True, type=Path, help="folder to write the zoo to")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -74,17 +95,22 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     verify.set_defaults(run=run_verify)
 
     compare = sub.add_parser(
-        "compare", help="appendix Figure 3 for zoos side by side, with the numbers behind it",
+        "compare",
+        help="appendix Figure 3 for zoos side by side, with the numbers behind it",
         description="Accuracy over epochs, accuracy over mean weight and UMAP of W by "
         "activation, init and epoch, one column per zoo (figure3.png); the mean-weight / "
         "accuracy correlation and how separable init and activation are in W "
         "(structure.csv, structure.md; the columns are described in docs/zoo.md).",
-    )  # fmt: skip
+    )
     compare.add_argument("zoos", type=Path, nargs="+", metavar="ZOO", help="zoo folders")
     compare.add_argument("--out", required=True, type=Path, help="folder for the figure and tables")
     compare.add_argument("--names", nargs="+", help="column titles (default: the zoos' presets)")
-    compare.add_argument("--umap-points", type=int, default=3000,
-                         help="checkpoints per UMAP (default 3000; 0: no UMAP rows)")  # fmt: skip
+    compare.add_argument(
+        "--umap-points",
+        type=int,
+        default=3000,
+        help="checkpoints per UMAP (default 3000; 0: no UMAP rows)",
+    )
     compare.add_argument("--seed", type=int, default=0, help="split, samples and UMAP seed")
     compare.set_defaults(run=run_compare)
 
@@ -104,16 +130,21 @@ def run_create(args: argparse.Namespace) -> int:
     from hyperrep.data import DataNotFoundError
     from hyperrep.zoo import create_zoo
 
-    for flag, value in (("--models", args.models), ("--epochs", args.epochs),
-                        ("--train-subset", args.train_subset),
-                        ("--test-subset", args.test_subset), ("--batch-size", args.batch_size),
-                        ("--population", args.population)):  # fmt: skip
+    for flag, value in (
+        ("--models", args.models),
+        ("--epochs", args.epochs),
+        ("--train-subset", args.train_subset),
+        ("--test-subset", args.test_subset),
+        ("--batch-size", args.batch_size),
+        ("--population", args.population),
+    ):
         if value is not None and value < 1:
             raise HyperrepError(f"{flag} must be >= 1, got {value}")
     preset = create_zoo_config(args.preset)
     if args.models is not None and args.models > preset.total_models:
-        raise HyperrepError(f"--models {args.models} is more than the {preset.total_models} "
-                            f"models of {args.preset}")  # fmt: skip
+        raise HyperrepError(
+            f"--models {args.models} is more than the {preset.total_models} models of {args.preset}"
+        )
     config = create_zoo_config(
         args.preset,
         n_models=args.models,
@@ -145,8 +176,12 @@ def run_create(args: argparse.Namespace) -> int:
 
 
 def _ray_options(args: argparse.Namespace):  # -> RayOptions | None
-    ray_flags = {"--address": args.address is not None, "--task-cpus": args.task_cpus != 1.0,
-                 "--task-gpus": args.task_gpus != 0.0, "--retries": args.retries != 2}  # fmt: skip
+    ray_flags = {
+        "--address": args.address is not None,
+        "--task-cpus": args.task_cpus != 1.0,
+        "--task-gpus": args.task_gpus != 0.0,
+        "--retries": args.retries != 2,
+    }
     if args.backend != "ray":
         given = [flag for flag, set_ in ray_flags.items() if set_]
         if given:
@@ -188,9 +223,12 @@ def run_compare(args: argparse.Namespace) -> int:
         raise HyperrepError(f"--umap-points must be >= 0, got {args.umap_points}")
     zoos = [open_zoo(path) for path in args.zoos]  # every folder checked before any work
     names = args.names or [zoo.config.preset for zoo in zoos]
-    structures = [weight_space_structure(zoo, name, umap_points=args.umap_points, seed=args.seed)
-                  for zoo, name in tqdm(list(zip(zoos, names, strict=True)), desc="zoos",
-                                        unit="zoo", dynamic_ncols=True)]  # fmt: skip
+    structures = [
+        weight_space_structure(zoo, name, umap_points=args.umap_points, seed=args.seed)
+        for zoo, name in tqdm(
+            list(zip(zoos, names, strict=True)), desc="zoos", unit="zoo", dynamic_ncols=True
+        )
+    ]
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -219,10 +257,16 @@ def run_verify(args: argparse.Namespace) -> int:
             print(f"... and {len(problems) - 20} more")
         print(f"{args.zoo}: {len(problems)} problem(s) in {len(done)} finished chunk(s)")
         return 1
-    note = (f"; {len(unchecked)} chunk(s) finished before checksums were recorded: values "
-            "checked, no checksum" if unchecked else "")  # fmt: skip
-    print(f"{args.zoo}: ok ({len(done)} of {len(zoo.meta['chunks'])} chunks finished, files, "
-          f"checksums and checkpoints consistent{note})")  # fmt: skip
+    note = (
+        f"; {len(unchecked)} chunk(s) finished before checksums were recorded: values "
+        "checked, no checksum"
+        if unchecked
+        else ""
+    )
+    print(
+        f"{args.zoo}: ok ({len(done)} of {len(zoo.meta['chunks'])} chunks finished, files, "
+        f"checksums and checkpoints consistent{note})"
+    )
     return 0
 
 

@@ -18,9 +18,13 @@ def build_parser() -> argparse.ArgumentParser:
     from hyperrep._version import __version__
 
     parser.add_argument("--version", action="version", version=f"hyperrep {__version__}")
-    parser.add_argument("--threads", type=int, metavar="N",
-                        help="CPU threads to compute with (default: every core; on a "
-                             "shared machine, the cores that are free)")  # fmt: skip
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="CPU threads to compute with (default: every core; on a "
+        "shared machine, the cores that are free)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _zoo.add_parser(commands)
     _symmetry.add_parser(commands)

@@ -92,8 +92,10 @@ def _declared_size(header: bytes, source: str) -> int:
     shape = np.frombuffer(header, dtype=">u4", count=ndim, offset=4).astype(np.int64)
     size = 4 + 4 * ndim + int(np.prod(shape)) * _DTYPES[code].itemsize
     if size > MAX_IDX_BYTES:
-        raise DataFormatError(f"{source}: IDX header declares {size:,} bytes, more than the "
-                              f"{MAX_IDX_BYTES:,} hyperrep reads")  # fmt: skip
+        raise DataFormatError(
+            f"{source}: IDX header declares {size:,} bytes, more than the "
+            f"{MAX_IDX_BYTES:,} hyperrep reads"
+        )
     return size
 
 

@@ -104,7 +104,7 @@ FASHION_MNIST = IdxSource(
         "Sneaker",
         "Bag",
         "Ankle boot",
-    ),  # fmt: skip
+    ),
     aliases=("fashion_mnist", "FashionMNIST/raw"),
 )
 _SOURCES = {s.name: s for s in (MNIST, FASHION_MNIST)}

@@ -29,10 +29,12 @@ def evaluate_zoo(
     With `permutations` K > 1 each run's latent averaged over K input permutations is
     probed too."""
     out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir())
-                                              and not (out / RESULTS_FILE).is_file())):  # fmt: skip
-        raise HyperrepError(f"{out} exists and is neither empty nor a hyperrep report; "
-                            "choose another --out")  # fmt: skip
+    if out.exists() and (
+        not out.is_dir() or (any(out.iterdir()) and not (out / RESULTS_FILE).is_file())
+    ):
+        raise HyperrepError(
+            f"{out} exists and is neither empty nor a hyperrep report; choose another --out"
+        )
     results: ProbeResults = probe_zoo(
         zoo, runs, ood, umap_points, include_init, progress, permutations
     )

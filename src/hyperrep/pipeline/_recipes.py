@@ -44,8 +44,11 @@ class Recipe:
         """The recipe with fewer models per zoo and/or other epochs for every run."""
         recipe = self
         if n_models is not None:
-            recipe = replace(recipe, zoo_options={**self.zoo_options, "n_models": n_models},
-                             ood_options={**self.ood_options, "n_models": n_models})  # fmt: skip
+            recipe = replace(
+                recipe,
+                zoo_options={**self.zoo_options, "n_models": n_models},
+                ood_options={**self.ood_options, "n_models": n_models},
+            )
         if run_epochs is not None:
             recipe = replace(recipe, runs=tuple(replace(r, epochs=run_epochs) for r in self.runs))
         return recipe
@@ -55,8 +58,9 @@ RECIPES: Registry[Recipe] = Registry("recipe")
 register_recipe = RECIPES.register
 
 
-def _grid(variants: tuple[str, ...], ratios: tuple[float, ...], epochs: dict[str, int],
-          **train: Any) -> tuple[RunRecipe, ...]:  # fmt: skip
+def _grid(
+    variants: tuple[str, ...], ratios: tuple[float, ...], epochs: dict[str, int], **train: Any
+) -> tuple[RunRecipe, ...]:
     return tuple(RunRecipe(v, c, epochs[v], dict(train)) for v in variants for c in ratios)
 
 
@@ -71,8 +75,9 @@ def tetris_seed() -> Recipe:
     """Appendix Table 5: E_c, ED, E_cD at c = 2, 3, 5 on the full TETRIS-SEED zoo."""
     # about 70 minutes on 2 CPU cores: E_cD c = 2 gets the most epochs (the paper's target)
     grid = _grid(("ecd", "ed", "ec"), (2, 3, 5), {"ec": 4, "ed": 8, "ecd": 6})
-    return Recipe("tetris-seed", tuple(replace(r, epochs=10) if r.name == "ecd-c2" else r
-                                       for r in grid))  # fmt: skip
+    return Recipe(
+        "tetris-seed", tuple(replace(r, epochs=10) if r.name == "ecd-c2" else r for r in grid)
+    )
 
 
 @register_recipe("tetris-hyp")
@@ -90,11 +95,22 @@ def tetris_hyp() -> Recipe:
 # The latent stays on the compression token (rank <= d_model): reading it from all tokens
 # reconstructed 65% instead of 26% on MNIST-SEED 576 but probed worse (Acc -1.7).
 _CNN_RUNS = (
-    RunRecipe("ecd", 2464 / 700, 60, {"gamma": 0.1, "batch_size": 32, "normalize": True,
-                                      "recon_target": "augmented", "permutation_pool": 25000,
-                                      "erase_mode": "block-retry", "cpu_bf16": True},
-              {"d_model": 128, "d_ff": 512}),
-)  # fmt: skip
+    RunRecipe(
+        "ecd",
+        2464 / 700,
+        60,
+        {
+            "gamma": 0.1,
+            "batch_size": 32,
+            "normalize": True,
+            "recon_target": "augmented",
+            "permutation_pool": 25000,
+            "erase_mode": "block-retry",
+            "cpu_bf16": True,
+        },
+        {"d_model": 128, "d_ff": 512},
+    ),
+)
 
 
 # The reports add the latent averaged over 16 input permutations (`E_cD ... avg16`): on
@@ -106,8 +122,12 @@ _CNN_PERMUTATION_AVERAGE = 16
 @register_recipe("mnist-seed")
 def mnist_seed() -> Recipe:
     """Appendix Table 6 and Figure 10: E_cD on MNIST-SEED, probes also on FASHION-SEED."""
-    return Recipe("mnist-seed", _CNN_RUNS, ood_zoo="fashion-seed",
-                  permutation_average=_CNN_PERMUTATION_AVERAGE)  # fmt: skip
+    return Recipe(
+        "mnist-seed",
+        _CNN_RUNS,
+        ood_zoo="fashion-seed",
+        permutation_average=_CNN_PERMUTATION_AVERAGE,
+    )
 
 
 @register_recipe("fashion-seed")
@@ -121,8 +141,12 @@ def fashion_seed() -> Recipe:
 # 40x the compute of our 128 (docs/results.md). The paper's zoos are full size; docs/
 # results.md builds them a quarter at a time (`--models 288`), which the balanced model
 # order keeps balanced and a later full-size run grows.
-_HYP_GAMMAS = {"mnist-hyp-1-fix-seed": 0.5, "mnist-hyp-1-rand-seed": 0.15,
-               "mnist-hyp-5-fix-seed": 0.5, "mnist-hyp-5-rand-seed": 0.5}  # fmt: skip
+_HYP_GAMMAS = {
+    "mnist-hyp-1-fix-seed": 0.5,
+    "mnist-hyp-1-rand-seed": 0.15,
+    "mnist-hyp-5-fix-seed": 0.5,
+    "mnist-hyp-5-rand-seed": 0.5,
+}
 
 
 def _hyp_recipe(preset: str) -> Recipe:

@@ -48,26 +48,45 @@ def reproduce(
     """
     out = Path(out)
     timings: dict[str, float] = {}
-    zoo = _zoo(recipe.zoo, recipe.zoo_options, out / "zoo", data_dir, device, progress, log,
-               timings)  # fmt: skip
+    zoo = _zoo(
+        recipe.zoo, recipe.zoo_options, out / "zoo", data_dir, device, progress, log, timings
+    )
     ood = None
     if recipe.ood_zoo is not None:
-        ood = _zoo(recipe.ood_zoo, recipe.ood_options, out / "ood-zoo", data_dir, device,
-                   progress, log, timings)  # fmt: skip
+        ood = _zoo(
+            recipe.ood_zoo,
+            recipe.ood_options,
+            out / "ood-zoo",
+            data_dir,
+            device,
+            progress,
+            log,
+            timings,
+        )
     runs: list[TrainedRun] = []
     for i, run_recipe in enumerate(recipe.runs, 1):
         folder = out / "runs" / run_recipe.name
-        log(f"\nrun {i}/{len(recipe.runs)}: {run_recipe.variant} at c = "
-            f"{run_recipe.compression:.3g}, {run_recipe.epochs} epochs -> {folder}")  # fmt: skip
+        log(
+            f"\nrun {i}/{len(recipe.runs)}: {run_recipe.variant} at c = "
+            f"{run_recipe.compression:.3g}, {run_recipe.epochs} epochs -> {folder}"
+        )
         start = time.perf_counter()
-        train_representation(zoo, run_config(run_recipe, zoo), folder, device=device,
-                             progress=progress)  # fmt: skip
+        train_representation(
+            zoo, run_config(run_recipe, zoo), folder, device=device, progress=progress
+        )
         timings[f"run {run_recipe.name}"] = time.perf_counter() - start
         runs.append(load_run(folder, device=device))
     log(f"\nlinear probes on W, s(W) and {len(runs)} representation(s) -> {out / 'report'}")
     start = time.perf_counter()
-    tables = evaluate_zoo(zoo, runs, out / "report", ood, recipe.umap_points, progress=progress,
-                          permutations=recipe.permutation_average)  # fmt: skip
+    tables = evaluate_zoo(
+        zoo,
+        runs,
+        out / "report",
+        ood,
+        recipe.umap_points,
+        progress=progress,
+        permutations=recipe.permutation_average,
+    )
     timings["report"] = time.perf_counter() - start
     (out / "timings.json").write_text(json.dumps(timings, indent=1) + "\n")
     return tables

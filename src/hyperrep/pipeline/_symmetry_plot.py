@@ -13,14 +13,21 @@ def plot_symmetry_check(result: SymmetryCheck, path: str | Path) -> Path:
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     epochs = result.epochs
-    left.plot(epochs, [100 * a for a in result.acc_a], "o-", lw=3, ms=7, alpha=0.5,
-              label="A (trained)")  # fmt: skip
-    left.plot(epochs, [100 * a for a in result.acc_ap], "s--", lw=1.8, ms=5,
-              label="Ap (A permuted)")  # fmt: skip
-    left.plot(epochs, [100 * a for a in result.acc_b], "x:", lw=1.5, ms=7,
-              label="B (trained from Ap's start)")  # fmt: skip
-    left.set(xlabel="epoch", ylabel="test accuracy (%)",
-             title="Same function: accuracies coincide")  # fmt: skip
+    left.plot(
+        epochs, [100 * a for a in result.acc_a], "o-", lw=3, ms=7, alpha=0.5, label="A (trained)"
+    )
+    left.plot(
+        epochs, [100 * a for a in result.acc_ap], "s--", lw=1.8, ms=5, label="Ap (A permuted)"
+    )
+    left.plot(
+        epochs,
+        [100 * a for a in result.acc_b],
+        "x:",
+        lw=1.5,
+        ms=7,
+        label="B (trained from Ap's start)",
+    )
+    left.set(xlabel="epoch", ylabel="test accuracy (%)", title="Same function: accuracies coincide")
     left.legend(loc="lower right")
     left.grid(alpha=0.3)
 
@@ -28,8 +35,11 @@ def plot_symmetry_check(result: SymmetryCheck, path: str | Path) -> Path:
     right.plot(epochs, result.dist_a_b, "s--", label="|A - B|")
     right.plot(epochs, result.dist_ap_b, "x:", label="|Ap - B|")
     right.set_yscale("symlog", linthresh=1e-8)
-    right.set(xlabel="epoch", ylabel="l2 distance of weight vectors (symlog)",
-              title="Far apart in weight space; B tracks Ap")  # fmt: skip
+    right.set(
+        xlabel="epoch",
+        ylabel="l2 distance of weight vectors (symlog)",
+        title="Far apart in weight space; B tracks Ap",
+    )
     right.legend(loc="center right")
     right.grid(alpha=0.3)
 

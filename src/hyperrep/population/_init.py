@@ -26,8 +26,14 @@ if TYPE_CHECKING:
 
 AUTHORS_BIAS = 0.01
 INIT_SCHEME_NAMES = ("authors", "fan-in", "imported")  # imported: names as the source has them
-INITS = ("uniform", "normal", "kaiming_uniform", "kaiming_normal", "xavier_uniform",
-         "xavier_normal")  # fmt: skip
+INITS = (
+    "uniform",
+    "normal",
+    "kaiming_uniform",
+    "kaiming_normal",
+    "xavier_uniform",
+    "xavier_normal",
+)
 
 
 def _fan_in(w: torch.Tensor) -> int:

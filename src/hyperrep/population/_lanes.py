@@ -57,9 +57,17 @@ class _ConvBlock(torch.autograd.Function):
     def backward(ctx, g):  # type: ignore[override]
         x, w, idx, out, lanes = ctx.saved_tensors
         dx, dw, db = conv_backward(
-            g.contiguous(), idx, x, w, ctx.pool, ctx.needs_input_grad[0], ctx.activation, out,
-            ctx.group, lanes,
-        )  # fmt: skip
+            g.contiguous(),
+            idx,
+            x,
+            w,
+            ctx.pool,
+            ctx.needs_input_grad[0],
+            ctx.activation,
+            out,
+            ctx.group,
+            lanes,
+        )
         return dx, dw, db, None, None, None
 
 

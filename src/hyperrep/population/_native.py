@@ -74,11 +74,15 @@ def _private_dir(path: Path) -> Path:
     if not stat.S_ISDIR(info.st_mode):
         raise NativeUnavailable(f"kernel cache {path} is not a folder")
     if hasattr(os, "getuid") and info.st_uid != os.getuid():
-        raise NativeUnavailable(f"kernel cache {path} belongs to another user; set "
-                                "HYPERREP_CACHE to a folder of your own")  # fmt: skip
+        raise NativeUnavailable(
+            f"kernel cache {path} belongs to another user; set "
+            "HYPERREP_CACHE to a folder of your own"
+        )
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise NativeUnavailable(f"kernel cache {path} is writable by others "
-                                f"(mode {stat.filemode(info.st_mode)}); chmod go-w it")  # fmt: skip
+        raise NativeUnavailable(
+            f"kernel cache {path} is writable by others "
+            f"(mode {stat.filemode(info.st_mode)}); chmod go-w it"
+        )
     return path
 
 
@@ -115,8 +119,9 @@ def build_library() -> Path:
             if not _trusted(target):
                 _compile(compiler, target)
     except Timeout:
-        raise NativeUnavailable("another process has been building the kernels for too "
-                                "long") from None  # fmt: skip
+        raise NativeUnavailable(
+            "another process has been building the kernels for too long"
+        ) from None
     return target
 
 
@@ -143,8 +148,13 @@ def _compile(compiler: str, target: Path) -> None:
 
 def _run_compiler(compiler: str, flags: tuple[str, ...], out: Path) -> None:
     try:
-        subprocess.run([compiler, *flags, "-o", str(out), str(_SOURCE)], check=True,
-                       capture_output=True, text=True, timeout=_BUILD_TIMEOUT_S)  # fmt: skip
+        subprocess.run(
+            [compiler, *flags, "-o", str(out), str(_SOURCE)],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=_BUILD_TIMEOUT_S,
+        )
     except subprocess.TimeoutExpired:
         raise NativeUnavailable(f"{compiler} took over {_BUILD_TIMEOUT_S} s") from None
     except (OSError, subprocess.CalledProcessError) as err:
@@ -179,8 +189,13 @@ def kernel_report() -> dict[str, object]:
         lib = _library()
     except (NativeUnavailable, OSError) as err:
         return {**info, "available": False, "reason": str(err)}
-    return {**info, "available": True, "library": str(build_library()),
-            "openmp": bool(lib.has_openmp()), "lanes": LANES}  # fmt: skip
+    return {
+        **info,
+        "available": True,
+        "library": str(build_library()),
+        "openmp": bool(lib.has_openmp()),
+        "lanes": LANES,
+    }
 
 
 @cache
@@ -216,8 +231,9 @@ def _dims(x: torch.Tensor, w: torch.Tensor, pool: int, group: int) -> tuple[int,
     rows_ok = x.shape[0] == m if group > 1 else x.shape[0] in (1, m)
     ok = b % LANES == 0 and b % group == 0 and models % group == 0 and rows_ok
     if not ok or w.shape[2:] != (c, k, k) or k > min(h, wd):
-        raise ValueError(f"bad kernel operands: x {tuple(x.shape)}, w {tuple(w.shape)}, "
-                         f"group {group}")  # fmt: skip
+        raise ValueError(
+            f"bad kernel operands: x {tuple(x.shape)}, w {tuple(w.shape)}, group {group}"
+        )
     return m, c, h, wd, o, k, pool, b
 
 
@@ -233,8 +249,9 @@ def _check(expected: dict[str, tuple[int, ...]], **tensors: torch.Tensor | None)
         if t is None or t.dtype != torch.float32 or not t.is_contiguous() or t.is_cuda:
             raise ValueError(f"kernel operand {name} must be a contiguous float32 CPU tensor")
         if name in expected and tuple(t.shape) != expected[name]:
-            raise ValueError(f"kernel operand {name}: shape {tuple(t.shape)}, "
-                             f"expected {expected[name]}")  # fmt: skip
+            raise ValueError(
+                f"kernel operand {name}: shape {tuple(t.shape)}, expected {expected[name]}"
+            )
 
 
 def _x_stride(x: torch.Tensor, models: int) -> int:
@@ -261,8 +278,18 @@ def conv_forward(
     idx = torch.empty_like(out) if pool > 1 else None
     lanes = x.new_empty(dims[0], w[0].numel() * dims[-1]) if group > 1 else None
     bias_lanes = x.new_empty(dims[0], w.shape[1] * dims[-1]) if group > 1 else None
-    lib.conv_forward(_p(x), _x_stride(x, dims[0]), _p(w), _p(bias), _p(out), _p(idx),
-                     _p(lanes), _p(bias_lanes), *dims, group)  # fmt: skip
+    lib.conv_forward(
+        _p(x),
+        _x_stride(x, dims[0]),
+        _p(w),
+        _p(bias),
+        _p(out),
+        _p(idx),
+        _p(lanes),
+        _p(bias_lanes),
+        *dims,
+        group,
+    )
     return out, idx, lanes
 
 
@@ -302,8 +329,21 @@ def conv_backward(
     lib.set_threads(torch.get_num_threads())
     dx = torch.empty_like(x) if input_grad else None
     dw, db = torch.empty_like(w), w.new_empty(w.shape[:2])
-    failed = lib.conv_backward(_p(g), _p(activated), act, _p(idx), _p(x), _x_stride(x, dims[0]),
-                               _p(w), _p(lanes), _p(dx), _p(dw), _p(db), *dims, group)  # fmt: skip
+    failed = lib.conv_backward(
+        _p(g),
+        _p(activated),
+        act,
+        _p(idx),
+        _p(x),
+        _x_stride(x, dims[0]),
+        _p(w),
+        _p(lanes),
+        _p(dx),
+        _p(dw),
+        _p(db),
+        *dims,
+        group,
+    )
     if failed:
         raise MemoryError("the convolution kernels could not allocate a scratch buffer")
     return dx, dw, db

@@ -82,9 +82,12 @@ def train_single(
             model.get_parameter(slot.name).copy_(tensor)
     if spec.optimizer == "adam":
         opt: torch.optim.Optimizer = torch.optim.Adam(
-            model.parameters(), lr=spec.lr, betas=ADAM_BETAS, eps=ADAM_EPS,
+            model.parameters(),
+            lr=spec.lr,
+            betas=ADAM_BETAS,
+            eps=ADAM_EPS,
             weight_decay=spec.weight_decay,
-        )  # fmt: skip
+        )
     else:
         opt = torch.optim.SGD(
             model.parameters(), lr=spec.lr, momentum=SGD_MOMENTUM, weight_decay=spec.weight_decay
@@ -105,9 +108,15 @@ def train_single(
         finite = bool(torch.isfinite(flat).all()) and np.isfinite(train_loss).all()
         diverged |= not finite or float(flat.abs().max()) > DIVERGENCE_LIMIT
         return EpochRecord(
-            epoch, flat.cpu().numpy()[None], train_loss, train_acc, test.loss(),
-            test.accuracy(), test.f1(), np.array([diverged]),
-        )  # fmt: skip
+            epoch,
+            flat.cpu().numpy()[None],
+            train_loss,
+            train_acc,
+            test.loss(),
+            test.accuracy(),
+            test.f1(),
+            np.array([diverged]),
+        )
 
     model.train()
     yield record(0)
@@ -130,9 +139,13 @@ def train_single(
 
 
 def evaluate_single(
-    arch: Architecture, activation: str, vector: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+    arch: Architecture,
+    activation: str,
+    vector: torch.Tensor,
+    x: torch.Tensor,
+    y: torch.Tensor,
     num_classes: int,
-) -> Tally:  # fmt: skip
+) -> Tally:
     """Loss, accuracy and confusion of one flat weight vector, through a plain torch module."""
     from hyperrep.arch import vector_to_state_dict
 

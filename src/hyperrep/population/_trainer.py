@@ -74,8 +74,9 @@ def population_forward(
     if uses_native(arch, x.device):
         return lanes_forward(arch, activation, params, x, dropout, dropout_generators)
     m, b = x.shape[:2]
-    ctx = PopulationContext(activation_fn(activation), m, b, x.stride(0) == 0, dropout,
-                            dropout_generators)  # fmt: skip
+    ctx = PopulationContext(
+        activation_fn(activation), m, b, x.stride(0) == 0, dropout, dropout_generators
+    )
     slots = iter(params)
     h = x  # (M, B, *features) throughout
     for layer in arch.layers:
@@ -86,8 +87,12 @@ def population_forward(
 def uses_native(arch: Architecture, device: torch.device | str) -> bool:
     """True if this architecture's population pass runs on the C kernels here: a CNN
     whose every layer the kernels support, on the CPU, with the kernels built."""
-    return (arch.convolutional and arch.supports("lanes") and torch.device(device).type == "cpu"
-            and native_available())  # fmt: skip
+    return (
+        arch.convolutional
+        and arch.supports("lanes")
+        and torch.device(device).type == "cpu"
+        and native_available()
+    )
 
 
 def cross_entropy_grad(logits: torch.Tensor, labels: torch.Tensor, dim: int = -1) -> torch.Tensor:
@@ -160,8 +165,9 @@ class PopulationTrainer:
                 f"a population needs one activation/optimizer, got {sorted(groups)}"
             )
         if train_metrics not in TRAIN_METRICS:
-            raise HyperrepError(f"train_metrics must be one of {', '.join(TRAIN_METRICS)}, "
-                                f"got {train_metrics!r}")  # fmt: skip
+            raise HyperrepError(
+                f"train_metrics must be one of {', '.join(TRAIN_METRICS)}, got {train_metrics!r}"
+            )
         self.arch, self.data, self.batch_size = arch, data, batch_size
         self.train_metrics = train_metrics
         self._running: Tally | None = None  # this epoch's training batches, if "running"
@@ -296,8 +302,9 @@ def train_population(
     flush_subnormals: bool = True,
 ) -> Iterator[EpochRecord]:
     """Train models that share activation and optimizer; yield a record per epoch 0..epochs."""
-    trainer = PopulationTrainer(arch, models, data, batch_size, train_metrics,
-                                flush_subnormals=flush_subnormals)  # fmt: skip
+    trainer = PopulationTrainer(
+        arch, models, data, batch_size, train_metrics, flush_subnormals=flush_subnormals
+    )
     yield trainer.record()
     while trainer.epoch < epochs:
         trainer.train_epoch()

@@ -51,8 +51,9 @@ class LinearProbe:
         z = (np.asarray(x, np.float64) - self.mean) / self.std
         if self.kind == "regression":
             return z @ self.coef + self.intercept[0]
-        return np.asarray(self.classes, dtype=object)[np.argmax(z @ self.coef.T + self.intercept,
-                                                                axis=1)]  # fmt: skip
+        return np.asarray(self.classes, dtype=object)[
+            np.argmax(z @ self.coef.T + self.intercept, axis=1)
+        ]
 
 
 def _from_fitted(p: Prediction) -> LinearProbe:
@@ -70,10 +71,18 @@ def _from_fitted(p: Prediction) -> LinearProbe:
     else:
         raise HyperrepError(f"cannot save a probe of type {type(probe).__name__}")
     st = probe.standardizer
-    return LinearProbe(p.representation, p.task.name, p.task.column, p.task.kind,
-                       np.asarray(st.mean, np.float64), np.asarray(st.std, np.float64),
-                       np.asarray(coef, np.float64), np.asarray(intercept, np.float64),
-                       classes, error)  # fmt: skip
+    return LinearProbe(
+        p.representation,
+        p.task.name,
+        p.task.column,
+        p.task.kind,
+        np.asarray(st.mean, np.float64),
+        np.asarray(st.std, np.float64),
+        np.asarray(coef, np.float64),
+        np.asarray(intercept, np.float64),
+        classes,
+        error,
+    )
 
 
 @dataclass
@@ -101,15 +110,29 @@ def save_bundle(
     for i, lp in enumerate(probes):
         for name in ("mean", "std", "coef", "intercept"):
             tensors[f"{i}.{name}"] = np.ascontiguousarray(getattr(lp, name))
-        entries.append({"representation": lp.representation, "task": lp.task,
-                        "column": lp.column, "kind": lp.kind, "classes": lp.classes,
-                        "error": lp.error})  # fmt: skip
+        entries.append(
+            {
+                "representation": lp.representation,
+                "task": lp.task,
+                "column": lp.column,
+                "kind": lp.kind,
+                "classes": lp.classes,
+                "error": lp.error,
+            }
+        )
     with atomic_path(out / BUNDLE_TENSORS) as tmp:
         save_file(tensors, str(tmp))
-    write_json_atomic(out / BUNDLE_JSON, {"format": "hyperrep-probes", "version": 1,
-                                          "architecture": arch.to_dict(), "runs": runs,
-                                          "permutations": permutations or {},
-                                          "probes": entries})  # fmt: skip
+    write_json_atomic(
+        out / BUNDLE_JSON,
+        {
+            "format": "hyperrep-probes",
+            "version": 1,
+            "architecture": arch.to_dict(),
+            "runs": runs,
+            "permutations": permutations or {},
+            "probes": entries,
+        },
+    )
 
 
 def load_bundle(folder: str | Path) -> ProbeBundle:
@@ -154,21 +177,25 @@ def load_checkpoint_vector(path: Path, arch: Architecture) -> np.ndarray:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # unpickling refused, truncated, not a checkpoint
         reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
-        raise HyperrepError(f"{path}: not a plain state_dict we can load without running "
-                            f"code ({reason})") from None  # fmt: skip
+        raise HyperrepError(
+            f"{path}: not a plain state_dict we can load without running code ({reason})"
+        ) from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise HyperrepError(f"{path}: not a state_dict (a mapping of names to tensors)")
     expected = {s.name: s.shape for s in arch.param_slots}
     if set(state) != set(expected):
         missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-        raise HyperrepError(f"{path}: not a {arch.name} state_dict (missing {missing[:4]}, "
-                            f"unexpected {extra[:4]})")  # fmt: skip
+        raise HyperrepError(
+            f"{path}: not a {arch.name} state_dict (missing {missing[:4]}, unexpected {extra[:4]})"
+        )
     parts = []
     for slot in arch.param_slots:
         tensor = state[slot.name]
         if tuple(tensor.shape) != slot.shape:
-            raise HyperrepError(f"{path}: {slot.name} has shape {tuple(tensor.shape)}, "
-                                f"{arch.name} needs {slot.shape}")  # fmt: skip
+            raise HyperrepError(
+                f"{path}: {slot.name} has shape {tuple(tensor.shape)}, "
+                f"{arch.name} needs {slot.shape}"
+            )
         parts.append(tensor.detach().to(torch.float32).reshape(-1))
     vector = torch.cat(parts).numpy()
     if not np.isfinite(vector).all():
@@ -212,8 +239,9 @@ def predict_checkpoints(
         x = featurizer(chosen)(arch, weights)
     else:
         run = load_run(runs[chosen])
-        x = run.encode(torch.from_numpy(weights),
-                       permutations=bundle.permutations.get(chosen, 1)).numpy()  # fmt: skip
+        x = run.encode(
+            torch.from_numpy(weights), permutations=bundle.permutations.get(chosen, 1)
+        ).numpy()
     rows = [{"checkpoint": str(f)} for f in files]
     for probe in (p for p in probes if p.representation == chosen):
         values = probe.predict(x)

@@ -58,8 +58,14 @@ def evaluate_probes(
     train, val, test = (split == s for s in ("train", "val", "test"))
     ood_test = ood.table["split"].to_numpy() == "test" if ood is not None else None
     results = []
-    bar = tqdm(source.values.items(), total=len(source.values), desc="linear probes",
-               unit="representation", disable=not progress, dynamic_ncols=True)  # fmt: skip
+    bar = tqdm(
+        source.values.items(),
+        total=len(source.values),
+        desc="linear probes",
+        unit="representation",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
     for name, x in bar:
         bar.set_postfix_str(name)
         x_train, x_val, x_test = x[train], x[val], x[test]
@@ -74,13 +80,15 @@ def evaluate_probes(
             y = source.table[task.column].to_numpy()
             probe = probes.get(task) or fit_softmax(x_train, y[train], x_val, y[val])
             y_pred = probe.predict(x_test)
-            results.append(Prediction(name, task, "id", y[test], y_pred,
-                                      scores(task, y[test], y_pred), probe))  # fmt: skip
+            results.append(
+                Prediction(name, task, "id", y[test], y_pred, scores(task, y[test], y_pred), probe)
+            )
             if x_ood is not None and task.column in ood.table:
                 y_ood = ood.table[task.column].to_numpy()[ood_test]
                 p_ood = probe.predict(x_ood)
-                results.append(Prediction(name, task, "ood", y_ood, p_ood,
-                                          scores(task, y_ood, p_ood), probe))  # fmt: skip
+                results.append(
+                    Prediction(name, task, "ood", y_ood, p_ood, scores(task, y_ood, p_ood), probe)
+                )
         del x_train, x_val, x_test, x_ood
     return results
 

@@ -98,12 +98,16 @@ def fit_ridges(
         for rows, xs in scaler.chunks(x_val):
             pred[rows] = (xs @ eigvecs) @ flat
         pred = pred.reshape(len(x_val), len(alphas), -1) + intercepts
-        best = [int(np.argmax([r2_score(y_val[:, t], pred[:, a, t]) for a in range(len(alphas))]))
-                for t in range(y.shape[1])]  # fmt: skip
+        best = [
+            int(np.argmax([r2_score(y_val[:, t], pred[:, a, t]) for a in range(len(alphas))]))
+            for t in range(y.shape[1])
+        ]
     else:  # R^2 is undefined: take the strongest regularisation
         best = [len(alphas) - 1] * y.shape[1]
-    return [RidgeProbe(scaler, eigvecs @ eig_coefs[:, a, t], float(intercepts[t]), float(alphas[a]))
-            for t, a in enumerate(best)]  # fmt: skip
+    return [
+        RidgeProbe(scaler, eigvecs @ eig_coefs[:, a, t], float(intercepts[t]), float(alphas[a]))
+        for t, a in enumerate(best)
+    ]
 
 
 def fit_ridge(
@@ -114,8 +118,9 @@ def fit_ridge(
     alphas: np.ndarray = RIDGE_ALPHAS,
 ) -> RidgeProbe:
     """Closed-form ridge regression; the alpha with the best validation R^2 wins."""
-    return fit_ridges(x_train, np.asarray(y_train)[:, None], x_val,
-                      np.asarray(y_val)[:, None], alphas)[0]  # fmt: skip
+    return fit_ridges(
+        x_train, np.asarray(y_train)[:, None], x_val, np.asarray(y_val)[:, None], alphas
+    )[0]
 
 
 @dataclass

@@ -99,13 +99,19 @@ class ProbeResults:
                 tables[domain] = pd.read_csv(folder / f"{stem}.csv", index_col=0)
                 taus[domain] = pd.read_csv(folder / f"{stem}_kendall_tau.csv", index_col=0)
             embeddings = folder / "embeddings.parquet"
-            return cls(tables, taus, pd.read_parquet(folder / "predictions.parquet"),
-                       pd.read_parquet(folder / "checkpoints.parquet"),
-                       pd.read_parquet(embeddings) if embeddings.is_file() else None,
-                       meta)  # fmt: skip
+            return cls(
+                tables,
+                taus,
+                pd.read_parquet(folder / "predictions.parquet"),
+                pd.read_parquet(folder / "checkpoints.parquet"),
+                pd.read_parquet(embeddings) if embeddings.is_file() else None,
+                meta,
+            )
         except (OSError, ValueError, KeyError, TypeError) as err:
-            raise HyperrepError(f"{folder} is not a readable probe results folder "
-                                f"({type(err).__name__}: {str(err)[:100]})") from None  # fmt: skip
+            raise HyperrepError(
+                f"{folder} is not a readable probe results folder "
+                f"({type(err).__name__}: {str(err)[:100]})"
+            ) from None
 
     def prediction_list(self) -> list[Prediction]:
         """The saved regression predictions as `Prediction`s (scores recomputed)."""
@@ -115,8 +121,7 @@ class ProbeResults:
         ):
             task = Task(name, column, "regression")
             y_true, y_pred = rows["y_true"].to_numpy(), rows["y_pred"].to_numpy()
-            out.append(Prediction(rep, task, domain, y_true, y_pred,
-                                  scores(task, y_true, y_pred)))  # fmt: skip
+            out.append(Prediction(rep, task, domain, y_true, y_pred, scores(task, y_true, y_pred)))
         return out
 
 
@@ -151,31 +156,43 @@ def probe_zoo(
         table = results_table(predictions, domain)
         if any(r.config.train.has_decoder for r in runs):
             other = ood if domain == "ood" and ood is not None else zoo
-            table = pd.concat([_reconstruction_row(runs, other, table.columns, include_init),
-                               table])  # fmt: skip
+            table = pd.concat(
+                [_reconstruction_row(runs, other, table.columns, include_init), table]
+            )
         tables[domain] = table.round(1)
         taus[domain] = tau_table(predictions, domain).round(3)
     per_zoo = {zoo.config.preset: source}
     if ood is not None and target is not None:
         per_zoo[f"{ood.config.preset} (OOD)"] = target
-    meta = {"zoo": str(zoo.path), "preset": zoo.config.preset,
-            "split_models": _split_sizes(source),
-            "ood_split_models": _split_sizes(target) if target is not None else None,
-            "ood": str(ood.path) if ood is not None else None,
-            "ood_preset": ood.config.preset if ood is not None else None,
-            "permutation_average": permutations if runs else 1}  # fmt: skip
+    meta = {
+        "zoo": str(zoo.path),
+        "preset": zoo.config.preset,
+        "split_models": _split_sizes(source),
+        "ood_split_models": _split_sizes(target) if target is not None else None,
+        "ood": str(ood.path) if ood is not None else None,
+        "ood_preset": ood.config.preset if ood is not None else None,
+        "permutation_average": permutations if runs else 1,
+    }
     tested = {"id": _test_rows(source), "ood": _test_rows(target) if target is not None else None}
-    labels = {label: str(run.path.resolve()) for run, label in
-              zip(runs, run_labels(runs), strict=True)}  # fmt: skip
+    labels = {
+        label: str(run.path.resolve()) for run, label in zip(runs, run_labels(runs), strict=True)
+    }
     averaged: dict[str, int] = {}
     for label in list(labels) if permutations > 1 else []:
         averaged[averaged_label(label, permutations)] = permutations
         labels[averaged_label(label, permutations)] = labels[label]
-    return ProbeResults(tables, taus, _prediction_frame(predictions, tested),
-                        _checkpoint_frame(per_zoo),
-                        umap_embeddings(source, umap_points, progress=progress)
-                        if umap_points else None,
-                        meta, predictions, zoo.architecture, labels, averaged)  # fmt: skip
+    return ProbeResults(
+        tables,
+        taus,
+        _prediction_frame(predictions, tested),
+        _checkpoint_frame(per_zoo),
+        umap_embeddings(source, umap_points, progress=progress) if umap_points else None,
+        meta,
+        predictions,
+        zoo.architecture,
+        labels,
+        averaged,
+    )
 
 
 MIN_TEST_MODELS = 10  # below this, R² on the test split is noise (a warning says so)
@@ -210,23 +227,45 @@ def _prediction_frame(
     for p in predictions:
         if p.task.kind != "regression":
             continue
-        frame = pd.DataFrame({"representation": p.representation, "task": p.task.name,
-                              "column": p.task.column, "domain": p.domain,
-                              "y_true": np.asarray(p.y_true, float),
-                              "y_pred": np.asarray(p.y_pred, float)})  # fmt: skip
+        frame = pd.DataFrame(
+            {
+                "representation": p.representation,
+                "task": p.task.name,
+                "column": p.task.column,
+                "domain": p.domain,
+                "y_true": np.asarray(p.y_true, float),
+                "y_pred": np.asarray(p.y_pred, float),
+            }
+        )
         frames.append(pd.concat([frame, tested[p.domain]], axis=1))
-    columns = ["representation", "task", "column", "domain", "y_true", "y_pred", "model_index",
-               "epoch"]  # fmt: skip
+    columns = [
+        "representation",
+        "task",
+        "column",
+        "domain",
+        "y_true",
+        "y_pred",
+        "model_index",
+        "epoch",
+    ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 def _checkpoint_frame(per_zoo: dict[str, CheckpointFeatures]) -> pd.DataFrame:
-    return pd.concat([
-        pd.DataFrame({"zoo": name, "epoch": f.table["epoch"].to_numpy(),
-                      "test_acc": f.table["test_acc"].to_numpy(),
-                      "mean_weight": f.values["W"].mean(axis=1, dtype=np.float64)})
-        for name, f in per_zoo.items()
-    ], ignore_index=True)  # fmt: skip
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "zoo": name,
+                    "epoch": f.table["epoch"].to_numpy(),
+                    "test_acc": f.table["test_acc"].to_numpy(),
+                    "mean_weight": f.values["W"].mean(axis=1, dtype=np.float64),
+                }
+            )
+            for name, f in per_zoo.items()
+        ],
+        ignore_index=True,
+    )
 
 
 def umap_embeddings(
@@ -239,11 +278,16 @@ def umap_embeddings(
     table = features.table
     rng = np.random.default_rng(seed)
     keep = np.sort(rng.choice(len(table), size=min(max_points, len(table)), replace=False))
-    colours = ["epoch", "test_acc"] + [c for c in _COLOURS
-                                       if c in table and table[c].nunique() > 1]  # fmt: skip
+    colours = ["epoch", "test_acc"] + [c for c in _COLOURS if c in table and table[c].nunique() > 1]
     frames = []
-    bar = tqdm(features.values.items(), total=len(features.values), desc="UMAP",
-               unit="representation", disable=not progress, dynamic_ncols=True)  # fmt: skip
+    bar = tqdm(
+        features.values.items(),
+        total=len(features.values),
+        desc="UMAP",
+        unit="representation",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
     for name, x in bar:
         x = np.nan_to_num(np.asarray(x, dtype=np.float32)[keep])
         x = (x - x.mean(0)) / np.where(x.std(0) > 0, x.std(0), 1)

@@ -25,8 +25,10 @@ def run_labels(runs: Sequence[TrainedRun]) -> list[str]:
     would share a name (two E_cD runs at one c with other settings, say)."""
     labels = [run_label(run) for run in runs]
     counts = Counter(labels)
-    labels = [f"{lab} ({run.path.name})" if counts[lab] > 1 else lab
-              for lab, run in zip(labels, runs, strict=True)]  # fmt: skip
+    labels = [
+        f"{lab} ({run.path.name})" if counts[lab] > 1 else lab
+        for lab, run in zip(labels, runs, strict=True)
+    ]
     counts = Counter(labels)
     return [f"{lab} #{i + 1}" if counts[lab] > 1 else lab for i, lab in enumerate(labels)]
 
@@ -52,8 +54,10 @@ def zoo_features(
     """
     for run in runs:
         if not run.arch.same_layout(zoo.architecture):
-            raise HyperrepError(f"{run.path} was trained on {run.arch.name}, "
-                                f"{zoo.path} holds {zoo.architecture.name}")  # fmt: skip
+            raise HyperrepError(
+                f"{run.path} was trained on {run.arch.name}, "
+                f"{zoo.path} holds {zoo.architecture.name}"
+            )
     seeds = {run.config.train.split_seed for run in runs}
     if len(seeds) > 1:
         raise HyperrepError("the runs were trained with different split seeds")

@@ -31,8 +31,11 @@ def tasks_for(table: pd.DataFrame) -> list[Task]:
     every hyperparameter the zoo varies."""
     # imported zoos keep the source's training step ("step"); the epoch axis is its index
     epoch = "step" if "step" in table else "epoch"
-    base = [Task("Eph", epoch, "regression"), Task("Acc", "test_acc", "regression"),
-            Task("GGap", "ggap", "regression")]  # fmt: skip
+    base = [
+        Task("Eph", epoch, "regression"),
+        Task("Acc", "test_acc", "regression"),
+        Task("GGap", "ggap", "regression"),
+    ]
     tasks = [t for t in base if t.column in table]
     f1 = sorted((c for c in table.columns if c.startswith("f1_")), key=lambda c: int(c[3:]))
     tasks += [Task(f"F_c{c[3:]}", c, "regression") for c in f1]

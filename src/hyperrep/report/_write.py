@@ -44,31 +44,39 @@ def _markdown(table: pd.DataFrame, tau: pd.DataFrame, meta: dict, domain: str) -
     ood = domain == "ood"
     where = f"{meta['zoo']}" if not ood else f"{meta['zoo']} -> {meta['ood']}"
     sizes = meta.get("ood_split_models" if ood else "split_models")
-    split = ("Models per split (train / val / test): "
-             f"{sizes['train']} / {sizes['val']} / {sizes['test']}." if sizes else "")  # fmt: skip
+    split = (
+        "Models per split (train / val / test): "
+        f"{sizes['train']} / {sizes['val']} / {sizes['test']}."
+        if sizes
+        else ""
+    )
     warning = split_warning(sizes, meta["ood"] if ood else meta["zoo"])
-    return "\n".join([
-        f"# Model characteristic prediction: {meta['preset']} ({'OOD' if ood else 'ID'})",
-        "",
-        f"Probes fitted on the train split of {meta['zoo']}, evaluated on the test split "
-        f"({where}).",
-        "R² in % for continuous targets, accuracy in % for categorical ones.",
-        split,
-        *([f"**{warning}**"] if warning else []),
-        "",
-        markdown_table(table),
-        "",
-        "Kendall's tau:",
-        "",
-        markdown_table(tau),
-        "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"# Model characteristic prediction: {meta['preset']} ({'OOD' if ood else 'ID'})",
+            "",
+            f"Probes fitted on the train split of {meta['zoo']}, evaluated on the test split "
+            f"({where}).",
+            "R² in % for continuous targets, accuracy in % for categorical ones.",
+            split,
+            *([f"**{warning}**"] if warning else []),
+            "",
+            markdown_table(table),
+            "",
+            "Kendall's tau:",
+            "",
+            markdown_table(tau),
+            "",
+        ]
+    )
 
 
 def markdown_table(table: pd.DataFrame, index_name: str = "task") -> str:
     """A DataFrame as a GitHub Markdown table, index as the first column."""
     header = f"| {index_name} | " + " | ".join(str(c) for c in table.columns) + " |"
     rule = "| --- |" + " ---: |" * len(table.columns)
-    rows = [f"| {idx} | " + " | ".join("" if pd.isna(v) else f"{v:g}" for v in row) + " |"
-            for idx, row in zip(table.index, table.to_numpy(), strict=True)]  # fmt: skip
+    rows = [
+        f"| {idx} | " + " | ".join("" if pd.isna(v) else f"{v:g}" for v in row) + " |"
+        for idx, row in zip(table.index, table.to_numpy(), strict=True)
+    ]
     return "\n".join([header, rule, *rows])

@@ -24,8 +24,10 @@ class Variant:
         return self.gamma != 1.0
 
 
-VARIANTS = {v.key: v for v in (Variant("ec", "E_c", 1.0), Variant("ed", "ED", 0.0),
-                               Variant("ecd", "E_cD", None))}  # fmt: skip
+VARIANTS = {
+    v.key: v
+    for v in (Variant("ec", "E_c", 1.0), Variant("ed", "ED", 0.0), Variant("ecd", "E_cD", None))
+}
 
 
 def variant(key: str) -> Variant:
@@ -166,8 +168,10 @@ class RunConfig:
             raise HyperrepError(f"compression ratio must be > 0, got {ratio}")
         latent = round(n_params / ratio)
         if latent < 2:
-            raise HyperrepError(f"compression ratio {ratio:g} leaves a latent of {latent} for "
-                                f"{n_params} parameters; use at most {n_params / 2:g}")  # fmt: skip
+            raise HyperrepError(
+                f"compression ratio {ratio:g} leaves a latent of {latent} for "
+                f"{n_params} parameters; use at most {n_params / 2:g}"
+            )
         return replace(self, model=replace(self.model, latent_dim=latent))
 
 
@@ -187,9 +191,15 @@ def tetris_seed() -> RunConfig:
     """
     return RunConfig(
         TransformerConfig(d_model=128, n_heads=4, n_blocks=2, d_ff=512, latent_dim=50),
-        TrainConfig(gamma=0.1, normalize=True, recon_target="augmented",
-                    permutation_pool=120, erase_mode="block-retry", cpu_bf16=True),
-    )  # fmt: skip
+        TrainConfig(
+            gamma=0.1,
+            normalize=True,
+            recon_target="augmented",
+            permutation_pool=120,
+            erase_mode="block-retry",
+            cpu_bf16=True,
+        ),
+    )
 
 
 @REPRESENTATION_PRESETS.register("tetris-hyp")
@@ -211,7 +221,7 @@ def mnist_seed() -> RunConfig:
             head_layers=4,
             head_width=400,
             head_out=50,
-        ),  # fmt: skip
+        ),
         TrainConfig(gamma=0.1, batch_size=128),
     )
 

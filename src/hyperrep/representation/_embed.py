@@ -49,8 +49,9 @@ class TrainedRun:
         """
         if not isinstance(permutations, int) or permutations < 1:
             raise HyperrepError(f"permutations must be an integer >= 1, got {permutations!r}")
-        weights = torch.as_tensor(np.asarray(weights) if not isinstance(weights, torch.Tensor)
-                                  else weights).float()  # fmt: skip
+        weights = torch.as_tensor(
+            np.asarray(weights) if not isinstance(weights, torch.Tensor) else weights
+        ).float()
         generator = torch.Generator().manual_seed(seed)
         draws = [random_permutations(self.arch, 1, generator) for _ in range(permutations - 1)]
         self.model.eval()
@@ -75,8 +76,9 @@ class TrainedRun:
         latents = self.encode(weights, batch_size)
         device = next(self.model.parameters()).device
         with torch.no_grad():
-            decoded = torch.cat([self.model.decode(z.to(device)).cpu()
-                                 for z in latents.split(batch_size)])  # fmt: skip
+            decoded = torch.cat(
+                [self.model.decode(z.to(device)).cpu() for z in latents.split(batch_size)]
+            )
         return self.normalizer.inverse(decoded)
 
 
@@ -98,13 +100,15 @@ def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
     except HyperrepError:
         raise
     except Exception as err:  # any malformed field: a damaged run.json
-        raise HyperrepError(f"{path / 'run.json'} is damaged ({type(err).__name__}: "
-                            f"{str(err)[:100]})") from None  # fmt: skip
+        raise HyperrepError(
+            f"{path / 'run.json'} is damaged ({type(err).__name__}: {str(err)[:100]})"
+        ) from None
     try:
         tensors = load_file(str(path / "model.safetensors"))
     except Exception as err:  # safetensors raises its own error type for damaged files
-        raise HyperrepError(f"{path / 'model.safetensors'} is unreadable ({str(err)[:100]}): "
-                            "the run is damaged") from None  # fmt: skip
+        raise HyperrepError(
+            f"{path / 'model.safetensors'} is unreadable ({str(err)[:100]}): the run is damaged"
+        ) from None
     model = HyperRepresentation(arch, config.model, decoder=config.train.has_decoder)
     state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
     try:
@@ -112,11 +116,13 @@ def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
         normalizer = Normalizer(tensors["normalizer.mean"], tensors["normalizer.std"])
     except (RuntimeError, KeyError) as err:
         first = str(err).strip().splitlines()[0][:120]
-        raise HyperrepError(f"{path / 'model.safetensors'} does not fit the run's settings "
-                            f"({first})") from None  # fmt: skip
+        raise HyperrepError(
+            f"{path / 'model.safetensors'} does not fit the run's settings ({first})"
+        ) from None
     if normalizer.mean.shape != (arch.n_params,) or normalizer.std.shape != (arch.n_params,):
-        raise HyperrepError(f"{path / 'model.safetensors'} holds a normaliser of another "
-                            "architecture")  # fmt: skip
+        raise HyperrepError(
+            f"{path / 'model.safetensors'} holds a normaliser of another architecture"
+        )
     return TrainedRun(path, meta, config, arch, model.to(device), normalizer)
 
 
@@ -129,8 +135,9 @@ def embed_zoo(run: TrainedRun, zoo: Zoo) -> pd.DataFrame:
         )
     data = load_checkpoints(zoo, run.config.train.split_seed, include_init=True)
     latents = run.encode(data.weights).numpy()
-    columns = pd.DataFrame(latents.astype(np.float32),
-                           columns=[f"z{i}" for i in range(latents.shape[1])])  # fmt: skip
+    columns = pd.DataFrame(
+        latents.astype(np.float32), columns=[f"z{i}" for i in range(latents.shape[1])]
+    )
     return pd.concat([data.table, columns], axis=1)
 
 

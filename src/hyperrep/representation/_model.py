@@ -12,9 +12,14 @@ from hyperrep.weights import token_layout
 
 def _blocks(config: TransformerConfig) -> nn.TransformerEncoder:
     layer = nn.TransformerEncoderLayer(
-        config.d_model, config.n_heads, config.d_ff, config.dropout,
-        activation="relu", batch_first=True, norm_first=True,
-    )  # fmt: skip
+        config.d_model,
+        config.n_heads,
+        config.d_ff,
+        config.dropout,
+        activation="relu",
+        batch_first=True,
+        norm_first=True,
+    )
     norm = nn.LayerNorm(config.d_model) if config.final_norm else None
     return nn.TransformerEncoder(layer, config.n_blocks, norm=norm, enable_nested_tensor=False)
 
@@ -52,8 +57,11 @@ class HyperRepresentation(nn.Module):
         head: list[nn.Module] = []
         width_in = config.latent_dim
         for _ in range(config.head_layers - 1):
-            head += [nn.Linear(width_in, config.head_width), nn.BatchNorm1d(config.head_width),
-                     nn.ReLU()]  # fmt: skip
+            head += [
+                nn.Linear(width_in, config.head_width),
+                nn.BatchNorm1d(config.head_width),
+                nn.ReLU(),
+            ]
             width_in = config.head_width
         head.append(nn.Linear(width_in, config.head_out))
         if config.head_out_norm:

@@ -106,9 +106,11 @@ class Trainer:
         self.train_x = self.normalizer.forward(train_raw).to(device)
         self.val_raw = data.split("val").to(device)
         if self.val_raw.shape[0] < 2:  # the validation loss needs a batch of two views
-            raise HyperrepError("the validation split holds "
-                                f"{self.val_raw.shape[0]} checkpoint(s); training needs at "
-                                "least 2 (a zoo with more models)")  # fmt: skip
+            raise HyperrepError(
+                "the validation split holds "
+                f"{self.val_raw.shape[0]} checkpoint(s); training needs at "
+                "least 2 (a zoo with more models)"
+            )
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay
         )
@@ -216,8 +218,9 @@ class Trainer:
                 bar.set_postfix({k: f"{v:.4f}" for k, v in terms.items()}, refresh=False)
         self.epoch += 1
         sums = self.ranks.sum(sums)  # every rank's share: the means are the whole batches'
-        means = {f"train_{k}": v / (self.steps_per_epoch * self.ranks.world)
-                 for k, v in sums.items()}  # fmt: skip
+        means = {
+            f"train_{k}": v / (self.steps_per_epoch * self.ranks.world) for k, v in sums.items()
+        }
         if t.schedule == "plateau":
             self._step_plateau(means["train_loss"])
         return means
@@ -279,8 +282,9 @@ class Trainer:
         for key, value in state.items():
             if key.startswith("optimizer."):
                 _, i, name = key.split(".", 2)
-                opt["state"].setdefault(int(i), {})[name] = value.to(self.device) \
-                    if name != "step" else value  # fmt: skip
+                opt["state"].setdefault(int(i), {})[name] = (
+                    value.to(self.device) if name != "step" else value
+                )
         self.optimizer.load_state_dict(opt)
         self.generator.set_state(state["rng.data"].clone())
         torch.set_rng_state(state["rng.torch"].clone())
@@ -309,7 +313,7 @@ def _run_meta(zoo: Zoo, config: RunConfig) -> dict[str, Any]:
             "preset": zoo.config.preset,
             "config": zoo.meta["config"],
             "models": zoo.model_limit,  # None: all of them
-        },  # fmt: skip
+        },
         "architecture": zoo.architecture.to_dict(),
         "config": config.to_dict(),
     }
@@ -333,16 +337,19 @@ def train_representation(
     check_device(device)
     if not zoo.complete:
         some = "its first models are" if zoo.model_limit else "it is"
-        raise HyperrepError(f"{zoo.path} is not complete ({some} still training); finish it "
-                            "with `hyperrep zoo create`, or learn from its first N finished "
-                            "models with --models N")  # fmt: skip
+        raise HyperrepError(
+            f"{zoo.path} is not complete ({some} still training); finish it "
+            "with `hyperrep zoo create`, or learn from its first N finished "
+            "models with --models N"
+        )
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise HyperrepError(f"{out} exists and is not an empty folder or a hyperrep run")
     ranks = ranks_from_env()
     with process_group(ranks, device) as rank_device, _main_rank_lock(out, ranks):
-        return _train_locked(zoo, config, out, rank_device, progress and ranks.main, on_epoch,
-                             ranks)  # fmt: skip
+        return _train_locked(
+            zoo, config, out, rank_device, progress and ranks.main, on_epoch, ranks
+        )
 
 
 @contextmanager
@@ -399,9 +406,14 @@ def _train_locked(
         if ranks.main:
             write_json_atomic(out / "history.json", trainer.history)  # a kill may have beaten it
     total = config.train.epochs * trainer.steps_per_epoch
-    with tqdm(total=total, initial=trainer.epoch * trainer.steps_per_epoch, unit="step",
-              disable=not progress, desc=f"train {config.train.variant}",
-              dynamic_ncols=True) as bar:  # fmt: skip
+    with tqdm(
+        total=total,
+        initial=trainer.epoch * trainer.steps_per_epoch,
+        unit="step",
+        disable=not progress,
+        desc=f"train {config.train.variant}",
+        dynamic_ncols=True,
+    ) as bar:
         while trainer.epoch < config.train.epochs:
             metrics = {"epoch": trainer.epoch + 1, **trainer.train_epoch(bar)}
             if not ranks.main:  # the others go on to the next epoch's first all-reduce
@@ -415,8 +427,9 @@ def _train_locked(
                 _save(trainer.model_tensors(), out / "model.safetensors")
             _save(trainer.state_tensors(), last, {"history": json.dumps(trainer.history)})
             write_json_atomic(out / "history.json", trainer.history)  # a readable copy
-            shown = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in metrics.items()
-                              if k.startswith("val"))  # fmt: skip
+            shown = ", ".join(
+                f"{k.replace('_', ' ')} {v:.4f}" for k, v in metrics.items() if k.startswith("val")
+            )
             if progress:
                 bar.write(f"epoch {trainer.epoch}/{config.train.epochs}: {shown}")
             if on_epoch is not None:

@@ -80,11 +80,14 @@ class RandomErasing:
     def __post_init__(self) -> None:
         lo, hi = self.scale
         if not 0 <= lo <= hi <= 1 or not 0 <= self.p <= 1:
-            raise HyperrepError(f"random erasing needs 0 <= p <= 1 and 0 <= lo <= hi <= 1, "
-                                f"got p={self.p}, scale={self.scale}")  # fmt: skip
+            raise HyperrepError(
+                f"random erasing needs 0 <= p <= 1 and 0 <= lo <= hi <= 1, "
+                f"got p={self.p}, scale={self.scale}"
+            )
         if self.mode not in ("block", "block-retry", "token"):
-            raise HyperrepError(f"unknown erasing mode {self.mode!r}; "
-                                "known: block, block-retry, token")  # fmt: skip
+            raise HyperrepError(
+                f"unknown erasing mode {self.mode!r}; known: block, block-retry, token"
+            )
         if self.mode == "token" and self.arch is None:
             raise HyperrepError("token-aligned erasing needs the architecture")
 

@@ -55,19 +55,32 @@ def list_featurizers() -> list[Featurizer]:
 
 
 def _statistics(variant: str) -> tuple[Callable, Callable]:
-    return (lambda arch, w: weight_statistics(arch, w, variant),
-            lambda arch: weight_statistic_names(arch, variant))  # fmt: skip
+    return (
+        lambda arch, w: weight_statistics(arch, w, variant),
+        lambda arch: weight_statistic_names(arch, variant),
+    )
 
 
-register_featurizer(Featurizer(
-    "W", "the flat weight vector", raw_features,
-    lambda arch: [f"w{i}" for i in range(arch.n_params)],
-))  # fmt: skip
-register_featurizer(Featurizer(
-    "s(W)", "per layer: mean, variance, 1/25/50/75/99th percentiles (the paper's s(W))",
-    *_statistics("layer"),
-))  # fmt: skip
-register_featurizer(Featurizer(
-    "s(W) tensor", "per weight and bias tensor: mean, std, 0/25/50/75/100th percentiles "
-    "(Unterthiner et al. 2020)", *_statistics("tensor"),
-))  # fmt: skip
+register_featurizer(
+    Featurizer(
+        "W",
+        "the flat weight vector",
+        raw_features,
+        lambda arch: [f"w{i}" for i in range(arch.n_params)],
+    )
+)
+register_featurizer(
+    Featurizer(
+        "s(W)",
+        "per layer: mean, variance, 1/25/50/75/99th percentiles (the paper's s(W))",
+        *_statistics("layer"),
+    )
+)
+register_featurizer(
+    Featurizer(
+        "s(W) tensor",
+        "per weight and bias tensor: mean, std, 0/25/50/75/100th percentiles "
+        "(Unterthiner et al. 2020)",
+        *_statistics("tensor"),
+    )
+)

@@ -35,8 +35,9 @@ def permutation_index(arch: Architecture, perms: list[torch.Tensor]) -> torch.Te
     index = torch.arange(arch.n_params, device=device).repeat(batch, 1)
     for group, perm in zip(groups, perms, strict=True):
         if tuple(perm.shape) != (batch, group.size):
-            raise HyperrepError(f"permutation of shape {tuple(perm.shape)}, expected "
-                                f"({batch}, {group.size})")  # fmt: skip
+            raise HyperrepError(
+                f"permutation of shape {tuple(perm.shape)}, expected ({batch}, {group.size})"
+            )
         for e in group.entries:  # each entry on its own axis: the gathers commute
             view = index[:, e.offset : e.stop].view(batch, e.outer, e.size, e.inner)
             gathered = view.gather(2, perm[:, None, :, None].expand_as(view))
@@ -47,8 +48,9 @@ def permutation_index(arch: Architecture, perms: list[torch.Tensor]) -> torch.Te
 def permute(arch: Architecture, weights: torch.Tensor, perms: list[torch.Tensor]) -> torch.Tensor:
     """The flat vectors (B, n_params) with their hidden units permuted by `perms`."""
     if weights.ndim != 2 or weights.shape[1] != arch.n_params:
-        raise HyperrepError(f"{arch.name}: expected (batch, {arch.n_params}) vectors, "
-                            f"got {tuple(weights.shape)}")  # fmt: skip
+        raise HyperrepError(
+            f"{arch.name}: expected (batch, {arch.n_params}) vectors, got {tuple(weights.shape)}"
+        )
     index = permutation_index(arch, [p.to(weights.device) for p in perms])
     return weights.gather(1, index.expand(weights.shape[0], -1))
 

@@ -95,8 +95,9 @@ class ZooConfig:
             if value is not None and value < 1:
                 raise HyperrepError(f"{name} must be >= 1, got {value}")
         if self.n_models is not None and self.n_models > self.total_models:
-            raise HyperrepError(f"zoo {self.preset!r} has {self.total_models} models; "
-                                f"{self.n_models} asked for")  # fmt: skip
+            raise HyperrepError(
+                f"zoo {self.preset!r} has {self.total_models} models; {self.n_models} asked for"
+            )
 
     @property
     def total_models(self) -> int:

@@ -126,8 +126,9 @@ def _refuse_damaged(path: Path) -> None:
         return
     if not (path / WEIGHTS_FILE).exists():
         if _finished_chunks(path):
-            raise HyperrepError(f"{path / WEIGHTS_FILE} is missing although chunks are finished: "
-                                "the zoo is damaged")  # fmt: skip
+            raise HyperrepError(
+                f"{path / WEIGHTS_FILE} is missing although chunks are finished: the zoo is damaged"
+            )
         return  # a start interrupted before the weight file was made
     if not (path / PROGRESS_FILE).is_file():
         return
@@ -159,8 +160,10 @@ def create_zoo(
     """
     check_device(device)
     if config.source is not None:
-        raise HyperrepError(f"{config.preset} is an imported zoo ({config.source}); it can "
-                            "be read, not trained or grown")  # fmt: skip
+        raise HyperrepError(
+            f"{config.preset} is an imported zoo ({config.source}); it can "
+            "be read, not trained or grown"
+        )
     arch = create_architecture(config.architecture)
     models = config.models()
     size = population_size or default_population_size(arch, device)
@@ -184,9 +187,13 @@ def create_zoo(
         epochs = config.epochs
         done_work = sum(len(chunks[c]) for c in writer.done) * epochs
         with tqdm(
-            total=len(models) * epochs, initial=done_work, unit="model-epoch",
-            disable=not progress, desc=config.preset, dynamic_ncols=True,
-        ) as bar:  # fmt: skip
+            total=len(models) * epochs,
+            initial=done_work,
+            unit="model-epoch",
+            disable=not progress,
+            desc=config.preset,
+            dynamic_ncols=True,
+        ) as bar:
             if ray is not None:
                 from hyperrep.zoo._ray import train_chunks_ray
 
@@ -197,9 +204,13 @@ def create_zoo(
                 bar.set_postfix_str(f"population {chunk + 1}/{len(chunks)} ({len(rows)} models)")
                 specs = [models[r] for r in rows]
                 trainer = PopulationTrainer(
-                    arch, specs, data, config.batch_size, config.train_metrics,
+                    arch,
+                    specs,
+                    data,
+                    config.batch_size,
+                    config.train_metrics,
                     flush_subnormals=config.flush_subnormals,
-                )  # fmt: skip
+                )
                 records = _train_chunk(writer, trainer, chunk, rows, epochs, bar, on_epoch, fair)
                 writer.commit_chunk(chunk, chunk_table(rows, specs, records))
         zoo = Zoo(out)

@@ -38,12 +38,17 @@ from hyperrep.zoo._zoo import Zoo
 IMPORTERS: Registry[Callable[..., Zoo]] = Registry("zoo format")
 _CHUNK_MODELS = 256
 _INPUT_SIZE = {"mnist": 28, "fashion_mnist": 28, "cifar10": 32, "svhn_cropped": 32}
-_METRIC_COLUMNS = ("modeldir", "step", "test_accuracy", "test_loss", "train_accuracy",
-                   "train_loss")  # fmt: skip
-_CONFIG = {"init": "config.w_init", "optimizer": "config.optimizer",
-           "activation": "config.activation", "lr": "config.learning_rate",
-           "weight_decay": "config.l2reg", "dropout": "config.dropout",
-           "seed": "config.random_seed", "dataset": "config.dataset"}  # fmt: skip
+_METRIC_COLUMNS = ("modeldir", "step", "test_accuracy", "test_loss", "train_accuracy", "train_loss")
+_CONFIG = {
+    "init": "config.w_init",
+    "optimizer": "config.optimizer",
+    "activation": "config.activation",
+    "lr": "config.learning_rate",
+    "weight_decay": "config.l2reg",
+    "dropout": "config.dropout",
+    "seed": "config.random_seed",
+    "dataset": "config.dataset",
+}
 
 
 def import_zoo(fmt: str, source: str | Path, out: str | Path, progress: bool = True) -> Zoo:
@@ -60,12 +65,19 @@ def _read_layout(path: Path) -> list[tuple[str, int, int, tuple[int, ...]]]:
         table = pd.read_csv(path)
         if not {"varname", "start_idx", "end_idx", "shape"} <= set(table.columns):
             raise ValueError(f"columns {list(table.columns)[:4]}")
-        return [(str(r.varname), int(r.start_idx), int(r.end_idx),
-                 tuple(int(v) for v in ast.literal_eval(str(r.shape))))
-                for r in table.itertuples()]  # fmt: skip
+        return [
+            (
+                str(r.varname),
+                int(r.start_idx),
+                int(r.end_idx),
+                tuple(int(v) for v in ast.literal_eval(str(r.shape))),
+            )
+            for r in table.itertuples()
+        ]
     except Exception as err:
-        raise HyperrepError(f"{path} is not a layout table (varname, start_idx, end_idx, "
-                            f"shape): {str(err)[:100]}") from None  # fmt: skip
+        raise HyperrepError(
+            f"{path} is not a layout table (varname, start_idx, end_idx, shape): {str(err)[:100]}"
+        ) from None
 
 
 def _unterthiner_layers(layout: list, dataset: str) -> tuple[Architecture, np.ndarray]:
@@ -77,27 +89,33 @@ def _unterthiner_layers(layout: list, dataset: str) -> tuple[Architecture, np.nd
             "kernel" if kind.startswith("kernel") else "bias" if kind.startswith("bias") else kind
         )
         if kind not in ("kernel", "bias") or end - start != int(np.prod(shape)):
-            raise HyperrepError(f"layout entry {name!r} ({start}-{end}, {shape}) is not a "
-                                "kernel or bias of its size")  # fmt: skip
+            raise HyperrepError(
+                f"layout entry {name!r} ({start}-{end}, {shape}) is not a "
+                "kernel or bias of its size"
+            )
         layers.setdefault(layer, {})[kind] = (start, end, shape)
     arch_layers, take = [], []
     convs = [v for v in layers.values() if len(v["kernel"][2]) == 4]
     dense = [v for v in layers.values() if len(v["kernel"][2]) == 2]
     if not convs or len(dense) != 1 or any("bias" not in v for v in layers.values()):
-        raise HyperrepError("layout.csv does not describe convolutions and one dense layer, "
-                            "each with a bias")  # fmt: skip
+        raise HyperrepError(
+            "layout.csv does not describe convolutions and one dense layer, each with a bias"
+        )
     for v in convs:
         (ks, ke, (k, _, c_in, c_out)), (bs, be, _) = v["kernel"], v["bias"]
         arch_layers += [Conv2d(c_in, c_out, k, stride=2), Activation()]
-        take += [np.arange(ks, ke).reshape(k, k, c_in, c_out).transpose(3, 2, 0, 1).ravel(),
-                 np.arange(bs, be)]  # fmt: skip
+        take += [
+            np.arange(ks, ke).reshape(k, k, c_in, c_out).transpose(3, 2, 0, 1).ravel(),
+            np.arange(bs, be),
+        ]
     (ks, ke, (f_in, f_out)), (bs, be, _) = dense[0]["kernel"], dense[0]["bias"]
     arch_layers += [GlobalAvgPool(), Linear(f_in, f_out)]
     take += [np.arange(ks, ke).reshape(f_in, f_out).T.ravel(), np.arange(bs, be)]
     size = _INPUT_SIZE.get(dataset)
     if size is None:
-        raise HyperrepError(f"unknown data set {dataset!r} in metrics; known: "
-                            f"{', '.join(_INPUT_SIZE)}")  # fmt: skip
+        raise HyperrepError(
+            f"unknown data set {dataset!r} in metrics; known: {', '.join(_INPUT_SIZE)}"
+        )
     c_in = convs[0]["kernel"][2][2]
     arch = Architecture(f"unterthiner-cnn-{dataset}", (c_in, size, size), tuple(arch_layers))
     return arch, np.concatenate(take)
@@ -106,8 +124,9 @@ def _unterthiner_layers(layout: list, dataset: str) -> tuple[Architecture, np.nd
 @IMPORTERS.register("unterthiner")
 def import_unterthiner(source: Path, out: Path, progress: bool = True) -> Zoo:
     """Unterthiner et al. 2020's Small CNN Zoo (see the module docstring)."""
-    metrics_path = next((source / n for n in ("metrics.csv", "metrics.csv.gz")
-                         if (source / n).is_file()), None)  # fmt: skip
+    metrics_path = next(
+        (source / n for n in ("metrics.csv", "metrics.csv.gz") if (source / n).is_file()), None
+    )
     if not (source / "weights.npy").is_file() or metrics_path is None:
         raise HyperrepError(f"{source} lacks weights.npy or metrics.csv[.gz]")
     try:
@@ -128,17 +147,29 @@ def import_unterthiner(source: Path, out: Path, progress: bool = True) -> Zoo:
         raise HyperrepError(f"{metrics_path} mixes data sets: {', '.join(map(str, datasets))}")
     arch, take = _unterthiner_layers(_read_layout(source / "layout.csv"), str(datasets[0]))
     if take.max() >= weights.shape[1] or len(take) != weights.shape[1]:
-        raise HyperrepError(f"layout.csv covers {len(take)} parameters, weights.npy rows hold "
-                            f"{weights.shape[1]}")  # fmt: skip
+        raise HyperrepError(
+            f"layout.csv covers {len(take)} parameters, weights.npy rows hold {weights.shape[1]}"
+        )
     steps = np.sort(metrics["step"].unique())
     models = metrics.groupby("modeldir", sort=True).indices  # modeldir -> row positions
     names = list(models)
-    grid = {key: tuple(sorted({_value(v) for v in metrics[col]}, key=str))
-            for key, col in _CONFIG.items() if key not in ("seed", "dataset")}  # fmt: skip
-    config = ZooConfig(f"unterthiner-{datasets[0]}", arch.name, str(datasets[0]),
-                       len(steps) - 1, 1, grid, seeds=(0,),
-                       init_scheme="imported", train_metrics="full",
-                       source=f"Unterthiner et al. 2020 ({source.name})")  # fmt: skip
+    grid = {
+        key: tuple(sorted({_value(v) for v in metrics[col]}, key=str))
+        for key, col in _CONFIG.items()
+        if key not in ("seed", "dataset")
+    }
+    config = ZooConfig(
+        f"unterthiner-{datasets[0]}",
+        arch.name,
+        str(datasets[0]),
+        len(steps) - 1,
+        1,
+        grid,
+        seeds=(0,),
+        init_scheme="imported",
+        train_metrics="full",
+        source=f"Unterthiner et al. 2020 ({source.name})",
+    )
     step_index = {int(s): i for i, s in enumerate(steps)}
 
     def model(index: int) -> tuple[np.ndarray, pd.DataFrame]:
@@ -162,8 +193,9 @@ def write_imported(
 ) -> Zoo:
     """Write an imported zoo chunk by chunk: `model(i)` gives model i's weights (epochs + 1,
     n_params) and property rows. A killed import resumes at the first unfinished chunk."""
-    chunks = [list(range(i, min(i + _CHUNK_MODELS, n_models)))
-              for i in range(0, n_models, _CHUNK_MODELS)]  # fmt: skip
+    chunks = [
+        list(range(i, min(i + _CHUNK_MODELS, n_models))) for i in range(0, n_models, _CHUNK_MODELS)
+    ]
     writer = ZooWriter.open(out, config, arch, chunks, __version__)
     with tqdm(total=n_models, unit="model", desc="import", disable=not progress) as bar:
         for chunk, rows in enumerate(chunks):
@@ -184,8 +216,9 @@ def _value(v: object) -> object:
     return v.item() if hasattr(v, "item") else v
 
 
-def _properties(model: int, modeldir: str, part: pd.DataFrame, at: list[int], n_steps: int,
-                block: np.ndarray) -> pd.DataFrame:  # fmt: skip
+def _properties(
+    model: int, modeldir: str, part: pd.DataFrame, at: list[int], n_steps: int, block: np.ndarray
+) -> pd.DataFrame:
     """One row per checkpoint index of one model (absent steps: NaN metrics)."""
     frame = pd.DataFrame(index=range(n_steps))
     frame["model_index"] = np.int64(model)
@@ -198,8 +231,12 @@ def _properties(model: int, modeldir: str, part: pd.DataFrame, at: list[int], n_
         frame[key] = str(first[_CONFIG[key]])
     for key in ("lr", "weight_decay", "dropout"):
         frame[key] = float(first[_CONFIG[key]])
-    for ours, theirs in (("train_loss", "train_loss"), ("train_acc", "train_accuracy"),
-                         ("test_loss", "test_loss"), ("test_acc", "test_accuracy")):  # fmt: skip
+    for ours, theirs in (
+        ("train_loss", "train_loss"),
+        ("train_acc", "train_accuracy"),
+        ("test_loss", "test_loss"),
+        ("test_acc", "test_accuracy"),
+    ):
         frame.loc[at, ours] = part[theirs].to_numpy(float)
     frame["ggap"] = frame["train_acc"] - frame["test_acc"]
     present = np.zeros(n_steps, dtype=bool)

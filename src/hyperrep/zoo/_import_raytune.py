@@ -33,9 +33,14 @@ from hyperrep.zoo._zoo import Zoo
 
 _CHECKPOINT = re.compile(r"checkpoint_(\d+)$")
 _PARAM = re.compile(r"(?:.*\.)?module_list\.(\d+)\.(weight|bias)$")
-_HYPER = {"init": "model::init_type", "activation": "model::nlin",
-          "dropout": "model::dropout", "optimizer": "optim::optimizer", "lr": "optim::lr",
-          "weight_decay": "optim::wd"}  # fmt: skip
+_HYPER = {
+    "init": "model::init_type",
+    "activation": "model::nlin",
+    "dropout": "model::dropout",
+    "optimizer": "optim::optimizer",
+    "lr": "optim::lr",
+    "weight_decay": "optim::wd",
+}
 
 
 def _load_state(folder: Path) -> dict[str, torch.Tensor]:
@@ -46,8 +51,9 @@ def _load_state(folder: Path) -> dict[str, torch.Tensor]:
         state = torch.load(files[0], map_location="cpu", weights_only=True)
     except Exception as err:
         reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
-        raise HyperrepError(f"{files[0]}: not a checkpoint we can load without running code "
-                            f"({reason})") from None  # fmt: skip
+        raise HyperrepError(
+            f"{files[0]}: not a checkpoint we can load without running code ({reason})"
+        ) from None
     for key in ("model", "state_dict"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
@@ -70,12 +76,17 @@ def _ordered(state: dict[str, torch.Tensor], where: Path) -> list[torch.Tensor]:
 
 
 def _matching_architecture(shapes: list[tuple[int, ...]], where: Path) -> Architecture:
-    found = [a for a in map(create_architecture, list_architectures())
-             if [s.shape for s in a.param_slots] == shapes]  # fmt: skip
+    found = [
+        a
+        for a in map(create_architecture, list_architectures())
+        if [s.shape for s in a.param_slots] == shapes
+    ]
     if len(found) != 1:
         how_many = "no" if not found else "more than one"
-        raise HyperrepError(f"{where}: {how_many} registered architecture has these "
-                            f"parameter shapes: {shapes[:4]}...")  # fmt: skip
+        raise HyperrepError(
+            f"{where}: {how_many} registered architecture has these "
+            f"parameter shapes: {shapes[:4]}..."
+        )
     return found[0]
 
 
@@ -100,8 +111,11 @@ def _results(model: Path) -> dict[int, dict]:
 @IMPORTERS.register("raytune")
 def import_raytune(source: Path, out: Path, progress: bool = True) -> Zoo:
     """Ray-Tune trial folders (see the module docstring)."""
-    models = sorted(p for p in source.iterdir() if (p / "params.json").is_file()) \
-        if source.is_dir() else []  # fmt: skip
+    models = (
+        sorted(p for p in source.iterdir() if (p / "params.json").is_file())
+        if source.is_dir()
+        else []
+    )
     if not models:
         raise HyperrepError(f"{source} holds no trial folders (folders with params.json)")
     params = []
@@ -121,9 +135,18 @@ def import_raytune(source: Path, out: Path, progress: bool = True) -> Zoo:
     arch = _matching_architecture(shapes, first)
     grid = {key: tuple(sorted({p[col] for p in params}, key=str)) for key, col in _HYPER.items()}
     dataset = Path(str(params[0].get("dataset::dump", "unknown"))).stem
-    config = ZooConfig(f"raytune-{source.name}", arch.name, dataset, epochs[-1], 1, grid,
-                       seeds=(0,), init_scheme="imported", train_metrics="running",
-                       source=f"Ray-Tune trials ({source.name})")  # fmt: skip
+    config = ZooConfig(
+        f"raytune-{source.name}",
+        arch.name,
+        dataset,
+        epochs[-1],
+        1,
+        grid,
+        seeds=(0,),
+        init_scheme="imported",
+        train_metrics="running",
+        source=f"Ray-Tune trials ({source.name})",
+    )
 
     def model(index: int) -> tuple[np.ndarray, pd.DataFrame]:
         folder, p = models[index], params[index]
@@ -137,9 +160,15 @@ def import_raytune(source: Path, out: Path, progress: bool = True) -> Zoo:
             block[e] = torch.cat([t.reshape(-1).float() for t in tensors]).numpy()
             present[e] = True
         finite = np.isfinite(block).all(axis=1) & present
-        frame = pd.DataFrame({"model_index": np.int64(index), "model_id": np.int64(index),
-                              "epoch": np.arange(len(block), dtype=np.int64),
-                              "seed": np.int64(p["seed"]), "trial": folder.name})  # fmt: skip
+        frame = pd.DataFrame(
+            {
+                "model_index": np.int64(index),
+                "model_id": np.int64(index),
+                "epoch": np.arange(len(block), dtype=np.int64),
+                "seed": np.int64(p["seed"]),
+                "trial": folder.name,
+            }
+        )
         for key, col in _HYPER.items():
             frame[key] = p[col] if key in ("init", "activation", "optimizer") else float(p[col])
         for key in ("train_loss", "train_acc", "test_loss", "test_acc"):

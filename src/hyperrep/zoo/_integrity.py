@@ -45,12 +45,15 @@ def check_weights_file(path: Path, shape: tuple[int, ...]) -> None:
         raise HyperrepError(f"{path} has a damaged header: {err}") from None
     stored_shape, fortran, dtype = header
     if dtype != np.dtype("<f4") or fortran or tuple(stored_shape) != tuple(shape):
-        raise HyperrepError(f"{path} holds {tuple(stored_shape)} {dtype}, zoo.json says "
-                            f"{tuple(shape)} float32")  # fmt: skip
+        raise HyperrepError(
+            f"{path} holds {tuple(stored_shape)} {dtype}, zoo.json says {tuple(shape)} float32"
+        )
     expected = offset + int(np.prod(shape)) * 4
     if size != expected:
-        raise HyperrepError(f"{path} is {size:,} bytes, {expected:,} expected: the file was "
-                            "truncated or extended; the zoo is damaged")  # fmt: skip
+        raise HyperrepError(
+            f"{path} is {size:,} bytes, {expected:,} expected: the file was "
+            "truncated or extended; the zoo is damaged"
+        )
 
 
 def architecture_digest(arch: Architecture) -> str:
@@ -89,8 +92,10 @@ def verify_chunks(
             table = None
         stored = checksums.get(str(chunk))
         if stored is not None and stored != chunk_checksum(weights, rows):
-            problems.append(f"{name} (models {rows[0]}-{rows[-1]}): weights differ from the "
-                            "checksum recorded when the chunk finished")  # fmt: skip
+            problems.append(
+                f"{name} (models {rows[0]}-{rows[-1]}): weights differ from the "
+                "checksum recorded when the chunk finished"
+            )
         diverged = set()
         if table is not None and "diverged" in table:
             diverged = set(table.loc[table["diverged"], "model_index"].astype(int))
@@ -102,8 +107,9 @@ def verify_chunks(
                 problems.append(f"model {row}: non-finite weights, yet not flagged diverged")
             empty = np.flatnonzero(~block.any(axis=1))
             if len(empty):
-                problems.append(f"model {row}: all-zero weights at epoch(s) "
-                                f"{', '.join(map(str, empty[:5]))}")  # fmt: skip
+                problems.append(
+                    f"model {row}: all-zero weights at epoch(s) {', '.join(map(str, empty[:5]))}"
+                )
     return problems
 
 

@@ -27,9 +27,13 @@ _MNIST_HYP_ACTS = ("tanh", "relu", "sigmoid", "gelu")
 
 def _fixed(**values: object) -> dict[str, tuple[object, ...]]:
     grid: dict[str, tuple[object, ...]] = {
-        "init": ("uniform",), "optimizer": ("adam",), "activation": ("tanh",),
-        "lr": (3e-4,), "weight_decay": (0.0,), "dropout": (0.0,),
-    }  # fmt: skip
+        "init": ("uniform",),
+        "optimizer": ("adam",),
+        "activation": ("tanh",),
+        "lr": (3e-4,),
+        "weight_decay": (0.0,),
+        "dropout": (0.0,),
+    }
     grid.update({k: v if isinstance(v, tuple) else (v,) for k, v in values.items()})
     return grid
 
@@ -38,29 +42,51 @@ def _fixed(**values: object) -> dict[str, tuple[object, ...]]:
 def tetris_seed() -> ZooConfig:
     """1,000 Tetris MLPs that differ only in their seed (1-1000)."""
     return ZooConfig(
-        "tetris-seed", "tetris-mlp", "tetris", _TETRIS_EPOCHS, TETRIS_BATCH_SIZE,
-        _fixed(lr=3e-5), seeds=tuple(range(1, 1001)),
-    )  # fmt: skip
+        "tetris-seed",
+        "tetris-mlp",
+        "tetris",
+        _TETRIS_EPOCHS,
+        TETRIS_BATCH_SIZE,
+        _fixed(lr=3e-5),
+        seeds=tuple(range(1, 1001)),
+    )
 
 
 @register_zoo("tetris-hyp")
 def tetris_hyp() -> ZooConfig:
     """3,600 Tetris MLPs: 6 inits x 2 activations x 3 learning rates x seeds 1-100."""
-    inits = ("uniform", "normal", "kaiming_normal", "kaiming_uniform",
-             "xavier_normal", "xavier_uniform")  # fmt: skip
+    inits = (
+        "uniform",
+        "normal",
+        "kaiming_normal",
+        "kaiming_uniform",
+        "xavier_normal",
+        "xavier_uniform",
+    )
     grid = _fixed(init=inits, activation=("tanh", "relu"), lr=(1e-3, 1e-4, 1e-5))
     return ZooConfig(
-        "tetris-hyp", "tetris-mlp", "tetris", _TETRIS_EPOCHS, TETRIS_BATCH_SIZE, grid,
+        "tetris-hyp",
+        "tetris-mlp",
+        "tetris",
+        _TETRIS_EPOCHS,
+        TETRIS_BATCH_SIZE,
+        grid,
         seeds=tuple(range(1, 101)),
-    )  # fmt: skip
+    )
 
 
 def _seed_zoo(name: str, dataset: str) -> ZooConfig:
     return ZooConfig(
-        name, "mnist-cnn", dataset, _MNIST_EPOCHS, _MNIST_BATCH, _fixed(lr=3e-4),
-        seeds=tuple(range(1, 1001)), holdout=_MNIST_HOLDOUT,
+        name,
+        "mnist-cnn",
+        dataset,
+        _MNIST_EPOCHS,
+        _MNIST_BATCH,
+        _fixed(lr=3e-4),
+        seeds=tuple(range(1, 1001)),
+        holdout=_MNIST_HOLDOUT,
         dataset_options=dict(_FASHION_NORMALISATION) if dataset == "fashion-mnist" else {},
-    )  # fmt: skip
+    )
 
 
 @register_zoo("mnist-seed")
@@ -79,60 +105,99 @@ def fashion_seed() -> ZooConfig:
 def mnist_resnet_seed() -> ZooConfig:
     """1,000 small residual CNNs with BatchNorm on MNIST, seeds 1-1000 (not in the paper)."""
     return ZooConfig(
-        "mnist-resnet-seed", "mnist-resnet", "mnist", _MNIST_EPOCHS, 32,
+        "mnist-resnet-seed",
+        "mnist-resnet",
+        "mnist",
+        _MNIST_EPOCHS,
+        32,
         _fixed(init="kaiming_normal", activation="relu", lr=1e-3),
-        seeds=tuple(range(1, 1001)), holdout=_MNIST_HOLDOUT,
-    )  # fmt: skip
+        seeds=tuple(range(1, 1001)),
+        holdout=_MNIST_HOLDOUT,
+    )
 
 
 def _hyp1_grid() -> dict[str, tuple[object, ...]]:
     return _fixed(
-        init=_MNIST_HYP_INITS, optimizer=("adam", "sgd"), activation=_MNIST_HYP_ACTS,
-        lr=(3e-3, 1e-3, 3e-4, 1e-4), dropout=(0.0, 0.3, 0.5), weight_decay=(0.0, 1e-3, 1e-1),
-    )  # fmt: skip
+        init=_MNIST_HYP_INITS,
+        optimizer=("adam", "sgd"),
+        activation=_MNIST_HYP_ACTS,
+        lr=(3e-3, 1e-3, 3e-4, 1e-4),
+        dropout=(0.0, 0.3, 0.5),
+        weight_decay=(0.0, 1e-3, 1e-1),
+    )
 
 
 def _hyp5_grid() -> dict[str, tuple[object, ...]]:
     return _fixed(
-        init=_MNIST_HYP_INITS, optimizer=("adam", "sgd"), activation=_MNIST_HYP_ACTS,
-        lr=(1e-3, 1e-4), dropout=(0.0, 0.5), weight_decay=(1e-3, 1e-1),
-    )  # fmt: skip
+        init=_MNIST_HYP_INITS,
+        optimizer=("adam", "sgd"),
+        activation=_MNIST_HYP_ACTS,
+        lr=(1e-3, 1e-4),
+        dropout=(0.0, 0.5),
+        weight_decay=(1e-3, 1e-1),
+    )
 
 
 @register_zoo("mnist-hyp-1-fix-seed")
 def mnist_hyp_1_fix_seed() -> ZooConfig:
     """1,152 hyperparameter configurations, all with seed 42."""
     return ZooConfig(
-        "mnist-hyp-1-fix-seed", "mnist-cnn", "mnist", _MNIST_EPOCHS, _MNIST_BATCH,
-        _hyp1_grid(), seeds=(42,), holdout=_MNIST_HOLDOUT,
-    )  # fmt: skip
+        "mnist-hyp-1-fix-seed",
+        "mnist-cnn",
+        "mnist",
+        _MNIST_EPOCHS,
+        _MNIST_BATCH,
+        _hyp1_grid(),
+        seeds=(42,),
+        holdout=_MNIST_HOLDOUT,
+    )
 
 
 @register_zoo("mnist-hyp-1-rand-seed")
 def mnist_hyp_1_rand_seed() -> ZooConfig:
     """1,152 hyperparameter configurations, each with one seed drawn from [1, 1e6]."""
     return ZooConfig(
-        "mnist-hyp-1-rand-seed", "mnist-cnn", "mnist", _MNIST_EPOCHS, _MNIST_BATCH,
-        _hyp1_grid(), random_seeds_per_config=1, seed_draw_seed=1, holdout=_MNIST_HOLDOUT,
-    )  # fmt: skip
+        "mnist-hyp-1-rand-seed",
+        "mnist-cnn",
+        "mnist",
+        _MNIST_EPOCHS,
+        _MNIST_BATCH,
+        _hyp1_grid(),
+        random_seeds_per_config=1,
+        seed_draw_seed=1,
+        holdout=_MNIST_HOLDOUT,
+    )
 
 
 @register_zoo("mnist-hyp-5-fix-seed")
 def mnist_hyp_5_fix_seed() -> ZooConfig:
     """256 hyperparameter configurations, each with seeds 1-5 (1,280 models)."""
     return ZooConfig(
-        "mnist-hyp-5-fix-seed", "mnist-cnn", "mnist", _MNIST_EPOCHS, _MNIST_BATCH,
-        _hyp5_grid(), seeds=(1, 2, 3, 4, 5), holdout=_MNIST_HOLDOUT,
-    )  # fmt: skip
+        "mnist-hyp-5-fix-seed",
+        "mnist-cnn",
+        "mnist",
+        _MNIST_EPOCHS,
+        _MNIST_BATCH,
+        _hyp5_grid(),
+        seeds=(1, 2, 3, 4, 5),
+        holdout=_MNIST_HOLDOUT,
+    )
 
 
 @register_zoo("mnist-hyp-5-rand-seed")
 def mnist_hyp_5_rand_seed() -> ZooConfig:
     """256 hyperparameter configurations, each with 5 seeds drawn from [1, 1e6]."""
     return ZooConfig(
-        "mnist-hyp-5-rand-seed", "mnist-cnn", "mnist", _MNIST_EPOCHS, _MNIST_BATCH,
-        _hyp5_grid(), random_seeds_per_config=5, seed_draw_seed=5, holdout=_MNIST_HOLDOUT,
-    )  # fmt: skip
+        "mnist-hyp-5-rand-seed",
+        "mnist-cnn",
+        "mnist",
+        _MNIST_EPOCHS,
+        _MNIST_BATCH,
+        _hyp5_grid(),
+        random_seeds_per_config=5,
+        seed_draw_seed=5,
+        holdout=_MNIST_HOLDOUT,
+    )
 
 
 def create_zoo_config(name: str, **overrides: object) -> ZooConfig:

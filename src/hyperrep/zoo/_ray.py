@@ -131,8 +131,14 @@ def _train_task(
     config = meta["config"]
     arch = Architecture.from_dict(meta["architecture"])
     flush = ZooConfig.from_dict(config).flush_subnormals  # format 4 and earlier: False
-    trainer = PopulationTrainer(arch, specs, _to_device(data, device), config["batch_size"],
-                                config["train_metrics"], flush_subnormals=flush)  # fmt: skip
+    trainer = PopulationTrainer(
+        arch,
+        specs,
+        _to_device(data, device),
+        config["batch_size"],
+        config["train_metrics"],
+        flush_subnormals=flush,
+    )
     shape = (len(rows), config["epochs"] + 1, arch.n_params)
     writer = _ChunkWriter(zoo if shared else None, chunk, rows, shape)
     resumed = shared and state_path(zoo, chunk).is_file()  # after the writer's clean-up
@@ -143,8 +149,15 @@ def _train_task(
         if epoch == fail_at and not resumed:
             raise RuntimeError(f"population {chunk} failed on purpose after epoch {epoch}")
 
-    records = _train_chunk(writer, trainer, chunk, rows, config["epochs"],  # type: ignore[arg-type]
-                           tqdm(disable=True), on_epoch)  # fmt: skip
+    records = _train_chunk(
+        writer,
+        trainer,
+        chunk,
+        rows,
+        config["epochs"],  # type: ignore[arg-type]
+        tqdm(disable=True),
+        on_epoch,
+    )
     if shared:
         writer.weights.flush()
         return ChunkResult(records, None)
@@ -176,8 +189,13 @@ def _planned_failure(chunk: int) -> int | None:
 def _to_device(data: TrainData, device: str) -> TrainData:
     if data.x_train.device == torch.device(device):
         return data
-    return replace(data, x_train=data.x_train.to(device), y_train=data.y_train.to(device),
-                   x_test=data.x_test.to(device), y_test=data.y_test.to(device))  # fmt: skip
+    return replace(
+        data,
+        x_train=data.x_train.to(device),
+        y_train=data.y_train.to(device),
+        x_test=data.x_test.to(device),
+        y_test=data.y_test.to(device),
+    )
 
 
 def connect(options: RayOptions) -> Any:
@@ -185,13 +203,17 @@ def connect(options: RayOptions) -> Any:
     try:
         import ray
     except ImportError:
-        raise HyperrepError("--backend ray needs Ray: pip install 'hyperrep[distributed]'"
-                            ) from None  # fmt: skip
+        raise HyperrepError(
+            "--backend ray needs Ray: pip install 'hyperrep[distributed]'"
+        ) from None
     if not ray.is_initialized():
         # no usage reports to Ray's servers unless the user asks for them
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                  "logging_level": logging.ERROR}  # fmt: skip
+        kwargs: dict[str, Any] = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "logging_level": logging.ERROR,
+        }
         if options.address is not None:
             _check_reachable(options.address)
             kwargs["address"] = options.address
@@ -241,10 +263,12 @@ def train_chunks_ray(
         marker.parent.mkdir(exist_ok=True)
         marker.touch()  # a task that sees this file shares the driver's filesystem
     task = ray.remote(_train_task).options(
-        num_cpus=options.cpus_per_task, num_gpus=options.gpus_per_task,
-        max_retries=options.retries, retry_exceptions=True,
+        num_cpus=options.cpus_per_task,
+        num_gpus=options.gpus_per_task,
+        max_retries=options.retries,
+        retry_exceptions=True,
         runtime_env=options.runtime_env,
-    )  # fmt: skip
+    )
     task_device = "cuda" if options.gpus_per_task > 0 else device
     threads = max(1, int(options.cpus_per_task))
     epochs = writer.meta["config"]["epochs"]
@@ -260,17 +284,26 @@ def train_chunks_ray(
     try:
         data_ref = ray.put(_to_device(data, "cpu"))
         pending = {
-            task.remote(str(writer.path.resolve()), token, writer.meta, c,
-                        [models[r] for r in chunks[c]], data_ref, task_device, threads,
-                        progress): c
+            task.remote(
+                str(writer.path.resolve()),
+                token,
+                writer.meta,
+                c,
+                [models[r] for r in chunks[c]],
+                data_ref,
+                task_device,
+                threads,
+                progress,
+            ): c
             for c in todo
-        }  # fmt: skip
+        }
         while pending:
             bar.set_postfix_str(f"{len(pending)} populations on Ray")
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=2.0)
             if not ready:  # show the epochs saved so far
-                saved = {c: e for c, e in ray.get(progress.get.remote()).items()
-                         if c in pending.values()}  # fmt: skip
+                saved = {
+                    c: e for c, e in ray.get(progress.get.remote()).items() if c in pending.values()
+                }
                 show()
                 continue
             ref = ready[0]

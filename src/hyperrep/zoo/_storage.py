@@ -116,8 +116,10 @@ class ZooWriter:
                 ]
                 if stored_arch != arch.to_dict():
                     differ.append(f"architecture: {stored_arch['name']} there, {arch.name} asked")
-                raise HyperrepError(f"{path} holds another zoo ({meta['config']['preset']}; "
-                                    f"{'; '.join(differ[:3])}); choose another --out")  # fmt: skip
+                raise HyperrepError(
+                    f"{path} holds another zoo ({meta['config']['preset']}; "
+                    f"{'; '.join(differ[:3])}); choose another --out"
+                )
             if meta["chunks"] != [list(c) for c in chunks]:
                 raise HyperrepError(
                     f"{path} was started with another population size; resume with "
@@ -140,7 +142,7 @@ class ZooWriter:
                 "dtype": "float32",
                 "shape": list(shape),
                 "axes": ["model", "epoch", "param"],
-            },  # fmt: skip
+            },
             "chunks": [list(c) for c in chunks],
             "complete": False,
         }
@@ -170,8 +172,12 @@ class ZooWriter:
         new.flush()
         del new, old
         os.replace(tmp, path / WEIGHTS_FILE)
-        meta.update(config=config, chunks=[list(c) for c in chunks], complete=False,
-                    format_version=FORMAT_VERSION)  # fmt: skip
+        meta.update(
+            config=config,
+            chunks=[list(c) for c in chunks],
+            complete=False,
+            format_version=FORMAT_VERSION,
+        )
         meta["weights"]["shape"] = list(shape)
         meta.pop("summary", None)
         write_json_atomic(path / META_FILE, meta)
@@ -210,8 +216,9 @@ class ZooWriter:
         if saved is not None and task_weights.is_file():  # left by a Ray task: take it over
             rows = self.meta["chunks"][chunk]
             check_weights_file(task_weights, (len(rows), *self.weights.shape[1:]))
-            self.weights[np.asarray(rows)] = np.load(task_weights, mmap_mode="r",
-                                                     allow_pickle=False)  # fmt: skip
+            self.weights[np.asarray(rows)] = np.load(
+                task_weights, mmap_mode="r", allow_pickle=False
+            )
             self.weights.flush()
             task_weights.unlink()
         return saved
@@ -237,8 +244,11 @@ class ZooWriter:
         digest of the architecture they were trained with."""
         checksums = dict(sorted(self.checksums.items(), key=lambda kv: int(kv[0])))
         arch = Architecture.from_dict(self.meta["architecture"])
-        return {"done": sorted(self.done), "checksums": checksums,
-                "architecture": architecture_digest(arch)}  # fmt: skip
+        return {
+            "done": sorted(self.done),
+            "checksums": checksums,
+            "architecture": architecture_digest(arch),
+        }
 
     def finish(self, summary: dict[str, Any]) -> None:
         """Mark the zoo complete and store its summary."""

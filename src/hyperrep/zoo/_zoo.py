@@ -67,14 +67,17 @@ class Zoo:
         except HyperrepError as err:
             raise HyperrepError(f"{meta_path} is damaged ({err})") from None
         except Exception as err:  # any malformed field of zoo.json
-            raise HyperrepError(f"{meta_path} is damaged ({type(err).__name__}: "
-                                f"{str(err)[:100]})") from None  # fmt: skip
+            raise HyperrepError(
+                f"{meta_path} is damaged ({type(err).__name__}: {str(err)[:100]})"
+            ) from None
         chunks = self.meta.get("chunks")
         planned = sum(len(c) for c in chunks) if isinstance(chunks, list) else -1
         if shape != (planned, config.epochs + 1, arch.n_params):
-            raise HyperrepError(f"{meta_path} is inconsistent: weights {shape}, but "
-                                f"{planned} models x {config.epochs + 1} epochs x "
-                                f"{arch.n_params} parameters of {arch.name}")  # fmt: skip
+            raise HyperrepError(
+                f"{meta_path} is inconsistent: weights {shape}, but "
+                f"{planned} models x {config.epochs + 1} epochs x "
+                f"{arch.n_params} parameters of {arch.name}"
+            )
         check_weights_file(self.path / WEIGHTS_FILE, shape)
 
     @cached_property
@@ -91,8 +94,11 @@ class Zoo:
         if self.model_limit is None:
             return bool(self.meta.get("complete"))
         done = set(self.progress["done"])
-        return all(i in done for i, chunk in enumerate(self.meta["chunks"])
-                   if chunk and min(chunk) < self.model_limit)  # fmt: skip
+        return all(
+            i in done
+            for i, chunk in enumerate(self.meta["chunks"])
+            if chunk and min(chunk) < self.model_limit
+        )
 
     @property
     def finished_prefix(self) -> int:
@@ -115,8 +121,10 @@ class Zoo:
             or not isinstance(n_models, int)
             or not (3 <= n_models <= planned)
         ):
-            raise HyperrepError(f"{self.path} plans {planned} models: the number of models "
-                                f"to use must be 3..{planned}, not {n_models}")  # fmt: skip
+            raise HyperrepError(
+                f"{self.path} plans {planned} models: the number of models "
+                f"to use must be 3..{planned}, not {n_models}"
+            )
         view = copy.copy(self)
         view.__dict__.pop("properties", None)
         view.model_limit = n_models
@@ -150,8 +158,11 @@ class Zoo:
                 f"{self.path / META_FILE} describes another architecture than its models "
                 "were trained with: the zoo is damaged"
             )
-        return {"done": done, "checksums": dict(progress.get("checksums", {})),
-                "architecture": trained}  # fmt: skip
+        return {
+            "done": done,
+            "checksums": dict(progress.get("checksums", {})),
+            "architecture": trained,
+        }
 
     def chunk_table(self, chunk: int) -> pd.DataFrame:
         """The properties of one finished chunk."""
@@ -183,9 +194,13 @@ class Zoo:
         """Problems of the finished chunks (checksums, property tables, empty or
         non-finite checkpoints of healthy models); empty if none. Reads every weight."""
         return verify_chunks(
-            self.weights, self.meta["chunks"], self.progress["done"],
-            self.progress["checksums"], self.chunk_table, self.config.epochs,
-        )  # fmt: skip
+            self.weights,
+            self.meta["chunks"],
+            self.progress["done"],
+            self.progress["checksums"],
+            self.chunk_table,
+            self.config.epochs,
+        )
 
     def check(self) -> None:
         """Raise a one-line error if `verify` finds a problem (done once per Zoo object)."""
@@ -194,8 +209,10 @@ class Zoo:
         problems = self.verify()
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise HyperrepError(f"{self.path} is damaged: {problems[0]}{more}; see "
-                                f"`hyperrep zoo verify {self.path}`")  # fmt: skip
+            raise HyperrepError(
+                f"{self.path} is damaged: {problems[0]}{more}; see "
+                f"`hyperrep zoo verify {self.path}`"
+            )
         self._checked = True
 
     def checkpoints(
@@ -218,8 +235,9 @@ class Zoo:
 
     def _training_line(self) -> str:
         c = self.config
-        data = c.dataset + (f" less {c.holdout:,} held out (seed {c.holdout_seed})"
-                            if c.holdout else "")  # fmt: skip
+        data = c.dataset + (
+            f" less {c.holdout:,} held out (seed {c.holdout_seed})" if c.holdout else ""
+        )
         if c.dataset_options:
             data += " " + ", ".join(f"{k}={v}" for k, v in c.dataset_options.items())
         if c.source is not None:
