@@ -3,6 +3,7 @@ libraries (torch alone takes seconds to import); each loads on first use."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -43,3 +44,21 @@ def test_public_names_still_resolve_on_first_use():
     for package in (hyperrep, arch, data, pipeline, zoo):
         for name in package.__all__:
             assert getattr(package, name) is not None, (package.__name__, name)
+
+
+def test_the_library_leaves_the_environment_alone_and_the_cli_sets_the_spin_count():
+    code = (
+        "import os; os.environ.pop('GOMP_SPINCOUNT', None); os.environ.pop('OMP_WAIT_POLICY',"
+        " None); import hyperrep, hyperrep.zoo; a = os.environ.get('GOMP_SPINCOUNT'); "
+        "import hyperrep.cli.main; print(a, os.environ.get('GOMP_SPINCOUNT'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=240,
+        env=env,
+    )
+    assert done.stdout.split() == ["None", "3000"]
