@@ -189,7 +189,7 @@ def _ray_options(args: argparse.Namespace):  # -> RayOptions | None
         return None
     if args.task_cpus <= 0 or args.task_gpus < 0 or args.retries < 0:
         raise HyperrepError("--task-cpus must be > 0, --task-gpus and --retries >= 0")
-    from hyperrep.zoo._ray import RayOptions
+    from hyperrep.zoo import RayOptions
 
     return RayOptions(args.address, args.task_cpus, args.task_gpus, args.retries)
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from hyperrep.zoo._checkpoints import SPLITS, CheckpointData, load_checkpoints, split_models
     from hyperrep.zoo._config import ZooConfig
     from hyperrep.zoo._generate import create_zoo, load_zoo_data, plan_chunks
-    from hyperrep.zoo._import import import_zoo, list_import_formats
+    from hyperrep.zoo._importers import import_zoo, list_import_formats
     from hyperrep.zoo._presets import ZOO_PRESETS, create_zoo_config, list_zoo_presets, register_zoo
     from hyperrep.zoo._ray import RayOptions
     from hyperrep.zoo._storage import is_zoo

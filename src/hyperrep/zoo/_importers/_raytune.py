@@ -28,7 +28,7 @@ import torch
 from hyperrep._errors import HyperrepError
 from hyperrep.arch import Architecture, create_architecture, list_architectures
 from hyperrep.zoo._config import ZooConfig
-from hyperrep.zoo._import import IMPORTERS, write_imported
+from hyperrep.zoo._importers._common import IMPORTERS, write_imported
 from hyperrep.zoo._zoo import Zoo
 
 _CHECKPOINT = re.compile(r"checkpoint_(\d+)$")

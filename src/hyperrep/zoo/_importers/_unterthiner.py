@@ -1,8 +1,4 @@
-"""Zoos others published, imported into the zoo format: `hyperrep zoo import FORMAT SRC`.
-
-Formats: **unterthiner** (below) and **raytune** (`_import_raytune.py`).
-
-**unterthiner** (Unterthiner et al. 2020, "Predicting Neural Network Accuracy from
+"""The **unterthiner** importer: (Unterthiner et al. 2020, "Predicting Neural Network Accuracy from
 Weights", the Small CNN Zoo): a folder with ``weights.npy`` (one float32 row of 4,970
 parameters per checkpoint, memory-mapped here), ``metrics.csv`` or ``metrics.csv.gz``
 (row i describes weights row i: ``config.*`` hyperparameters, ``modeldir``, ``step``,
@@ -20,23 +16,17 @@ step, are flagged diverged.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from hyperrep._errors import HyperrepError
-from hyperrep._registry import Registry
-from hyperrep._version import __version__
 from hyperrep.arch import Activation, Architecture, Conv2d, GlobalAvgPool, Linear
 from hyperrep.zoo._config import ZooConfig
-from hyperrep.zoo._storage import ZooWriter
+from hyperrep.zoo._importers._common import IMPORTERS, write_imported
 from hyperrep.zoo._zoo import Zoo
 
-IMPORTERS: Registry[Callable[..., Zoo]] = Registry("zoo format")
-_CHUNK_MODELS = 256
 _INPUT_SIZE = {"mnist": 28, "fashion_mnist": 28, "cifar10": 32, "svhn_cropped": 32}
 _METRIC_COLUMNS = ("modeldir", "step", "test_accuracy", "test_loss", "train_accuracy", "train_loss")
 _CONFIG = {
@@ -49,15 +39,6 @@ _CONFIG = {
     "seed": "config.random_seed",
     "dataset": "config.dataset",
 }
-
-
-def import_zoo(fmt: str, source: str | Path, out: str | Path, progress: bool = True) -> Zoo:
-    """Import the zoo at `source`, in format `fmt` (see `list_import_formats`), to `out`."""
-    return IMPORTERS.create(fmt, source=Path(source), out=Path(out), progress=progress)
-
-
-def list_import_formats() -> list[str]:
-    return IMPORTERS.names()
 
 
 def _read_layout(path: Path) -> list[tuple[str, int, int, tuple[int, ...]]]:
@@ -183,35 +164,6 @@ def import_unterthiner(source: Path, out: Path, progress: bool = True) -> Zoo:
     return write_imported(out, config, arch, len(names), model, progress)
 
 
-def write_imported(
-    out: Path,
-    config: ZooConfig,
-    arch: Architecture,
-    n_models: int,
-    model: Callable[[int], tuple[np.ndarray, pd.DataFrame]],
-    progress: bool,
-) -> Zoo:
-    """Write an imported zoo chunk by chunk: `model(i)` gives model i's weights (epochs + 1,
-    n_params) and property rows. A killed import resumes at the first unfinished chunk."""
-    chunks = [
-        list(range(i, min(i + _CHUNK_MODELS, n_models))) for i in range(0, n_models, _CHUNK_MODELS)
-    ]
-    writer = ZooWriter.open(out, config, arch, chunks, __version__)
-    with tqdm(total=n_models, unit="model", desc="import", disable=not progress) as bar:
-        for chunk, rows in enumerate(chunks):
-            if chunk not in writer.done:
-                blocks, tables = zip(*(model(i) for i in rows), strict=True)
-                block = np.stack(blocks)
-                for epoch in range(block.shape[1]):
-                    writer.write_weights(rows, epoch, block[:, epoch])
-                writer.commit_chunk(chunk, pd.concat(tables, ignore_index=True))
-            bar.update(len(rows))
-    zoo = Zoo(out)
-    summary = zoo.summary()
-    writer.finish({"models": summary["models_done"], "diverged": summary["diverged"]})
-    return Zoo(out)
-
-
 def _value(v: object) -> object:
     return v.item() if hasattr(v, "item") else v
 
@@ -247,6 +199,3 @@ def _properties(
     frame["modeldir"] = modeldir
     frame["step"] = frame["step"].astype(float)
     return frame
-
-
-from hyperrep.zoo import _import_raytune  # noqa: E402, F401 (registers "raytune")

@@ -1,0 +1,49 @@
+"""What every importer shares: the registry of formats and the chunked writer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from hyperrep._registry import Registry
+from hyperrep._version import __version__
+from hyperrep.arch import Architecture
+from hyperrep.zoo._config import ZooConfig
+from hyperrep.zoo._storage import ZooWriter
+from hyperrep.zoo._zoo import Zoo
+
+IMPORTERS: Registry[Callable[..., Zoo]] = Registry("zoo format")
+_CHUNK_MODELS = 256
+
+
+def write_imported(
+    out: Path,
+    config: ZooConfig,
+    arch: Architecture,
+    n_models: int,
+    model: Callable[[int], tuple[np.ndarray, pd.DataFrame]],
+    progress: bool,
+) -> Zoo:
+    """Write an imported zoo chunk by chunk: `model(i)` gives model i's weights (epochs + 1,
+    n_params) and property rows. A killed import resumes at the first unfinished chunk."""
+    chunks = [
+        list(range(i, min(i + _CHUNK_MODELS, n_models))) for i in range(0, n_models, _CHUNK_MODELS)
+    ]
+    writer = ZooWriter.open(out, config, arch, chunks, __version__)
+    with tqdm(total=n_models, unit="model", desc="import", disable=not progress) as bar:
+        for chunk, rows in enumerate(chunks):
+            if chunk not in writer.done:
+                blocks, tables = zip(*(model(i) for i in rows), strict=True)
+                block = np.stack(blocks)
+                for epoch in range(block.shape[1]):
+                    writer.write_weights(rows, epoch, block[:, epoch])
+                writer.commit_chunk(chunk, pd.concat(tables, ignore_index=True))
+            bar.update(len(rows))
+    zoo = Zoo(out)
+    summary = zoo.summary()
+    writer.finish({"models": summary["models_done"], "diverged": summary["diverged"]})
+    return Zoo(out)
