@@ -429,3 +429,26 @@ def test_variants_say_whether_they_decode_and_which_gamma_they_use():
     assert TrainConfig(variant="ecd", gamma=0.3).contrastive_weight == 0.3
     with pytest.raises(HyperrepError, match="unknown variant 'vae'"):
         TrainConfig(variant="vae")
+
+
+def test_learning_rate_warms_up_then_follows_the_cosine_or_the_plateau_factor():
+    import math
+
+    from hyperrep.representation._objective import learning_rate
+
+    t = TrainConfig(lr=1e-3, epochs=4, warmup_epochs=1, schedule="cosine")
+    steps = 10  # per epoch: 10 warm-up steps, then 30 of cosine
+    assert learning_rate(t, 0, steps) == pytest.approx(1e-4)
+    assert learning_rate(t, 9, steps) == pytest.approx(1e-3)
+    assert learning_rate(t, 25, steps) == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi / 2)))
+    assert learning_rate(t, 40, steps) == pytest.approx(0.0, abs=1e-12)
+    plateau = TrainConfig(lr=1e-3, schedule="plateau")
+    assert learning_rate(plateau, 123, steps, scale=0.09) == pytest.approx(9e-5)
+
+
+def test_training_leaves_the_callers_random_stream_alone(tiny_zoo, tmp_path):
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    train_representation(tiny_zoo, config(epochs=1), tmp_path / "r", progress=False)
+    assert torch.equal(torch.rand(3), expected)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import load_file
 
 from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
 from hyperrep.arch import Architecture
+from hyperrep.representation import _run_folder as folder
 from hyperrep.representation._config import RunConfig
 from hyperrep.representation._data import CheckpointData, Normalizer, load_checkpoints
 from hyperrep.representation._losses import pooled_r2
@@ -87,12 +86,12 @@ def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
     check_device(device)
     path = Path(path)
     try:
-        meta = json.loads((path / "run.json").read_text())
+        meta = folder.read_description(path)
     except (OSError, ValueError) as err:
         raise HyperrepError(f"{path} is not a hyperrep run (no readable run.json)") from err
     if not isinstance(meta, dict) or not {"config", "architecture"} <= meta.keys():
-        raise HyperrepError(f"{path / 'run.json'} is not a hyperrep run description")
-    if not (path / "model.safetensors").is_file():
+        raise HyperrepError(f"{path / folder.RUN_FILE} is not a hyperrep run description")
+    if not (path / folder.MODEL_FILE).is_file():
         raise HyperrepError(f"{path} has no trained model yet (model.safetensors missing)")
     try:
         config = RunConfig.from_dict(meta["config"])
@@ -101,13 +100,13 @@ def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
         raise
     except Exception as err:  # any malformed field: a damaged run.json
         raise HyperrepError(
-            f"{path / 'run.json'} is damaged ({type(err).__name__}: {str(err)[:100]})"
+            f"{path / folder.RUN_FILE} is damaged ({type(err).__name__}: {str(err)[:100]})"
         ) from None
     try:
-        tensors = load_file(str(path / "model.safetensors"))
+        tensors = folder.load_model_tensors(path)
     except Exception as err:  # safetensors raises its own error type for damaged files
         raise HyperrepError(
-            f"{path / 'model.safetensors'} is unreadable ({str(err)[:100]}): the run is damaged"
+            f"{path / folder.MODEL_FILE} is unreadable ({str(err)[:100]}): the run is damaged"
         ) from None
     model = HyperRepresentation(arch, config.model, decoder=config.train.has_decoder)
     state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
@@ -117,11 +116,11 @@ def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:
     except (RuntimeError, KeyError) as err:
         first = str(err).strip().splitlines()[0][:120]
         raise HyperrepError(
-            f"{path / 'model.safetensors'} does not fit the run's settings ({first})"
+            f"{path / folder.MODEL_FILE} does not fit the run's settings ({first})"
         ) from None
     if normalizer.mean.shape != (arch.n_params,) or normalizer.std.shape != (arch.n_params,):
         raise HyperrepError(
-            f"{path / 'model.safetensors'} holds a normaliser of another architecture"
+            f"{path / folder.MODEL_FILE} holds a normaliser of another architecture"
         )
     return TrainedRun(path, meta, config, arch, model.to(device), normalizer)
 

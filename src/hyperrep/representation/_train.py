@@ -1,76 +1,33 @@
-"""Training a hyper-representation on a zoo, with validation, best checkpoint and resume.
-
-A run folder holds ``run.json`` (zoo, architecture, settings), ``model.safetensors``
-(the best model and the weight normaliser), ``last.safetensors`` (everything needed to
-resume after the last finished epoch) and ``history.json`` (metrics per epoch).
-"""
+"""Training a hyper-representation on a zoo, with validation, best checkpoint and resume,
+into a run folder (`_run_folder.py`)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
-from hyperrep._io import atomic_path, write_json_atomic
 from hyperrep._lock import is_unclaimed, writer_lock
 from hyperrep.arch import Architecture
+from hyperrep.representation import _run_folder as folder
 from hyperrep.representation._config import RunConfig
 from hyperrep.representation._data import CheckpointData, Normalizer, load_checkpoints
 from hyperrep.representation._distributed import Ranks, process_group, ranks_from_env
-from hyperrep.representation._losses import layer_ids, nt_xent, pooled_r2, reconstruction_loss
+from hyperrep.representation._losses import layer_ids, pooled_r2
 from hyperrep.representation._model import HyperRepresentation
-from hyperrep.weights import Compose, GaussianNoise, PermuteNeurons, RandomErasing, canonicalize
+from hyperrep.representation._objective import Views, learning_rate, objective
 from hyperrep.zoo import Zoo
 
-RUN_FORMAT = "hyperrep-run"
 _VAL_SEED = 12345  # fixed views for the validation contrastive loss
-
-
-@dataclass
-class Views:
-    """Draws training views: the encoder's input (permuted, then corrupted) and the
-    reconstruction target."""
-
-    permute: PermuteNeurons | None
-    corrupt: Compose
-    target_kind: str = "view"  # "view", "augmented" or "canonical" (TrainConfig.recon_target)
-    arch: Architecture | None = None
-
-    @classmethod
-    def from_config(cls, arch: Architecture, config: RunConfig) -> Views:
-        t = config.train
-        erase = RandomErasing(t.erase_p, t.erase_scale, mode=t.erase_mode, arch=arch)
-        corruptions = Compose([GaussianNoise(t.noise_sigma), erase])
-        permute = None
-        if t.permutation:
-            pool = t.permutation_pool or None
-            permute = PermuteNeurons(arch, pool, pool_seed=t.seed, pool_mode="per-layer")
-        return cls(permute, corruptions, t.recon_target, arch)
-
-    def __call__(
-        self, weights: torch.Tensor, generator: torch.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(corrupted view, reconstruction target)."""
-        clean = self.permute(weights, generator) if self.permute is not None else weights
-        view = self.corrupt(clean, generator)
-        return view, view if self.target_kind == "augmented" else self.target(clean)
-
-    def target(self, clean: torch.Tensor) -> torch.Tensor:
-        """What the decoder should output for a clean (permuted) vector, without erasing."""
-        if self.target_kind == "canonical":
-            return canonicalize(self.arch, clean)
-        return clean
 
 
 def selection_score(config: RunConfig, metrics: dict[str, float]) -> float:
@@ -127,15 +84,7 @@ class Trainer:
 
     # -- schedule and loss -------------------------------------------------------------
     def _lr(self, step: int) -> float:
-        t = self.config.train
-        if t.schedule == "plateau":
-            return t.lr * self.lr_scale
-        total = t.epochs * self.steps_per_epoch
-        warmup = max(1, int(t.warmup_epochs * self.steps_per_epoch))
-        if step < warmup:
-            return t.lr * (step + 1) / warmup
-        progress = (step - warmup) / max(1, total - warmup)
-        return t.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+        return learning_rate(self.config.train, step, self.steps_per_epoch, self.lr_scale)
 
     def _step_plateau(self, train_loss: float) -> None:
         """ReduceLROnPlateau(mode min, factor 0.3, threshold 1e-4 relative) on the epoch's
@@ -151,47 +100,9 @@ class Trainer:
     def _loss(
         self, x: torch.Tensor, generator: torch.Generator, shard: bool = False
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """The objective on batch `x`; with `shard` (training under torchrun) this rank
-        encodes and reconstructs its shard, the head and NT-Xent see the gathered batch."""
-        t = self.config.train
-        gamma = t.contrastive_weight
-        contrastive = gamma > 0
-        split = shard and self.ranks.distributed
-        n = x.shape[0]
-        rows = self.ranks.shard(n) if split else slice(None)
-        view1, target1 = (v[rows] for v in self.views(x, generator))
-        if contrastive:
-            view2, target2 = (v[rows] for v in self.views(x, generator))
-            inputs, targets = torch.cat([view1, view2]), torch.cat([target1, target2])
-        else:
-            inputs, targets = view1, target1
-        on_cuda = self.device.startswith("cuda")
-        use_amp = t.amp if on_cuda else t.cpu_bf16
-        device_type = "cuda" if on_cuda else "cpu"
-        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=use_amp):
-            latent = self.model.encode(inputs)
-            projected = None
-            if contrastive and split:
-                both = [self.ranks.gather(half.float(), n) for half in latent.chunk(2)]
-                projected = self.model.project_views(torch.cat(both))
-            elif contrastive:
-                projected = self.model.project_views(latent)
-            decoded = self.model.decode(latent) if gamma < 1 else None
-        terms: dict[str, torch.Tensor] = {}  # losses in float32, outside autocast
-        if projected is not None:
-            half = x.shape[0]
-            projected = projected.float()
-            terms["contrastive"] = nt_xent(projected[:half], projected[half:], t.temperature)
-        if decoded is not None:
-            terms["reconstruction"] = reconstruction_loss(decoded.float(), targets, self.layer_ids)
-            if split:  # this rank's share of the whole batch's mean, once ranks are averaged
-                terms["reconstruction"] = terms["reconstruction"] * (
-                    view1.shape[0] * self.ranks.world / n
-                )
-        loss = gamma * terms.get("contrastive", 0.0) + (1 - gamma) * t.recon_scale * terms.get(
-            "reconstruction", 0.0
-        )
-        return loss, {k: float(v.detach()) for k, v in terms.items()}
+        return objective(self.model, self.views, x, self.config.train, generator,
+                         layers=self.layer_ids, ranks=self.ranks, shard=shard,
+                         device=self.device)  # fmt: skip
 
     # -- one epoch -----------------------------------------------------------------------
     def train_epoch(self, bar: tqdm | None = None) -> dict[str, float]:
@@ -294,18 +205,11 @@ class Trainer:
             self.lr_scale, self.plateau_best, self.plateau_wait = scale, best, int(wait)
 
 
-def _save(
-    tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None
-) -> None:
-    with atomic_path(path) as tmp:
-        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
-
-
 def _run_meta(zoo: Zoo, config: RunConfig) -> dict[str, Any]:
     from hyperrep._version import __version__
 
     return {
-        "format": RUN_FORMAT,
+        "format": folder.RUN_FORMAT,
         "format_version": 1,
         "hyperrep_version": __version__,
         "zoo": {
@@ -346,10 +250,21 @@ def train_representation(
     if out.exists() and not out.is_dir():
         raise HyperrepError(f"{out} exists and is not an empty folder or a hyperrep run")
     ranks = ranks_from_env()
-    with process_group(ranks, device) as rank_device, _main_rank_lock(out, ranks):
+    with (
+        process_group(ranks, device) as rank_device,
+        _main_rank_lock(out, ranks),
+        _private_rng(rank_device),
+    ):
         return _train_locked(
             zoo, config, out, rank_device, progress and ranks.main, on_epoch, ranks
         )
+
+
+def _private_rng(device: str) -> contextlib.AbstractContextManager:
+    """torch's global generators as they were, once training is done: the run seeds them
+    (the model's init and dropout draw from them) and a caller's stream is left alone."""
+    cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
+    return torch.random.fork_rng(devices=cuda)
 
 
 @contextmanager
@@ -377,9 +292,9 @@ def _train_locked(
     ranks: Ranks,
 ) -> list[dict[str, float]]:
     meta = json.loads(json.dumps(_run_meta(zoo, config)))  # as it reads back from disk
-    resume = (out / "run.json").is_file()
+    resume = (out / folder.RUN_FILE).is_file()
     if resume:
-        old = json.loads((out / "run.json").read_text())
+        old = folder.read_description(out)
         same_zoo = all(old.get("zoo", {}).get(k) == meta["zoo"][k] for k in ("config", "models"))
         old_config = json.loads(json.dumps(RunConfig.from_dict(old["config"]).to_dict()))
         if old_config != meta["config"] or not same_zoo:
@@ -394,17 +309,16 @@ def _train_locked(
         try:
             out.mkdir(parents=True, exist_ok=True)
             if not resume:
-                write_json_atomic(out / "run.json", meta)
+                folder.write_description(out, meta)
         except OSError as err:
             raise HyperrepError(f"cannot write a run to {out}: {err.strerror or err}") from err
-    last = out / "last.safetensors"
-    if last.is_file():  # the commit point of an epoch: state and history together
-        trainer.load_state_tensors(load_file(str(last)))
-        with safe_open(str(last), "pt") as handle:
-            trainer.history = json.loads(handle.metadata()["history"])
+    last = folder.load_last_epoch(out)
+    if last is not None:  # the commit point of an epoch: state and history together
+        trainer.load_state_tensors(last[0])
+        trainer.history = last[1]
         trainer.best = max((trainer.score(h) for h in trainer.history), default=None)
         if ranks.main:
-            write_json_atomic(out / "history.json", trainer.history)  # a kill may have beaten it
+            folder.write_history(out, trainer.history)  # a kill may have beaten it
     total = config.train.epochs * trainer.steps_per_epoch
     with tqdm(
         total=total,
@@ -422,11 +336,11 @@ def _train_locked(
             metrics.update(trainer.validate())
             trainer.history.append(metrics)
             score = trainer.score(metrics)
-            if trainer.best is None or score > trainer.best:
+            best = trainer.best is None or score > trainer.best
+            if best:
                 trainer.best = score
-                _save(trainer.model_tensors(), out / "model.safetensors")
-            _save(trainer.state_tensors(), last, {"history": json.dumps(trainer.history)})
-            write_json_atomic(out / "history.json", trainer.history)  # a readable copy
+            folder.save_epoch(out, trainer.state_tensors(), trainer.history,
+                              trainer.model_tensors() if best else None)  # fmt: skip
             shown = ", ".join(
                 f"{k.replace('_', ' ')} {v:.4f}" for k, v in metrics.items() if k.startswith("val")
             )
