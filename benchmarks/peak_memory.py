@@ -24,8 +24,7 @@ import numpy as np
 import pandas as pd
 
 from hyperrep import __version__
-from hyperrep.zoo import open_zoo
-from hyperrep.zoo._storage import ZooWriter
+from hyperrep.zoo import ZooWriter, open_zoo
 
 HYPERREP = [sys.executable, "-m", "hyperrep.cli.main"]
 

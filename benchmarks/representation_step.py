@@ -23,8 +23,13 @@ from torch.utils.flop_counter import FlopCounterMode
 from zoo_population import matmul_gflops
 
 from hyperrep.arch import create_architecture
-from hyperrep.representation import CheckpointData, RunConfig, TrainConfig, TransformerConfig
-from hyperrep.representation._train import Trainer
+from hyperrep.representation import (
+    CheckpointData,
+    RunConfig,
+    TrainConfig,
+    Trainer,
+    TransformerConfig,
+)
 
 SETTINGS = {  # d_model: (architecture, model config)
     128: ("tetris-mlp", TransformerConfig(d_model=128, d_ff=512, latent_dim=50)),

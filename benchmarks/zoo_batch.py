@@ -19,8 +19,7 @@ from zoo_population import matmul_gflops
 
 from hyperrep.arch import create_architecture
 from hyperrep.population import PopulationTrainer
-from hyperrep.zoo import create_zoo_config
-from hyperrep.zoo._generate import load_zoo_data
+from hyperrep.zoo import create_zoo_config, load_zoo_data
 
 
 def epoch_seconds(arch, specs, data, batch: int, repeats: int) -> float:

@@ -17,8 +17,7 @@ import torch
 
 from hyperrep.arch import create_architecture
 from hyperrep.population import FUSED_ACTIVATIONS, PopulationTrainer
-from hyperrep.zoo import create_zoo_config
-from hyperrep.zoo._generate import load_zoo_data
+from hyperrep.zoo import create_zoo_config, load_zoo_data
 
 
 def main() -> None:

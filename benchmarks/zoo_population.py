@@ -19,8 +19,7 @@ import torch
 
 from hyperrep.arch import create_architecture
 from hyperrep.population import train_population, train_single
-from hyperrep.zoo import create_zoo_config
-from hyperrep.zoo._generate import load_zoo_data
+from hyperrep.zoo import create_zoo_config, load_zoo_data
 
 
 def matmul_gflops(n: int = 4096, repeats: int = 5) -> float:

@@ -12,8 +12,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from hyperrep.pipeline._recipes import _CNN_RUNS
-from hyperrep.pipeline._reproduce import run_config
+from hyperrep.pipeline import RECIPES, run_config
 from hyperrep.representation import train_representation
 from hyperrep.zoo import Zoo
 
@@ -30,7 +29,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for the runs")
     args = parser.parse_args()
     zoo = Zoo(args.zoo)
-    base = _CNN_RUNS[0]
+    base = RECIPES.create("mnist-seed").runs[0]
     for name, (model, train, epochs) in CHECKS.items():
         recipe = replace(
             base, variant="ed", epochs=epochs, model=model, train={**base.train, **train}

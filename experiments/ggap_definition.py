@@ -29,7 +29,7 @@ import torch
 from tqdm import tqdm
 
 import hyperrep
-from hyperrep.arch._flat import unflatten_params
+from hyperrep.arch import unflatten_params
 from hyperrep.population import evaluate_population
 from hyperrep.probes import (
     CheckpointFeatures,

@@ -84,3 +84,17 @@ def test_the_private_top_level_modules_import_no_package():
             continue
         module = f"hyperrep.{path.stem}"
         assert all(_layer(t) == -1 for t in _imports(path, module)), module
+
+
+def test_benchmarks_and_experiments_use_only_public_names():
+    repo = SRC.parents[1]
+    private = []
+    for path in sorted([*repo.glob("benchmarks/*.py"), *repo.glob("experiments/*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hyperrep"):
+                names = [a.name for a in node.names if a.name != "__version__"]
+                if any(part.startswith("_") for part in node.module.split(".")) or any(
+                    n.startswith("_") for n in names
+                ):
+                    private.append(f"{path.name}: from {node.module} import {', '.join(names)}")
+    assert private == []

@@ -33,4 +33,5 @@ if TYPE_CHECKING:
     )
     from hyperrep.representation._losses import nt_xent, pooled_r2, reconstruction_loss
     from hyperrep.representation._model import HyperRepresentation
-    from hyperrep.representation._train import selection_score, train_representation
+    from hyperrep.representation._objective import Views, learning_rate, objective
+    from hyperrep.representation._train import Trainer, selection_score, train_representation

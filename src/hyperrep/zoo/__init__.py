@@ -16,5 +16,5 @@ if TYPE_CHECKING:
     from hyperrep.zoo._importers import import_zoo, list_import_formats
     from hyperrep.zoo._presets import ZOO_PRESETS, create_zoo_config, list_zoo_presets, register_zoo
     from hyperrep.zoo._ray import RayOptions
-    from hyperrep.zoo._storage import is_zoo
+    from hyperrep.zoo._storage import ZooWriter, is_zoo
     from hyperrep.zoo._zoo import Zoo, open_zoo
