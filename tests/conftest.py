@@ -92,3 +92,22 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "needs_cc" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def assert_plot():
+    """Checks that a PNG holds a drawn figure: an image of a sensible size, partly but
+    not wholly covered, in more than a handful of colours (a blank or a failed figure
+    is white or one colour)."""
+
+    def check(path: Path, min_side: int = 200) -> None:
+        import matplotlib.image as mpimg
+
+        rgb = mpimg.imread(path)[..., :3]
+        assert min(rgb.shape[:2]) >= min_side, (path, rgb.shape)
+        drawn = (rgb < 0.95).any(axis=-1).mean()
+        assert 0.01 < drawn < 0.95, (path, drawn)
+        colours = np.unique((rgb * 255).astype(np.uint8).reshape(-1, 3), axis=0)
+        assert len(colours) > 20, (path, len(colours))
+
+    return check

@@ -56,7 +56,7 @@ def test_a_seed_zoo_has_no_cluster_numbers(tiny_zoo):
     assert not any(c.startswith(("knn_", "silhouette_")) for c in table.columns)
 
 
-def test_compare_command_writes_figure_and_tables(hyp_zoo, tiny_zoo, tmp_path, capsys):
+def test_compare_command_writes_figure_and_tables(hyp_zoo, tiny_zoo, tmp_path, capsys, assert_plot):
     out = tmp_path / "fig"
     assert (
         main(
@@ -77,6 +77,7 @@ def test_compare_command_writes_figure_and_tables(hyp_zoo, tiny_zoo, tmp_path, c
         == 0
     )
     assert {p.name for p in out.iterdir()} == {"figure3.png", "structure.csv", "structure.md"}
+    assert_plot(out / "figure3.png", min_side=800)
     text = (out / "structure.md").read_text()
     assert "| quantity | SEED | HYP |" in text and "knn_activation" in text
     assert "pearson_mean_weight_acc" in capsys.readouterr().out
