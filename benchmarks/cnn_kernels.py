@@ -54,7 +54,7 @@ def kernel_rates(models: int, batch: int, peak: float) -> None:
             x = torch.randn(rows, c, h, w, batch * group)
             wt = torch.randn(rows * group, o, c, k, k)
             bias = torch.randn(rows * group, o)
-            out, idx, lanes = conv_forward(x, wt, bias, pool, group)
+            out, idx, lanes = conv_forward(x, wt, bias, pool=pool, group=group)
             g = torch.randn_like(out)
             flops = 2 * rows * group * batch * o * (h - k + 1) * (w - k + 1) * c * k * k
 
@@ -62,7 +62,7 @@ def kernel_rates(models: int, batch: int, peak: float) -> None:
                 return conv_backward(g, idx, x, wt, pool, input_grad, group=group, lanes=lanes)
 
             times = (
-                timed(lambda: conv_forward(x, wt, bias, pool, group)),  # noqa: B023
+                timed(lambda: conv_forward(x, wt, bias, pool=pool, group=group)),  # noqa: B023
                 timed(lambda: backward(True)),
                 timed(lambda: backward(False)),
             )

@@ -30,7 +30,7 @@ def features(
     zoo = hyperrep.open_zoo(zoo_path)
     zoo = zoo if models is None else zoo.first(models)
     data = load_checkpoints(zoo, run.config.train.split_seed, include_init=False)
-    values = {"s(W)": weight_statistics(zoo.architecture, data.weights.numpy(), "layer")}
+    values = {"s(W)": weight_statistics(zoo.architecture, data.weights.numpy(), variant="layer")}
     for k in draws:  # `hyperrep evaluate --permutation-average K` computes the same
         values[f"latent, K={k}"] = run.encode(data.weights, permutations=k, seed=seed).numpy()
     return CheckpointFeatures(data.table, values)

@@ -98,3 +98,22 @@ def test_benchmarks_and_experiments_use_only_public_names():
                 ):
                     private.append(f"{path.name}: from {node.module} import {', '.join(names)}")
     assert private == []
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_optional_arguments_past_the_second_are_keyword_only(name):
+    import inspect
+
+    package = importlib.import_module(name)
+    loose = []
+    for attribute in package.__all__:
+        obj = getattr(package, attribute)
+        if not inspect.isfunction(obj):
+            continue
+        params = [
+            p
+            for p in inspect.signature(obj).parameters.values()
+            if p.kind == p.POSITIONAL_OR_KEYWORD
+        ]
+        loose += [f"{attribute}({p.name})" for p in params[2:] if p.default is not p.empty]
+    assert loose == []

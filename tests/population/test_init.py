@@ -19,7 +19,7 @@ def _draw(method: str, scheme: str, seeds: int = 40) -> dict[str, np.ndarray]:
     """Every slot's values pooled over `seeds` models."""
     values: dict[str, list[np.ndarray]] = {}
     for seed in range(seeds):
-        tensors = init_params(CNN, method, torch.Generator().manual_seed(seed), scheme)
+        tensors = init_params(CNN, method, torch.Generator().manual_seed(seed), scheme=scheme)
         for slot, t in zip(CNN.param_slots, tensors, strict=True):
             assert tuple(t.shape) == slot.shape
             values.setdefault(slot.name, []).append(t.numpy().ravel())
@@ -90,7 +90,7 @@ def test_same_generator_state_same_init():
 
 def test_unknown_init_or_scheme_is_one_line():
     with pytest.raises(UnknownNameError, match="unknown init scheme 'he'; known: authors, fan-in"):
-        init_params(CNN, "uniform", torch.Generator(), "he")
+        init_params(CNN, "uniform", torch.Generator(), scheme="he")
     with pytest.raises(UnknownNameError, match="unknown init 'orthogonal'"):
         create_zoo_config("mnist-seed").with_overrides(
             grid={**create_zoo_config("mnist-seed").grid, "init": ("orthogonal",)}

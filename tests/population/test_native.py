@@ -57,7 +57,7 @@ def test_kernels_equal_pytorch(models, channels, size, out_channels, kernel, poo
     bias = torch.randn(models, out_channels, generator=gen)
     side = (size - kernel + 1) // pool
     g = torch.randn(models, out_channels, side, side, batch, generator=gen)
-    out, idx, _ = conv_forward(x, w, bias, pool)
+    out, idx, _ = conv_forward(x, w, bias, pool=pool)
     dx, dw, db = conv_backward(g, idx, x, w, pool, input_grad=True)
     ref_out, ref_dx, ref_dw, ref_db = _reference(x, w, bias, g, pool)
     _close(out, ref_out)
@@ -73,7 +73,7 @@ def test_pooling_ties_follow_pytorch():
     w = torch.randint(-1, 2, (2, 3, 2, 3, 3), generator=gen).float()
     bias = torch.zeros(2, 3)
     g = torch.randn(2, 3, 3, 3, 16, generator=gen)
-    out, idx, _ = conv_forward(x, w, bias, 2)
+    out, idx, _ = conv_forward(x, w, bias, pool=2)
     dx, dw, _ = conv_backward(g, idx, x, w, 2, input_grad=True)
     ref_out, ref_dx, ref_dw, _ = _reference(x, w, bias, g, 2)
     assert (idx > 0).any() and (idx == 0).float().mean() > 0.3  # ties were really there
@@ -91,13 +91,13 @@ def test_kernels_refuse_bad_operands():
         conv_forward(x, w, torch.zeros(1, 4)[:, ::2])
     with pytest.raises(ValueError, match="bias: shape"):
         conv_forward(x, w, torch.zeros(1, 3))
-    out, idx, _ = conv_forward(x, w, bias, 2)
+    out, idx, _ = conv_forward(x, w, bias, pool=2)
     with pytest.raises(ValueError, match="g: shape"):
         conv_backward(torch.zeros(1, 2, 4, 4, 16), idx, x, w, 2, True)
     with pytest.raises(ValueError, match="idx must be"):
         conv_backward(torch.zeros_like(out), None, x, w, 2, True)
     with pytest.raises(ValueError, match="activated must be"):
-        conv_backward(torch.zeros_like(out), idx, x, w, 2, True, "tanh", None)
+        conv_backward(torch.zeros_like(out), idx, x, w, 2, True, activation="tanh", activated=None)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
@@ -107,10 +107,10 @@ def test_fused_activation_backward_equals_autograd(activation, pool):
     x = torch.randn(2, 3, 10, 10, 16, generator=gen)
     w = torch.randn(2, 4, 3, 3, 3, generator=gen)
     bias = torch.randn(2, 4, generator=gen)
-    out, idx, _ = conv_forward(x, w, bias, pool)
+    out, idx, _ = conv_forward(x, w, bias, pool=pool)
     activated = getattr(torch, activation)(out)
     g = torch.randn(activated.shape, generator=gen)
-    dx, dw, db = conv_backward(g, idx, x, w, pool, True, activation, activated)
+    dx, dw, db = conv_backward(g, idx, x, w, pool, True, activation=activation, activated=activated)
     for m in range(2):
         xm = x[m].permute(3, 0, 1, 2).clone().requires_grad_()
         wm, bm = w[m].clone().requires_grad_(), bias[m].clone().requires_grad_()
@@ -153,14 +153,16 @@ def test_interleaved_lanes_equal_pytorch(models, channels, size, out_channels, k
     g = torch.randn(models, out_channels, side, side, batch, generator=gen)
     ref_out, ref_dx, ref_dw, ref_db = _reference(x, w, bias, g, pool)
     xl, gl = _interleave(x, group), _interleave(g, group)
-    out, idx, lanes = conv_forward(xl, w, bias, pool, group)
+    out, idx, lanes = conv_forward(xl, w, bias, pool=pool, group=group)
     _close(out, _interleave(ref_out, group))
     dx, dw, db = conv_backward(gl, idx, xl, w, pool, True, group=group, lanes=lanes)
     _close(dx, _interleave(ref_dx, group))
     _close(dw, ref_dw)
     _close(db, ref_db)
     activated = torch.tanh(out)
-    dx, dw, db = conv_backward(gl, idx, xl, w, pool, True, "tanh", activated, group, lanes)
+    dx, dw, db = conv_backward(
+        gl, idx, xl, w, pool, True, activation="tanh", activated=activated, group=group, lanes=lanes
+    )
     for m in range(models):  # the fused activation derivative, per model
         xm = x[m].permute(3, 0, 1, 2).clone().requires_grad_()
         wm, bm = w[m].clone().requires_grad_(), bias[m].clone().requires_grad_()
@@ -186,10 +188,10 @@ def _reference_dx_tanh(x, w, bias, g, pool):
 def test_interleaved_lanes_refuse_bad_groups():
     w, bias = torch.randn(8, 2, 1, 3, 3), torch.zeros(8, 2)
     with pytest.raises(ValueError, match="bad kernel operands"):  # 8 models, 2 rows of 8?
-        conv_forward(torch.randn(2, 1, 8, 8, 80), w, bias, 1, 8)
+        conv_forward(torch.randn(2, 1, 8, 8, 80), w, bias, pool=1, group=8)
     with pytest.raises(ValueError, match="bad kernel operands"):  # 80 lanes, group 3
-        conv_forward(torch.randn(2, 1, 8, 8, 80), w[:6], bias[:6], 1, 3)
-    out, idx, lanes = conv_forward(torch.randn(1, 1, 8, 8, 80), w, bias, 2, 8)
+        conv_forward(torch.randn(2, 1, 8, 8, 80), w[:6], bias[:6], pool=1, group=3)
+    out, idx, lanes = conv_forward(torch.randn(1, 1, 8, 8, 80), w, bias, pool=2, group=8)
     with pytest.raises(ValueError, match="lanes must be"):
         conv_backward(
             torch.zeros_like(out), idx, torch.randn(1, 1, 8, 8, 80), w, 2, True, group=8, lanes=None
@@ -202,8 +204,8 @@ def test_shared_input_equals_copies():
     w = torch.randn(3, 4, 2, 3, 3, generator=gen)
     bias = torch.randn(3, 4, generator=gen)
     copies = x.expand(3, -1, -1, -1, -1).contiguous()
-    shared, idx, _ = conv_forward(x, w, bias, 1)
-    torch.testing.assert_close(shared, conv_forward(copies, w, bias, 1)[0])
+    shared, idx, _ = conv_forward(x, w, bias, pool=1)
+    torch.testing.assert_close(shared, conv_forward(copies, w, bias, pool=1)[0])
     g = torch.randn(shared.shape, generator=gen)
     _, dw, db = conv_backward(g, idx, x, w, 1, input_grad=False)
     _, dw_copies, db_copies = conv_backward(g, idx, copies, w, 1, input_grad=False)

@@ -260,7 +260,7 @@ def test_no_dropout_after_the_third_convolution():
     arch = create_architecture("mnist-cnn")
     flags = [layer.dropout for layer in arch.layers if isinstance(layer, Activation)]
     assert flags == [True, True, False, True]  # conv1, conv2, conv3, fc1
-    module = to_module(arch, "tanh", 0.5, torch.Generator())
+    module = to_module(arch, "tanh", dropout=0.5, dropout_generator=torch.Generator())
     assert [m.p for m in module if hasattr(m, "p")] == [0.5, 0.5, 0.0, 0.5]
 
 

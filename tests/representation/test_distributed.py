@@ -36,7 +36,7 @@ def _config(zoo):
 def _gradients(zoo_path: str, ranks: Ranks) -> dict[str, torch.Tensor]:
     zoo = open_zoo(zoo_path)
     config = _config(zoo)
-    data = load_checkpoints(zoo, 0, False)
+    data = load_checkpoints(zoo, 0, include_init=False)
     trainer = Trainer(zoo.architecture, config, data, "cpu", ranks)
     loss, _ = trainer._loss(trainer.train_x[:_BATCH], torch.Generator().manual_seed(3), True)
     loss.backward()

@@ -88,7 +88,7 @@ def test_nt_xent_against_a_plain_loop():
         logits = [float(views[i] @ views[j]) / t for j in range(2 * n) if j != i]
         denom = sum(math.exp(v) for v in logits)
         total += -(float(views[i] @ views[positive]) / t - math.log(denom))
-    assert float(nt_xent(z1, z2, t)) == pytest.approx(total / (2 * n), rel=1e-5)
+    assert float(nt_xent(z1, z2, temperature=t)) == pytest.approx(total / (2 * n), rel=1e-5)
 
 
 def test_reconstruction_losses_and_r2():
@@ -98,7 +98,9 @@ def test_reconstruction_losses_and_r2():
     )
     layers = torch.tensor([0, 0, 0, 0, 1, 1])
     per_layer = (((pred - target) ** 2)[:, :4].mean() + ((pred - target) ** 2)[:, 4:].mean()) / 2
-    assert float(reconstruction_loss(pred, target, layers)) == pytest.approx(float(per_layer))
+    assert float(reconstruction_loss(pred, target, per_layer=layers)) == pytest.approx(
+        float(per_layer)
+    )
     near = target + 0.1 * torch.randn(8, 6)
     expected = sklearn_r2(target.numpy(), near.numpy(), multioutput="variance_weighted")
     assert pooled_r2(near, target) == pytest.approx(expected, rel=1e-5)

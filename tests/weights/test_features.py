@@ -49,7 +49,7 @@ def random_weights(arch, n: int, seed: int = 0) -> np.ndarray:
 def test_matches_numpy_reference(name, variant):
     arch = create_architecture(name)
     w = random_weights(arch, 25)
-    got = weight_statistics(arch, w, variant)
+    got = weight_statistics(arch, w, variant=variant)
     assert got.dtype == np.float32
     assert got.shape == (25, len(weight_statistic_names(arch, variant)))
     np.testing.assert_allclose(got, reference(arch, w, variant), rtol=2e-6, atol=1e-30)
@@ -68,7 +68,7 @@ def test_feature_counts_and_names(name, variant, count):
     arch = create_architecture(name)
     names = weight_statistic_names(arch, variant)
     assert len(names) == len(set(names)) == count
-    assert weight_statistics(arch, random_weights(arch, 3), variant).shape == (3, count)
+    assert weight_statistics(arch, random_weights(arch, 3), variant=variant).shape == (3, count)
 
 
 def test_names_are_readable():
@@ -94,7 +94,10 @@ def test_names_are_readable():
 def test_mlp_without_bias_has_same_groups_in_both_variants():
     mlp = create_architecture("tetris-mlp")
     w = random_weights(mlp, 4)
-    layer, tensor = weight_statistics(mlp, w, "layer"), weight_statistics(mlp, w, "tensor")
+    layer, tensor = (
+        weight_statistics(mlp, w, variant="layer"),
+        weight_statistics(mlp, w, variant="tensor"),
+    )
     for g in range(2):
         np.testing.assert_array_equal(layer[:, 7 * g], tensor[:, 7 * g])  # means
         np.testing.assert_allclose(layer[:, 7 * g + 1], tensor[:, 7 * g + 1] ** 2, rtol=1e-5)
@@ -105,8 +108,8 @@ def test_mlp_without_bias_has_same_groups_in_both_variants():
 def test_chunking_does_not_change_result(variant, chunk_rows):
     arch = create_architecture("mnist-cnn")
     w = random_weights(arch, 10, seed=1)
-    whole = weight_statistics(arch, w, variant)
-    chunked = weight_statistics(arch, w, variant, chunk_rows=chunk_rows, progress=True)
+    whole = weight_statistics(arch, w, variant=variant)
+    chunked = weight_statistics(arch, w, variant=variant, chunk_rows=chunk_rows, progress=True)
     np.testing.assert_array_equal(chunked, whole)
 
 
@@ -121,24 +124,26 @@ def test_memmap_and_torch_inputs(tmp_path, variant):
     zoo.flush()
     del zoo
     stored = np.load(tmp_path / "weights.npy", mmap_mode="r")
-    expected = weight_statistics(arch, w, variant)
+    expected = weight_statistics(arch, w, variant=variant)
     last_epoch = stored[:, -1]  # a 2-D row selection of the memory-mapped zoo
-    got = weight_statistics(arch, last_epoch, variant, chunk_rows=2)
+    got = weight_statistics(arch, last_epoch, variant=variant, chunk_rows=2)
     np.testing.assert_array_equal(got, expected[3::4])
     flat = stored.reshape(-1, arch.n_params)
-    np.testing.assert_array_equal(weight_statistics(arch, flat, variant), expected)
-    np.testing.assert_array_equal(weight_statistics(arch, torch.from_numpy(w), variant), expected)
+    np.testing.assert_array_equal(weight_statistics(arch, flat, variant=variant), expected)
+    np.testing.assert_array_equal(
+        weight_statistics(arch, torch.from_numpy(w), variant=variant), expected
+    )
 
 
 def test_float64_and_integer_inputs():
     arch = create_architecture("tetris-mlp")
     w = random_weights(arch, 5).astype(np.float64)
     np.testing.assert_allclose(
-        weight_statistics(arch, w, "tensor"), reference(arch, w, "tensor"), rtol=1e-6
+        weight_statistics(arch, w, variant="tensor"), reference(arch, w, "tensor"), rtol=1e-6
     )
     ints = np.arange(5 * arch.n_params).reshape(5, -1)
     np.testing.assert_allclose(
-        weight_statistics(arch, ints, "layer"), reference(arch, ints, "layer"), rtol=1e-6
+        weight_statistics(arch, ints, variant="layer"), reference(arch, ints, "layer"), rtol=1e-6
     )
 
 
@@ -147,10 +152,10 @@ def test_float64_and_integer_inputs():
 def test_non_finite_row_gives_nan_only_where_it_is(variant, bad):
     arch = create_architecture("mnist-cnn")
     w = random_weights(arch, 6, seed=3)
-    clean = weight_statistics(arch, w, variant)
+    clean = weight_statistics(arch, w, variant=variant)
     w[2, :] = bad
     w[4, 5] = bad  # inside the first layer's weight only
-    got = weight_statistics(arch, w, variant, chunk_rows=4)
+    got = weight_statistics(arch, w, variant=variant, chunk_rows=4)
     others = [0, 1, 3, 5]
     np.testing.assert_array_equal(got[others], clean[others])
     assert np.isnan(got[2]).all()
@@ -161,7 +166,7 @@ def test_non_finite_row_gives_nan_only_where_it_is(variant, bad):
 def test_empty_selection():
     arch = create_architecture("mnist-cnn")
     empty = np.zeros((0, arch.n_params), dtype=np.float32)
-    assert weight_statistics(arch, empty, "tensor").shape == (0, 70)
+    assert weight_statistics(arch, empty, variant="tensor").shape == (0, 70)
 
 
 @pytest.mark.parametrize(
@@ -187,7 +192,7 @@ def test_bad_input_raises(weights):
 def test_unknown_variant_lists_known_ones():
     arch = create_architecture("tetris-mlp")
     with pytest.raises(UnknownNameError, match="known: layer, layer-pooled, tensor"):
-        weight_statistics(arch, np.zeros((1, 100), dtype=np.float32), "unit")
+        weight_statistics(arch, np.zeros((1, 100), dtype=np.float32), variant="unit")
     with pytest.raises(UnknownNameError, match="known: layer, layer-pooled, tensor"):
         weight_statistic_names(arch, "unit")
 
@@ -217,8 +222,8 @@ def test_layer_variant_leaves_biases_out_hand_worked():
 
     arch = Architecture("tiny", (2,), (Linear(2, 2), Activation(), Linear(2, 1, bias=False)))
     w = np.array([[1.0, 2.0, 3.0, 4.0, 100.0, 100.0, 5.0, 6.0]], dtype=np.float32)
-    weights_only = weight_statistics(arch, w, "layer")
-    pooled = weight_statistics(arch, w, "layer-pooled")
+    weights_only = weight_statistics(arch, w, variant="layer")
+    pooled = weight_statistics(arch, w, variant="layer-pooled")
     assert weights_only[0, 0] == 2.5  # mean of 1, 2, 3, 4
     assert weights_only[0, 1] == 1.25  # their population variance
     assert pooled[0, 0] == 35.0  # (1 + 2 + 3 + 4 + 100 + 100) / 6

@@ -55,6 +55,7 @@ class AddSaved(nn.Module):
 def to_module(
     arch: Architecture,
     activation: str = "tanh",
+    *,
     dropout: float = 0.0,
     dropout_generator: torch.Generator | None = None,
 ) -> nn.Sequential:

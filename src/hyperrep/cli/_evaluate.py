@@ -71,9 +71,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         zoo,
         runs,
         args.out,
-        ood,
-        args.umap_points,
-        args.include_init,
+        ood=ood,
+        umap_points=args.umap_points,
+        include_init=args.include_init,
         progress=not args.quiet,
         permutations=args.permutation_average,
     )

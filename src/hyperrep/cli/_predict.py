@@ -38,7 +38,9 @@ def run_predict(args: argparse.Namespace) -> int:
 
     if args.out is not None and args.out.suffix not in (".csv", ".json"):
         raise HyperrepError(f"--out must end in .csv or .json, got {args.out.name}")
-    used, rows = predict_checkpoints(args.report, args.checkpoints, args.representation)
+    used, rows = predict_checkpoints(
+        args.report, args.checkpoints, representation=args.representation
+    )
     table = pd.DataFrame(rows).set_index("checkpoint")
     print(f"predicted with the probes on {used} ({args.report}); ± is the probe's test RMSE")
     print(table.to_string(float_format=lambda v: f"{v:.4g}"))

@@ -323,6 +323,7 @@ def _check_arrays(images: np.ndarray, labels: np.ndarray, where: Path, classes: 
 def load_mnist(
     data_dir: str | os.PathLike[str] | None = None,
     download: bool = True,
+    *,
     train_subset: int | None = None,
     test_subset: int | None = None,
     mean: float | None = None,
@@ -337,6 +338,7 @@ def load_mnist(
 def load_fashion_mnist(
     data_dir: str | os.PathLike[str] | None = None,
     download: bool = True,
+    *,
     train_subset: int | None = None,
     test_subset: int | None = None,
     mean: float | None = None,

@@ -113,6 +113,7 @@ def _check_range(name: str, lo_hi: tuple[float, float]) -> tuple[float, float]:
 def make_tetris(
     n_train: int = TETRIS_N_TRAIN,
     n_test: int = TETRIS_N_TEST,
+    *,
     noise: float = TETRIS_NOISE,
     shift_prob: float = TETRIS_SHIFT_PROB,
     intensity: tuple[float, float] = TETRIS_INTENSITY,

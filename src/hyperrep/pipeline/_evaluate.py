@@ -17,6 +17,7 @@ def evaluate_zoo(
     zoo: Zoo,
     runs: list[TrainedRun],
     out: str | Path,
+    *,
     ood: Zoo | None = None,
     umap_points: int = 3000,
     include_init: bool = False,
@@ -36,7 +37,13 @@ def evaluate_zoo(
             f"{out} exists and is neither empty nor a hyperrep report; choose another --out"
         )
     results: ProbeResults = probe_zoo(
-        zoo, runs, ood, umap_points, include_init, progress, permutations
+        zoo,
+        runs,
+        ood=ood,
+        umap_points=umap_points,
+        include_init=include_init,
+        progress=progress,
+        permutations=permutations,
     )
     results.save(out)
     render_report(results, out)

@@ -82,8 +82,8 @@ def reproduce(
         zoo,
         runs,
         out / "report",
-        ood,
-        recipe.umap_points,
+        ood=ood,
+        umap_points=recipe.umap_points,
         progress=progress,
         permutations=recipe.permutation_average,
     )

@@ -51,6 +51,7 @@ class SymmetryCheck:
 def run_symmetry_check(
     config: ZooConfig,
     seed: int = 1,
+    *,
     permutation_seed: int = 0,
     lr: float | None = None,
     data_dir: str | None = None,

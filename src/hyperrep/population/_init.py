@@ -90,7 +90,7 @@ def check_init(method: str, scheme: str) -> None:
 
 
 def init_params(
-    arch: Architecture, method: str, generator: torch.Generator, scheme: str = "authors"
+    arch: Architecture, method: str, generator: torch.Generator, *, scheme: str = "authors"
 ) -> list[torch.Tensor]:
     """One model's parameters, one tensor per slot, in slot order.
 

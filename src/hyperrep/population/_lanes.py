@@ -46,7 +46,7 @@ class _ConvBlock(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, w, bias, pool, activation, group):  # type: ignore[override]
-        out, idx, lanes = conv_forward(x, w, bias, pool, group)
+        out, idx, lanes = conv_forward(x, w, bias, pool=pool, group=group)
         if activation is not None:
             _IN_PLACE[activation](out)
         ctx.pool, ctx.activation, ctx.group = pool, activation, group
@@ -63,10 +63,10 @@ class _ConvBlock(torch.autograd.Function):
             w,
             ctx.pool,
             ctx.needs_input_grad[0],
-            ctx.activation,
-            out,
-            ctx.group,
-            lanes,
+            activation=ctx.activation,
+            activated=out,
+            group=ctx.group,
+            lanes=lanes,
         )
         return dx, dw, db, None, None, None
 

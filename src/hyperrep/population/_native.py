@@ -259,7 +259,7 @@ def _x_stride(x: torch.Tensor, models: int) -> int:
 
 
 def conv_forward(
-    x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor, pool: int = 1, group: int = 1
+    x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor, *, pool: int = 1, group: int = 1
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """Convolution + bias, then max pooling over pool x pool windows (1: none).
 
@@ -300,6 +300,7 @@ def conv_backward(
     w: torch.Tensor,
     pool: int,
     input_grad: bool,
+    *,
     activation: str | None = None,
     activated: torch.Tensor | None = None,
     group: int = 1,

@@ -51,9 +51,9 @@ def train_single(
     data: TrainData,
     epochs: int,
     batch_size: int,
+    *,
     initial: torch.Tensor | None = None,
     train_metrics: str = "running",
-    *,
     flush_subnormals: bool = True,
 ) -> Iterator[EpochRecord]:
     """Train one model with torch.nn and torch.optim; yield a record per epoch 0..epochs.
@@ -68,12 +68,15 @@ def train_single(
     if train_metrics not in ("running", "full"):
         raise ValueError(f"train_metrics must be running or full, got {train_metrics!r}")
     model = to_module(
-        arch, spec.activation, spec.dropout, model_generator(spec.seed, DROPOUT_STREAM)
+        arch,
+        spec.activation,
+        dropout=spec.dropout,
+        dropout_generator=model_generator(spec.seed, DROPOUT_STREAM),
     )
     model.to(data.x_train.device)
     if initial is None:
         init = init_params(
-            arch, spec.init, model_generator(spec.seed, INIT_STREAM), spec.init_scheme
+            arch, spec.init, model_generator(spec.seed, INIT_STREAM), scheme=spec.init_scheme
         )
     else:
         init = [t[0] for t in unflatten_params(arch, initial.reshape(1, -1))]

@@ -62,6 +62,7 @@ def population_forward(
     activation: str,
     params: Sequence[torch.Tensor],
     x: torch.Tensor,
+    *,
     dropout: Sequence[float] | None = None,
     dropout_generators: Sequence[torch.Generator] | None = None,
 ) -> torch.Tensor:
@@ -175,7 +176,7 @@ class PopulationTrainer:
         self.dense = is_dense(arch)
         device = data.x_train.device
         inits = [
-            init_params(arch, s.init, model_generator(s.seed, INIT_STREAM), s.init_scheme)
+            init_params(arch, s.init, model_generator(s.seed, INIT_STREAM), scheme=s.init_scheme)
             for s in models
         ]
         flat = torch.stack([torch.cat([t.reshape(-1) for t in ts]) for ts in inits])
@@ -242,7 +243,12 @@ class PopulationTrainer:
             )
             return flatten_params(self.arch, grads)
         logits = population_forward(
-            self.arch, self.activation, self.params, xb, dropout, self.dropout_generators
+            self.arch,
+            self.activation,
+            self.params,
+            xb,
+            dropout=dropout,
+            dropout_generators=self.dropout_generators,
         )
         if running is not None:
             running.add(logits.detach(), labels, confusion=False)
@@ -297,8 +303,8 @@ def train_population(
     data: TrainData,
     epochs: int,
     batch_size: int,
-    train_metrics: str = "running",
     *,
+    train_metrics: str = "running",
     flush_subnormals: bool = True,
 ) -> Iterator[EpochRecord]:
     """Train models that share activation and optimizer; yield a record per epoch 0..epochs."""

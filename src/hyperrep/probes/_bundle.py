@@ -220,7 +220,7 @@ def checkpoint_files(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def predict_checkpoints(
-    folder: str | Path, paths: Sequence[str | Path], representation: str | None = None
+    folder: str | Path, paths: Sequence[str | Path], *, representation: str | None = None
 ) -> tuple[str, list[dict[str, Any]]]:
     """Predicted characteristics of each checkpoint file, with the probe's test-split
     RMSE as the band of each regression. Returns the representation used and the rows."""

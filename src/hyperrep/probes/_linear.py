@@ -70,6 +70,7 @@ def fit_ridges(
     y_train: np.ndarray,
     x_val: np.ndarray,
     y_val: np.ndarray,
+    *,
     alphas: np.ndarray = RIDGE_ALPHAS,
 ) -> list[RidgeProbe]:
     """Closed-form ridge regression of each column of `y_train` (n, targets) on `x_train`;
@@ -115,11 +116,12 @@ def fit_ridge(
     y_train: np.ndarray,
     x_val: np.ndarray,
     y_val: np.ndarray,
+    *,
     alphas: np.ndarray = RIDGE_ALPHAS,
 ) -> RidgeProbe:
     """Closed-form ridge regression; the alpha with the best validation R^2 wins."""
     return fit_ridges(
-        x_train, np.asarray(y_train)[:, None], x_val, np.asarray(y_val)[:, None], alphas
+        x_train, np.asarray(y_train)[:, None], x_val, np.asarray(y_val)[:, None], alphas=alphas
     )[0]
 
 
@@ -140,6 +142,7 @@ def fit_softmax(
     y_train: np.ndarray,
     x_val: np.ndarray,
     y_val: np.ndarray,
+    *,
     cs: np.ndarray = LOGISTIC_CS,
 ) -> SoftmaxProbe:
     """Linear softmax classifier trained with cross-entropy; C chosen on validation accuracy."""

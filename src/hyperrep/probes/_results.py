@@ -128,6 +128,7 @@ class ProbeResults:
 def probe_zoo(
     zoo: Zoo,
     runs: list[TrainedRun] = (),
+    *,
     ood: Zoo | None = None,
     umap_points: int = 3000,
     include_init: bool = False,
@@ -269,7 +270,7 @@ def _checkpoint_frame(per_zoo: dict[str, CheckpointFeatures]) -> pd.DataFrame:
 
 
 def umap_embeddings(
-    features: CheckpointFeatures, max_points: int = 3000, seed: int = 0, progress: bool = False
+    features: CheckpointFeatures, max_points: int = 3000, *, seed: int = 0, progress: bool = False
 ) -> pd.DataFrame:
     """2-D UMAP of each representation on the same `max_points` checkpoints, with the
     columns to colour them by (epoch, test accuracy, varied categorical hyperparameters)."""
@@ -308,6 +309,6 @@ def _reconstruction_row(
         if run.config.train.has_decoder:
             seed = run.config.train.split_seed
             if seed not in loaded:
-                loaded[seed] = load_checkpoints(zoo, seed, include_init)
-            row[label] = 100 * reconstruction_r2(run, zoo, loaded[seed])
+                loaded[seed] = load_checkpoints(zoo, seed, include_init=include_init)
+            row[label] = 100 * reconstruction_r2(run, zoo, data=loaded[seed])
     return pd.DataFrame([row], index=["Rec"], columns=columns, dtype=float)

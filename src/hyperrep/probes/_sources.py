@@ -41,6 +41,7 @@ def averaged_label(label: str, permutations: int) -> str:
 def zoo_features(
     zoo: Zoo,
     runs: list[TrainedRun] = (),
+    *,
     baselines: bool = True,
     split_seed: int = 0,
     include_init: bool = False,
@@ -61,7 +62,7 @@ def zoo_features(
     seeds = {run.config.train.split_seed for run in runs}
     if len(seeds) > 1:
         raise HyperrepError("the runs were trained with different split seeds")
-    data = load_checkpoints(zoo, seeds.pop() if seeds else split_seed, include_init)
+    data = load_checkpoints(zoo, seeds.pop() if seeds else split_seed, include_init=include_init)
     weights = data.weights.numpy()
     values: dict[str, np.ndarray] = {}
     for featurizer in list_featurizers() if baselines else ():

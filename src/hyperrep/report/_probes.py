@@ -54,7 +54,7 @@ def plot_predictions(predictions: list[Prediction], representation: str, path: P
 
 
 def plot_accuracy_over_mean_weight(
-    zoos: dict[str, tuple[pd.DataFrame, np.ndarray]], path: Path, max_points: int = 20_000
+    zoos: dict[str, tuple[pd.DataFrame, np.ndarray]], path: Path, *, max_points: int = 20_000
 ) -> Path:
     """Test accuracy over each checkpoint's mean weight, coloured by epoch, one panel per
     zoo (appendix Figure 3, row 2). `zoos` maps a name to (properties, mean weights); the

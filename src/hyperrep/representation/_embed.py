@@ -140,14 +140,16 @@ def embed_zoo(run: TrainedRun, zoo: Zoo) -> pd.DataFrame:
     return pd.concat([data.table, columns], axis=1)
 
 
-def reconstruction_r2(run: TrainedRun, zoo: Zoo, data: CheckpointData | None = None) -> float:
+def reconstruction_r2(run: TrainedRun, zoo: Zoo, *, data: CheckpointData | None = None) -> float:
     """Reconstruction R^2 of the best model on the test split of `zoo` (raw weights).
 
     `data`, if given, is `zoo`'s checkpoints loaded with the run's split seed; otherwise
     the checkpoints the run learned from (with or without epoch 0).
     """
     if data is None:
-        data = load_checkpoints(zoo, run.config.train.split_seed, run.config.train.include_init)
+        data = load_checkpoints(
+            zoo, run.config.train.split_seed, include_init=run.config.train.include_init
+        )
     test = data.split("test")
     target = test
     if run.config.train.recon_target == "canonical":

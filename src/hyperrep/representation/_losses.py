@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from hyperrep.arch import Architecture
 
 
-def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, *, temperature: float = 0.1) -> torch.Tensor:
     """SimCLR's normalised temperature-scaled cross-entropy over 2B views.
 
     Row i of z1 and row i of z2 are a positive pair; every other of the 2B - 1 rows is
@@ -33,7 +33,7 @@ def layer_ids(arch: Architecture) -> torch.Tensor:
 
 
 def reconstruction_loss(
-    pred: torch.Tensor, target: torch.Tensor, per_layer: torch.Tensor | None = None
+    pred: torch.Tensor, target: torch.Tensor, *, per_layer: torch.Tensor | None = None
 ) -> torch.Tensor:
     """MSE over the whole vector, or with `per_layer` (layer ids) the mean of per-layer MSEs."""
     err = (pred - target).pow(2)

@@ -53,7 +53,9 @@ class Views:
         return clean
 
 
-def learning_rate(train: TrainConfig, step: int, steps_per_epoch: int, scale: float = 1.0) -> float:
+def learning_rate(
+    train: TrainConfig, step: int, steps_per_epoch: int, *, scale: float = 1.0
+) -> float:
     """The learning rate at optimizer step `step`: linear warm-up, then cosine decay to 0
     over the run; with the "plateau" schedule, `train.lr` times the reduce-on-plateau
     factor `scale` reached so far."""
@@ -112,9 +114,9 @@ def objective(
     terms: dict[str, torch.Tensor] = {}  # losses in float32, outside autocast
     if projected is not None:
         projected = projected.float()
-        terms["contrastive"] = nt_xent(projected[:n], projected[n:], train.temperature)
+        terms["contrastive"] = nt_xent(projected[:n], projected[n:], temperature=train.temperature)
     if decoded is not None:
-        terms["reconstruction"] = reconstruction_loss(decoded.float(), targets, layers)
+        terms["reconstruction"] = reconstruction_loss(decoded.float(), targets, per_layer=layers)
         if split:  # this rank's share of the whole batch's mean, once ranks are averaged
             terms["reconstruction"] = terms["reconstruction"] * (view1.shape[0] * ranks.world / n)
     loss = gamma * terms.get("contrastive", 0.0) + (1 - gamma) * train.recon_scale * terms.get(

@@ -84,7 +84,7 @@ class Trainer:
 
     # -- schedule and loss -------------------------------------------------------------
     def _lr(self, step: int) -> float:
-        return learning_rate(self.config.train, step, self.steps_per_epoch, self.lr_scale)
+        return learning_rate(self.config.train, step, self.steps_per_epoch, scale=self.lr_scale)
 
     def _step_plateau(self, train_loss: float) -> None:
         """ReduceLROnPlateau(mode min, factor 0.3, threshold 1e-4 relative) on the epoch's
@@ -302,7 +302,7 @@ def _train_locked(
     elif not is_unclaimed(out):
         raise HyperrepError(f"{out} exists and is not an empty folder or a hyperrep run")
 
-    data = load_checkpoints(zoo, config.train.split_seed, config.train.include_init)
+    data = load_checkpoints(zoo, config.train.split_seed, include_init=config.train.include_init)
     trainer = Trainer(zoo.architecture, config, data, device, ranks)
     ranks.agree(True)  # every rank has read the folder before rank 0 writes to it
     if ranks.main:

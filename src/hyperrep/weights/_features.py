@@ -69,8 +69,8 @@ def weight_statistic_names(arch: Architecture, variant: str = "layer") -> list[s
 def weight_statistics(
     arch: Architecture,
     weights: WeightArray,
-    variant: str = "layer",
     *,
+    variant: str = "layer",
     progress: bool = False,
     chunk_rows: int | None = None,
 ) -> np.ndarray:

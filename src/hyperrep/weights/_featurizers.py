@@ -56,7 +56,7 @@ def list_featurizers() -> list[Featurizer]:
 
 def _statistics(variant: str) -> tuple[Callable, Callable]:
     return (
-        lambda arch, w: weight_statistics(arch, w, variant),
+        lambda arch, w: weight_statistics(arch, w, variant=variant),
         lambda arch: weight_statistic_names(arch, variant),
     )
 

@@ -47,7 +47,9 @@ class CheckpointData:
         return self.weights[torch.as_tensor((self.table["split"] == name).to_numpy().copy())]
 
 
-def load_checkpoints(zoo: Zoo, split_seed: int = 0, include_init: bool = False) -> CheckpointData:
+def load_checkpoints(
+    zoo: Zoo, split_seed: int = 0, *, include_init: bool = False
+) -> CheckpointData:
     """The checkpoints of non-diverged models, epochs 1..E (and epoch 0 with
     `include_init`), with their by-model split; refuses a damaged zoo (`Zoo.verify`)."""
     zoo.check()

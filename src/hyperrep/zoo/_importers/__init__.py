@@ -14,7 +14,7 @@ from hyperrep.zoo._importers._common import IMPORTERS
 from hyperrep.zoo._zoo import Zoo
 
 
-def import_zoo(fmt: str, source: str | Path, out: str | Path, progress: bool = True) -> Zoo:
+def import_zoo(fmt: str, source: str | Path, out: str | Path, *, progress: bool = True) -> Zoo:
     """Import the zoo at `source`, in format `fmt` (see `list_import_formats`), to `out`."""
     return IMPORTERS.create(fmt, source=Path(source), out=Path(out), progress=progress)
 
