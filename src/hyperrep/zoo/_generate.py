@@ -211,7 +211,7 @@ def create_zoo(
                     config.train_metrics,
                     flush_subnormals=config.flush_subnormals,
                 )
-                records = _train_chunk(writer, trainer, chunk, rows, epochs, bar, on_epoch, fair)
+                records = train_chunk(writer, trainer, chunk, rows, epochs, bar, on_epoch, fair)
                 writer.commit_chunk(chunk, chunk_table(rows, specs, records))
         zoo = Zoo(out)
         summary = zoo.summary()
@@ -219,7 +219,7 @@ def create_zoo(
     return Zoo(out)
 
 
-def _train_chunk(
+def train_chunk(
     writer: ZooWriter,
     trainer: PopulationTrainer,
     chunk: int,

@@ -119,7 +119,7 @@ def _train_task(
 ) -> ChunkResult:
     """Train one population (runs in a Ray worker); reports each saved epoch to the
     `progress` actor."""
-    from hyperrep.zoo._generate import _train_chunk
+    from hyperrep.zoo._generate import train_chunk
 
     fail_at = _planned_failure(chunk)
     if fail_at == -1:
@@ -149,7 +149,7 @@ def _train_task(
         if epoch == fail_at and not resumed:
             raise RuntimeError(f"population {chunk} failed on purpose after epoch {epoch}")
 
-    records = _train_chunk(
+    records = train_chunk(
         writer,
         trainer,
         chunk,
