@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterator
@@ -35,3 +36,19 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
 def read_json(path: str | os.PathLike[str]) -> Any:
     with open(path) as fh:
         return json.load(fh)
+
+
+def reserve_space(path: str | os.PathLike[str]) -> None:
+    """Allocate every block of the file at `path` now (it may be sparse, as a fresh
+    memory-mapped array is). A write through a memory map into a block the disk cannot
+    provide kills the process with SIGBUS; reserved, a full disk is an OSError (ENOSPC)
+    here, before any training, instead."""
+    with open(path, "r+b") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return
+        try:
+            os.posix_fallocate(handle.fileno(), 0, size)
+        except OSError as err:
+            if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise  # ENOSPC, EDQUOT, EIO: the caller reports them

@@ -257,3 +257,41 @@ def test_evaluate_refuses_an_unrelated_folder_and_bad_umap_points(tiny_zoo, tmp_
         "-5",
     )
     assert result.returncode == 2 and "--umap-points must be >= 0" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (OSError(28, "No space left on device", "/zoo/weights.npy"), "no space left on the device"),
+        (OSError(13, "Permission denied", "/zoo"), "permission denied"),
+        (OSError(30, "Read-only file system", "/zoo"), "read-only"),
+        (OSError(2, "No such file or directory", "/zoo/state"), "no such file or folder"),
+        (RuntimeError("Error while serializing: IoError(No space left on device)"), "no space"),
+    ],
+)
+def test_os_errors_are_one_line_without_a_traceback(monkeypatch, capsys, error, expected):
+    import hyperrep.cli._doctor as doctor
+
+    def fail(args):
+        raise error
+
+    monkeypatch.setattr(doctor, "run_doctor", fail)
+    from hyperrep.cli.main import main
+
+    assert main(["doctor"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and expected in err and "run the same command again" in err
+    assert "Traceback" not in err
+
+
+def test_other_errors_still_raise(monkeypatch):
+    import hyperrep.cli._doctor as doctor
+
+    def fail(args):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(doctor, "run_doctor", fail)
+    from hyperrep.cli.main import main
+
+    with pytest.raises(ValueError, match="a bug"):
+        main(["doctor"])

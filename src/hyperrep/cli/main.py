@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from collections.abc import Sequence
 
@@ -49,6 +51,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hyperrep: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    except Exception as err:
+        line = os_error_line(err)
+        if line is None:
+            raise
+        print(f"hyperrep: error: {line}", file=sys.stderr)
+        return 2
+
+
+# what the operating system refused, and what the user can do about it; everything a
+# command writes is committed atomically, so what was finished before stays usable
+_OS_ERRORS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOENT: "no such file or folder (was it moved or deleted while the command ran?)",
+}
+_RESUME = "what was finished is kept; fix this and run the same command again to resume"
+
+
+def os_error_line(err: BaseException) -> str | None:
+    """One line for an error the operating system raised (also when a library wrapped
+    it, as safetensors does with a full disk); None for any other error."""
+    if isinstance(err, OSError) and err.errno in _OS_ERRORS:
+        where = f": {err.filename}" if err.filename else ""
+        return f"{_OS_ERRORS[err.errno]}{where}; {_RESUME}"
+    text = str(err)
+    for code, what in _OS_ERRORS.items():
+        if os.strerror(code) in text:  # e.g. SafetensorError("... No space left on device")
+            return f"{what} ({type(err).__name__}: {text.splitlines()[0][:120]}); {_RESUME}"
+    return None
 
 
 def _set_threads(n: int) -> None:

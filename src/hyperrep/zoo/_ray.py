@@ -26,7 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from hyperrep._errors import HyperrepError
-from hyperrep._io import atomic_path
+from hyperrep._io import atomic_path, reserve_space
 from hyperrep.arch import Architecture
 from hyperrep.population import EpochRecord, ModelSpec, PopulationTrainer, TrainData
 from hyperrep.zoo._config import ZooConfig
@@ -90,6 +90,7 @@ class _ChunkWriter:
             state_path(zoo, chunk).unlink(missing_ok=True)  # state of the local backend's
             with atomic_path(path) as tmp:
                 np.lib.format.open_memmap(tmp, "w+", np.float32, shape).flush()
+                reserve_space(tmp)
             self.weights = np.load(path, mmap_mode="r+", allow_pickle=False)
 
     def write_weights(self, rows: Sequence[int], epoch: int, weights: np.ndarray) -> None:

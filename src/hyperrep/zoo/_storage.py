@@ -34,7 +34,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from hyperrep._errors import HyperrepError
-from hyperrep._io import atomic_path, read_json, write_json_atomic
+from hyperrep._io import atomic_path, read_json, reserve_space, write_json_atomic
 from hyperrep._lock import is_unclaimed
 from hyperrep.arch import Architecture
 from hyperrep.population import EpochRecord
@@ -79,6 +79,7 @@ class ZooWriter:
         self.meta = meta
         # checked first: mapping a short file read-write would silently zero-extend it
         check_weights_file(path / WEIGHTS_FILE, tuple(meta["weights"]["shape"]))
+        reserve_space(path / WEIGHTS_FILE)  # a full disk: ENOSPC now, not SIGBUS mid-build
         self.weights = np.load(path / WEIGHTS_FILE, mmap_mode="r+", allow_pickle=False)
         progress = read_json(path / PROGRESS_FILE)
         self.done: set[int] = set(progress["done"])
@@ -165,7 +166,9 @@ class ZooWriter:
         check_weights_file(path / WEIGHTS_FILE, tuple(meta["weights"]["shape"]))
         old = np.load(path / WEIGHTS_FILE, mmap_mode="r", allow_pickle=False)
         tmp = path / f".{WEIGHTS_FILE}.tmp"
-        new = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+        np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape).flush()
+        reserve_space(tmp)
+        new = np.load(tmp, mmap_mode="r+", allow_pickle=False)
         for start in range(0, old_count, 64):
             stop = min(start + 64, old_count)
             new[start:stop] = old[start:stop]
@@ -191,6 +194,7 @@ class ZooWriter:
             tmp = path / f".{WEIGHTS_FILE}.tmp"
             shape = tuple(meta["weights"]["shape"])
             np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape).flush()
+            reserve_space(tmp)
             os.replace(tmp, weights)
         if not (path / PROGRESS_FILE).is_file():
             write_json_atomic(path / PROGRESS_FILE, {"done": []})
