@@ -269,13 +269,19 @@ def _checkpoint_frame(per_zoo: dict[str, CheckpointFeatures]) -> pd.DataFrame:
     )
 
 
+def fit_umap(x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """2-D UMAP (15 neighbours, one thread, seeded) of the rows of `x`: the settings every
+    report and figure uses."""
+    import umap
+
+    return umap.UMAP(random_state=seed, n_neighbors=15, n_jobs=1).fit_transform(x)
+
+
 def umap_embeddings(
     features: CheckpointFeatures, max_points: int = 3000, *, seed: int = 0, progress: bool = False
 ) -> pd.DataFrame:
     """2-D UMAP of each representation on the same `max_points` checkpoints, with the
     columns to colour them by (epoch, test accuracy, varied categorical hyperparameters)."""
-    import umap
-
     table = features.table
     rng = np.random.default_rng(seed)
     keep = np.sort(rng.choice(len(table), size=min(max_points, len(table)), replace=False))
@@ -292,7 +298,7 @@ def umap_embeddings(
     for name, x in bar:
         x = np.nan_to_num(np.asarray(x, dtype=np.float32)[keep])
         x = (x - x.mean(0)) / np.where(x.std(0) > 0, x.std(0), 1)
-        xy = umap.UMAP(random_state=seed, n_neighbors=15, n_jobs=1).fit_transform(x)
+        xy = fit_umap(x, seed)
         frame = pd.DataFrame({"representation": name, "x": xy[:, 0], "y": xy[:, 1]})
         for c in colours:
             frame[c] = table[c].to_numpy()[keep]

@@ -22,6 +22,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.neighbors import KNeighborsClassifier
 
 from hyperrep.probes._linear import Standardizer, fit_softmax
+from hyperrep.probes._results import fit_umap
 from hyperrep.weights import raw_features
 from hyperrep.zoo import Zoo, load_checkpoints
 
@@ -79,12 +80,8 @@ def weight_space_structure(
         numbers[f"silhouette_{label}"] = float(silhouette_score(standardised[sample], y[sample]))
     embedding = pd.DataFrame({"row": [], "x": [], "y": []})
     if umap_points:
-        import umap
-
         shown = np.sort(rng.choice(len(table), min(umap_points, len(table)), replace=False))
-        xy = umap.UMAP(random_state=seed, n_neighbors=15, n_jobs=1).fit_transform(
-            np.nan_to_num(standardised[shown])
-        )
+        xy = fit_umap(np.nan_to_num(standardised[shown]), seed)
         embedding = pd.DataFrame({"row": shown, "x": xy[:, 0], "y": xy[:, 1]})
     return ZooStructure(name or zoo.config.preset, table, mean_weight, embedding, numbers)
 
