@@ -141,6 +141,12 @@ def fashion_seed() -> Recipe:
 # (800 / 128)^2 = 39x the projections' work per token of our 128. The paper's zoos are
 # full size; docs/results.md builds them a quarter at a time (`--models 288`), which the
 # balanced model order keeps balanced and a later full-size run grows.
+_HYP_GAMMAS = {
+    "mnist-hyp-1-fix-seed": 0.5,
+    "mnist-hyp-1-rand-seed": 0.15,
+    "mnist-hyp-5-fix-seed": 0.5,
+    "mnist-hyp-5-rand-seed": 0.5,
+}
 
 
 def _hyp_recipe(preset: str) -> Recipe:
