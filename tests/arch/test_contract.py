@@ -34,8 +34,8 @@ from hyperrep.weights._tokens import token_layout
 ARCHITECTURES = list_architectures()
 
 
-def test_the_three_architectures_are_registered():
-    assert {"tetris-mlp", "mnist-cnn", "mnist-resnet"} <= set(ARCHITECTURES)
+def test_the_architectures_are_registered():
+    assert {"tetris-mlp", "mnist-cnn", "mnist-resnet", "cnn-s-rgb", "cnn-l"} <= set(ARCHITECTURES)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,13 @@ def datasets(idx_data):
 def _data(arch: Architecture, datasets) -> TrainData:
     if arch.input_shape == (16,):
         return TrainData.for_arch(arch, datasets["tetris"], "cpu")
-    return TrainData.for_arch(arch, datasets["mnist"], "cpu").subset(160, 96)
+    if arch.input_shape == (1, 28, 28):
+        return TrainData.for_arch(arch, datasets["mnist"], "cpu").subset(160, 96)
+    # colour networks (Model Zoos' CNN-s on RGB, CNN-l): images with learnable labels
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(256, *arch.input_shape, generator=g)
+    y = (x.flatten(1)[:, :10].argmax(1)).long()
+    return TrainData(x[:160], y[:160], x[160:], y[160:], 10)
 
 
 def _inputs(arch: Architecture, n: int, seed: int = 0) -> torch.Tensor:

@@ -14,7 +14,7 @@ import torch
 from hyperrep import HyperrepError
 from hyperrep.arch import to_module, vector_to_state_dict
 from hyperrep.cli.main import main
-from hyperrep.zoo import import_zoo
+from hyperrep.zoo import Zoo, import_zoo
 
 STEPS = (0, 1, 20)
 
@@ -167,27 +167,37 @@ def test_malformed_sources_are_one_line(source, tmp_path, capsys, damage, messag
 
 @pytest.mark.slow
 def test_an_imported_zoo_goes_through_evaluate_and_train(tmp_path):
+    """An Unterthiner-style source as published: a pandas index column, every config
+    column, steps in lexicographic order within a model, a NaN row; every hyperparameter
+    the source varies becomes a probe row."""
     rng = np.random.default_rng(0)
     rows, meta, layers = [], [], None
+    steps = sorted((0, 3, 20), key=str)  # 0, 20, 3: the published row order
     for m in range(30):
-        for s in STEPS:
+        run = {  # continuous hyperparameters, drawn once per run as in the source
+            "config.dropout": rng.uniform(0, 0.5),
+            "config.init_std": rng.uniform(0.01, 0.5),
+            "config.l2reg": rng.uniform(1e-6, 1e-2),
+            "config.learning_rate": rng.uniform(1e-4, 1e-2),
+            "config.train_fraction": rng.uniform(0.1, 1.0),
+        }
+        for s in steps:
             layers = _tf_layers(rng)
             rows.append(_row(layers))
             meta.append(
                 {
-                    "config.activation": "relu",
+                    **run,
+                    "config.activation": ("relu", "tanh")[m % 2],
                     "config.b_init": "zeros",
                     "config.dataset": "mnist",
                     "config.dnn_architecture": "cnn",
-                    "config.dropout": 0.0,
                     "config.epochs": 20,
-                    "config.init_std": 0.1,
-                    "config.l2reg": 1e-4,
-                    "config.learning_rate": (1e-3, 3e-3)[m % 2],
-                    "config.optimizer": "adam",
+                    "config.epochs_between_checkpoints": 1,
+                    "config.num_layers": 3,
+                    "config.num_units": 16,
+                    "config.optimizer": ("adam", "sgd", "rmsprop")[m % 3],
                     "config.random_seed": m,
-                    "config.train_fraction": 1.0,
-                    "config.w_init": "he_normal",
+                    "config.w_init": ("he_normal", "orthogonal", "glorot_normal")[m % 3 - 1],
                     "modeldir": f"run-{m}",
                     "step": s,
                     "test_accuracy": rng.uniform(),
@@ -196,49 +206,30 @@ def test_an_imported_zoo_goes_through_evaluate_and_train(tmp_path):
                     "train_loss": 1.9,
                 }
             )
+    weights = np.stack(rows)
+    weights[-1] = np.nan  # the last run's last row diverged
     src = tmp_path / "src"
     src.mkdir()
-    np.save(src / "weights.npy", np.stack(rows))
-    pd.DataFrame(meta).to_csv(src / "metrics.csv", index=False)
+    np.save(src / "weights.npy", weights)
+    pd.DataFrame(meta).to_csv(src / "metrics.csv")  # with pandas' index column
     _layout(layers).to_csv(src / "layout.csv", index=False)
     zoo = str(tmp_path / "zoo")
     assert main(["zoo", "import", "unterthiner", str(src), "--out", zoo, "--quiet"]) == 0
-    assert (
-        main(
-            [
-                "evaluate",
-                "baselines",
-                zoo,
-                "--out",
-                str(tmp_path / "r"),
-                "--umap-points",
-                "0",
-                "--quiet",
-            ]
-        )
-        == 0
-    )
-    table = pd.read_csv(tmp_path / "r" / "results.csv", index_col=0)
-    assert {"Eph", "Acc", "GGap", "LR"} <= set(table.index)  # LR varies, so it is a task
-    assert (
-        main(
-            [
-                "train",
-                zoo,
-                "--out",
-                str(tmp_path / "run"),
-                "--epochs",
-                "1",
-                "--d-model",
-                "16",
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    props = Zoo(zoo).properties
+    assert {"train_fraction", "init_std", "b_init", "num_units"} <= set(props.columns)
+    assert "Unnamed: 0" not in props.columns
+    first = props[props["model_index"] == 0].sort_values("epoch")
+    assert first["step"].tolist() == [0, 3, 20]  # sorted, whatever the row order
+    argv = ["evaluate", "baselines", zoo, "--out", str(tmp_path / "r"), "--umap-points", "0"]
+    assert main([*argv, "--quiet"]) == 0
+    report = pd.read_csv(tmp_path / "r" / "results.csv", index_col=0)
+    assert {"Eph", "Acc", "GGap", "LR", "L2", "Drop", "TF", "InitStd"} <= set(report.index)
+    assert {"Act", "Init", "Opt"} <= set(report.index)
+    argv = ["train", zoo, "--out", str(tmp_path / "run"), "--epochs", "1", "--d-model", "16"]
+    assert main([*argv, "--quiet"]) == 0
 
 
-def test_a_model_missing_a_step_is_flagged_at_that_step(source, tmp_path):
+def test_a_model_missing_a_step_keeps_its_other_checkpoints(source, tmp_path):
     folder, _ = source
     keep = [i for i in range(9) if i != 7]  # model 2 loses its step-1 checkpoint
     np.save(folder / "weights.npy", np.load(folder / "weights.npy")[keep])
@@ -246,9 +237,15 @@ def test_a_model_missing_a_step_is_flagged_at_that_step(source, tmp_path):
     metrics.iloc[keep].to_csv(folder / "metrics.csv.gz", index=False)
     zoo = import_zoo("unterthiner", folder, tmp_path / "zoo", progress=False)
     rows = zoo.properties[zoo.properties["model_index"] == 2]
-    assert rows["diverged"].all() and rows["diverged_epoch"].iloc[0] == 1
+    assert not rows["diverged"].any() and rows["missing"].tolist() == [False, True, False]
     assert np.isnan(rows.loc[rows["epoch"] == 1, "test_acc"]).all()
     assert not zoo.weights[2, 1].any()  # nothing stored for the missing step
+    assert zoo.verify() == []  # the zero row is a flagged gap, not damage
+    used = zoo.checkpoints(include_init=True)
+    assert set(zip(used["model_index"], used["epoch"], strict=True)) == {
+        (m, e) for m in (0, 2) for e in range(3) if (m, e) != (2, 1)
+    }  # model 1 diverged (a NaN checkpoint in the source)
+    assert zoo.summary()["missing"] == 1
 
 
 def _trials(root, n=12, epochs=3, rng=None):
@@ -336,3 +333,147 @@ def test_raytune_checkpoint_with_code_is_refused(tmp_path, capsys):
 class _Payload:
     def __reduce__(self):
         return (print, ("code ran",))
+
+
+def _authors_cnn_s(dropout: float, channels: int = 1) -> torch.nn.ModuleList:
+    """The Model Zoos CNN-s as its `def_net.py` builds it: a ModuleList whose indices shift
+    when dropout modules are present."""
+    nn = torch.nn
+    layers = [nn.Conv2d(channels, 8, 5), nn.MaxPool2d(2, 2), nn.Tanh()]
+    layers += [nn.Dropout(dropout)] if dropout > 0 else []
+    layers += [nn.Conv2d(8, 6, 5), nn.MaxPool2d(2, 2), nn.Tanh()]
+    layers += [nn.Dropout(dropout)] if dropout > 0 else []
+    layers += [nn.Conv2d(6, 4, 2), nn.Tanh(), nn.Flatten(), nn.Linear(36, 20), nn.Tanh()]
+    layers += [nn.Dropout(dropout)] if dropout > 0 else []
+    layers += [nn.Linear(20, 10)]
+    return nn.ModuleList(layers)
+
+
+class _Net(torch.nn.Module):
+    def __init__(self, dropout: float, channels: int = 1) -> None:
+        super().__init__()
+        self.module_list = _authors_cnn_s(dropout, channels)
+
+    def forward(self, x):
+        for layer in self.module_list:
+            x = layer(x)
+        return x
+
+
+def _model_zoos_source(root, n=8, epochs=2, channels=1):
+    """A Model Zoos zoo folder as published: the root's config.json, readme.md and a pickled
+    dataset.pt; one Ray trial folder per model with params.json (keys the network ignores
+    included), params.pkl, progress.csv, result.json (iteration 0 = the untrained model with
+    -999 train metrics) and checkpoint_<e:06d> folders holding `checkpoints` and
+    `optimizer` beside Ray's metadata files."""
+    root.mkdir(parents=True)
+    (root / "config.json").write_text("{}")
+    (root / "readme.md").write_text("")
+    torch.save({"trainset": _Payload()}, root / "dataset.pt")  # would run code if loaded
+    nets = {}
+    for m in range(n):
+        torch.manual_seed(m)
+        dropout = (0.0, 0.5)[m % 2]
+        net = _Net(dropout, channels)
+        optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+        trial = root / f"NN_tune_trainable_{m:05d}_{m}_nlin=tanh,seed={m}_2021-05-0{m % 9}_10-00-00"
+        trial.mkdir()
+        params = {
+            "model::type": "CNN",
+            "model::channels_in": channels,
+            "model::o_dim": 4,  # ignored by the network, as in the published zoos
+            "model::use_bias": False,
+            "model::nlin": "tanh",
+            "model::dropout": dropout,
+            "model::init_type": ("kaiming_uniform", "uniform")[m % 3 == 0],
+            "optim::optimizer": "sgd",
+            "optim::lr": 0.01,
+            "optim::wd": (0.0, 1e-3)[m % 2],
+            "optim::momentum": 0.9,
+            "training::batchsize": (10, 20)[m % 4 == 0],
+            "seed": 1000 + m,
+            "dataset::dump": "/data/zoos/MNIST/tune_zoo_mnist/dataset.pt",
+            "cuda": False,
+        }
+        (trial / "params.json").write_text(json.dumps(params))
+        torch.save(params, trial / "params.pkl")
+        (trial / "progress.csv").write_text("train_loss,train_acc\n")
+        lines = []
+        for e in range(epochs + 1):
+            if e:
+                x = torch.randn(20, channels, 28, 28)
+                loss = net(x).square().mean()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            nets[(m, e)] = {k: v.clone() for k, v in net.state_dict().items()}
+            folder = trial / f"checkpoint_{e:06d}"
+            folder.mkdir()
+            torch.save(net.state_dict(), folder / "checkpoints")
+            torch.save(optimizer.state_dict(), folder / "optimizer")
+            (folder / ".is_checkpoint").write_text("")
+            (folder / ".tune_metadata").write_bytes(b"\x80\x04K\x01.")
+            train = (-999, -999) if e == 0 else (1.5 - 0.1 * e, 0.5 + 0.1 * e)
+            lines.append(
+                {
+                    "train_loss": train[0],
+                    "train_acc": train[1],
+                    "test_loss": 2.0 - 0.1 * e,
+                    "test_acc": 0.1 + 0.2 * e + 0.01 * m,
+                    "training_iteration": e,
+                    "config": params,
+                    "time_this_iter_s": 1.0,
+                    "trial_id": f"{m:05d}",
+                }
+            )
+        (trial / "result.json").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    return nets
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_model_zoos_trials_import_as_published(tmp_path, channels):
+    nets = _model_zoos_source(tmp_path / "src", channels=channels)
+    zoo = import_zoo("raytune", tmp_path / "src", tmp_path / "zoo", progress=False)
+    arch = zoo.architecture
+    assert arch.name == ("mnist-cnn", "cnn-s-rgb")[channels == 3]
+    assert zoo.weights.shape == (8, 3, arch.n_params) and zoo.config.dataset == "mnist"
+    x = torch.randn(5, channels, 28, 28)
+    for (m, e), state in nets.items():
+        source = _Net((0.0, 0.5)[m % 2], channels)
+        source.load_state_dict(state)
+        ours = to_module(arch, "tanh")
+        ours.load_state_dict(vector_to_state_dict(arch, torch.from_numpy(zoo.weights[m, e].copy())))
+        source.eval(), ours.eval()
+        torch.testing.assert_close(ours(x), source(x), rtol=0, atol=1e-6)
+    table = zoo.properties.sort_values(["model_index", "epoch"])
+    first = table[table["epoch"] == 0]
+    assert first["train_acc"].isna().all() and first["ggap"].isna().all()  # -999: unknown
+    np.testing.assert_allclose(first["test_acc"], 0.1 + 0.01 * np.arange(8))
+    last = table[table["epoch"] == 2]
+    np.testing.assert_allclose(last["train_acc"], 0.7)
+    np.testing.assert_allclose(last["test_acc"], 0.5 + 0.01 * np.arange(8))
+    assert set(table["dropout"]) == {0.0, 0.5} and set(table["weight_decay"]) == {0.0, 1e-3}
+    assert set(table["training_batchsize"]) == {10, 20}  # a varying key the grid lacks
+    assert "model_o_dim" not in table.columns and not table["diverged"].any()
+
+
+def test_model_zoos_checkpoint_folder_with_two_unknown_files_is_one_line(tmp_path, capsys):
+    _model_zoos_source(tmp_path / "src", n=2)
+    folder = next((tmp_path / "src").glob("*00001*")) / "checkpoint_000001"
+    (folder / "checkpoints").rename(folder / "model.pt")
+    (folder / "other.pt").write_bytes(b"")
+    argv = ["zoo", "import", "raytune", str(tmp_path / "src"), "--out", str(tmp_path / "z")]
+    assert main([*argv, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "model.pt, other.pt" in err, err
+
+
+@pytest.mark.slow
+def test_a_model_zoos_import_is_probed_on_its_hyperparameters(tmp_path):
+    _model_zoos_source(tmp_path / "src", n=30)
+    zoo = str(tmp_path / "zoo")
+    assert main(["zoo", "import", "raytune", str(tmp_path / "src"), "--out", zoo, "--quiet"]) == 0
+    argv = ["evaluate", "baselines", zoo, "--out", str(tmp_path / "r"), "--umap-points", "0"]
+    assert main([*argv, "--quiet"]) == 0
+    report = pd.read_csv(tmp_path / "r" / "results.csv", index_col=0)
+    assert {"Eph", "Acc", "GGap", "L2", "Drop", "Init"} <= set(report.index)

@@ -288,6 +288,11 @@ def format_summary(summary: dict) -> str:
         f"training      {summary['training']}",
         f"GGap          {summary['ggap']}",
         f"diverged      {summary['diverged']} models (kept on disk, left out of data sets)",
+        *(
+            [f"missing       {summary['missing']} checkpoints the source lacks (left out)"]
+            if summary.get("missing")
+            else []
+        ),
     ]
     acc = summary.get("test_acc_by_epoch")
     if isinstance(acc, pd.DataFrame) and not acc.empty:

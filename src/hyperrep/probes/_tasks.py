@@ -23,6 +23,8 @@ _HYPERPARAMETERS = (
     ("Act", "activation", "classification"),
     ("Init", "init", "classification"),
     ("Opt", "optimizer", "classification"),
+    ("TF", "train_fraction", "regression"),  # Unterthiner et al.'s zoos
+    ("InitStd", "init_std", "regression"),
 )
 
 

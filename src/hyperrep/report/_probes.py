@@ -18,6 +18,8 @@ _LABELS = {
     "LR": "learning rate",
     "L2": "l2 regularisation",
     "Drop": "dropout",
+    "TF": "train fraction",
+    "InitStd": "init std",
 }
 
 

@@ -80,7 +80,8 @@ def verify_chunks(
     epochs: int,
 ) -> list[str]:
     """Problems found in the finished chunks: checksums, property tables, and
-    non-finite or all-zero checkpoints of models not flagged diverged."""
+    non-finite or all-zero checkpoints of models not flagged diverged (all-zero ones an
+    import flagged `missing` excepted)."""
     problems = []
     for chunk in done:
         rows = chunks[chunk]
@@ -96,16 +97,19 @@ def verify_chunks(
                 f"{name} (models {rows[0]}-{rows[-1]}): weights differ from the "
                 "checksum recorded when the chunk finished"
             )
-        diverged = set()
+        diverged, missing = set(), set()
         if table is not None and "diverged" in table:
             diverged = set(table.loc[table["diverged"], "model_index"].astype(int))
+        if table is not None and "missing" in table:
+            gaps = table.loc[table["missing"].astype(bool), ["model_index", "epoch"]]
+            missing = set(map(tuple, gaps.astype(int).to_numpy().tolist()))
         for row in rows:
             if row in diverged:
                 continue
             block = np.asarray(weights[row])
             if not np.isfinite(block).all():
                 problems.append(f"model {row}: non-finite weights, yet not flagged diverged")
-            empty = np.flatnonzero(~block.any(axis=1))
+            empty = [e for e in np.flatnonzero(~block.any(axis=1)) if (row, e) not in missing]
             if len(empty):
                 problems.append(
                     f"model {row}: all-zero weights at epoch(s) {', '.join(map(str, empty[:5]))}"

@@ -221,7 +221,8 @@ class Zoo:
         """Properties of the checkpoints to learn from: epochs 1..E of the healthy models.
 
         As in the authors' data sets (1,000 x 25 MNIST samples), the initialisation (epoch 0)
-        is left out unless `include_init`; diverged models unless `include_diverged`.
+        is left out unless `include_init`; diverged models unless `include_diverged`;
+        checkpoints an imported source lacks (the optional `missing` column) always.
         """
         table = self.properties
         if table.empty:
@@ -231,6 +232,8 @@ class Zoo:
             keep &= ~table["diverged"].to_numpy()
         if not include_init:
             keep &= table["epoch"].to_numpy() > 0
+        if "missing" in table:  # imported zoos: steps the source lacks
+            keep &= ~table["missing"].to_numpy(bool)
         return table[keep].reset_index(drop=True)
 
     def _training_line(self) -> str:
@@ -263,13 +266,14 @@ class Zoo:
             "ggap": _GGAP[self.config.train_metrics],
         }
         if table.empty:
-            return out | {"models_done": 0, "diverged": 0}
+            return out | {"models_done": 0, "diverged": 0, "missing": 0}
         per_model = table.groupby("model_index")["diverged"].first()
         healthy = table[~table["diverged"]]
         acc = healthy.groupby("epoch")["test_acc"].describe()[["min", "25%", "50%", "75%", "max"]]
         return out | {
             "models_done": int(per_model.size),
             "diverged": int(per_model.sum()),
+            "missing": int(table["missing"].sum()) if "missing" in table else 0,
             "test_acc_by_epoch": acc,
         }
 

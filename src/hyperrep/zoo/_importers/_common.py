@@ -20,6 +20,19 @@ IMPORTERS: Registry[Callable[..., Zoo]] = Registry("zoo format")
 _CHUNK_MODELS = 256
 
 
+def health_columns(block: np.ndarray, present: np.ndarray) -> dict[str, object]:
+    """The columns that say which of a model's checkpoints to learn from: `missing` (per
+    epoch: the source has no checkpoint there; stored as zeros, left out of data sets),
+    `diverged` (the model has a non-finite checkpoint) and `diverged_epoch` (the first one,
+    -1 if none). A model missing a step keeps the checkpoints it has."""
+    bad = present & ~np.isfinite(block).all(axis=1)
+    return {
+        "missing": ~present,
+        "diverged": bool(bad.any()),
+        "diverged_epoch": np.int64(int(np.argmax(bad)) if bad.any() else -1),
+    }
+
+
 def write_imported(
     out: Path,
     config: ZooConfig,

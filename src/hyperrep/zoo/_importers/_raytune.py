@@ -1,18 +1,33 @@
 """Ray-Tune trial folders (the 2021 authors' zoos and the Model Zoos data set) imported
 into the zoo format: ``hyperrep zoo import raytune SRC --out ZOO``.
 
-SRC holds one folder per model with ``params.json`` (``model::nlin``,
+SRC holds one folder per model (Ray names them like
+``NN_tune_trainable_<id>_<n>_<n>_seed=<s>_<date>``) with ``params.json`` (``model::nlin``,
 ``model::init_type``, ``model::dropout``, ``optim::optimizer``, ``optim::lr``,
-``optim::wd``, ``seed``, ...), ``result.json`` (one JSON object per line:
-``training_iteration``, ``train_loss``, ``train_acc``, ``test_loss``, ``test_acc``) and
-``checkpoint_<e>`` or ``checkpoint_<e:06d>`` folders, each with one PyTorch file holding
-the model's state_dict (``module_list.{i}.weight`` / ``.bias``; also accepted inside a
-``{"model": ...}`` or ``{"state_dict": ...}`` dict). Checkpoints are read with
-``torch.load(weights_only=True)``: a file that would run code is refused. The
-architecture is the registered one whose parameter shapes, in order, are the
-checkpoints'; epoch e is ``checkpoint_e`` and its metrics the result line with
-``training_iteration`` e. A model without a checkpoint for some epoch, or with
-non-finite weights, is flagged diverged.
+``optim::wd``, ``seed``; other keys are kept if they vary, see below), ``result.json``
+(one JSON object per line: ``training_iteration``, ``train_loss``, ``train_acc``,
+``test_loss``, ``test_acc``) and ``checkpoint_<e>`` or ``checkpoint_<e:06d>`` folders.
+A checkpoint folder holds the model's state_dict in a file named ``checkpoints`` (the
+Model Zoos layout, beside the optimizer's state in ``optimizer``, which is not read) or
+as its only file (Ray's metadata files, ``.tune_metadata``, ``.is_checkpoint`` and other
+dot files, are skipped). State_dict keys are ``module_list.{i}.weight`` / ``.bias``
+(also accepted inside a ``{"model": ...}`` or ``{"state_dict": ...}`` dict); the indices
+may skip numbers (dropout modules hold no parameters): tensors are ordered by index.
+
+Epoch e is ``checkpoint_e`` and its metrics the result line with ``training_iteration``
+e, as the authors' loader (ModelZooDataset, ``checkpoints_to_datasets/dataset_base.py``)
+pairs them: the Model Zoos trainer writes the untrained model's test metrics as
+iteration 0, with -999 for train loss and accuracy, which become NaN here. Checkpoints
+are read with ``torch.load(weights_only=True)``: a file that would run code is refused.
+``params.pkl`` and a zoo root's ``dataset.pt`` (pickled images) are never opened.
+
+The architecture is the registered one whose parameter shapes, in order, are the
+checkpoints' (CNN-s: ``mnist-cnn`` or ``cnn-s-rgb``; CNN-l: ``cnn-l``). An epoch without a
+checkpoint is flagged ``missing`` (the model keeps its other checkpoints); a model with
+non-finite weights is flagged diverged. Scalar
+``params.json`` keys outside the seven above whose value differs between trials (e.g.
+``training::batchsize``, ``optim::momentum``) become property columns named after the key
+with ``::`` replaced by ``_``.
 """
 
 from __future__ import annotations
@@ -28,7 +43,7 @@ import torch
 from hyperrep._errors import HyperrepError
 from hyperrep.arch import Architecture, create_architecture, list_architectures
 from hyperrep.zoo._config import ZooConfig
-from hyperrep.zoo._importers._common import IMPORTERS, write_imported
+from hyperrep.zoo._importers._common import IMPORTERS, health_columns, write_imported
 from hyperrep.zoo._zoo import Zoo
 
 _CHECKPOINT = re.compile(r"checkpoint_(\d+)$")
@@ -43,22 +58,43 @@ _HYPER = {
 }
 
 
-def _load_state(folder: Path) -> dict[str, torch.Tensor]:
-    files = [f for f in sorted(folder.iterdir()) if f.is_file()]
+_STATE_FILE = "checkpoints"  # the Model Zoos name; "optimizer" beside it is not read
+_NOT_STATE = {"optimizer", "params.json", "params.pkl", "result.json", "progress.csv"}
+_MISSING = -999.0  # the Model Zoos trainer's train metrics for the untrained model
+
+
+def _state_file(folder: Path) -> Path:
+    named = folder / _STATE_FILE
+    if named.is_file():
+        return named
+    files = [
+        f
+        for f in sorted(folder.iterdir())
+        if f.is_file() and not f.name.startswith(".") and f.name not in _NOT_STATE
+    ]
     if len(files) != 1:
-        raise HyperrepError(f"{folder}: expected one checkpoint file, found {len(files)}")
+        names = ", ".join(f.name for f in files) or "none"
+        raise HyperrepError(
+            f"{folder}: expected a file named {_STATE_FILE!r} or one checkpoint file, "
+            f"found {len(files)} ({names})"
+        )
+    return files[0]
+
+
+def _load_state(folder: Path) -> dict[str, torch.Tensor]:
+    path = _state_file(folder)
     try:
-        state = torch.load(files[0], map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
         raise HyperrepError(
-            f"{files[0]}: not a checkpoint we can load without running code ({reason})"
+            f"{path}: not a checkpoint we can load without running code ({reason})"
         ) from None
     for key in ("model", "state_dict"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise HyperrepError(f"{files[0]}: not a state_dict")
+        raise HyperrepError(f"{path}: not a state_dict")
     return state
 
 
@@ -108,6 +144,56 @@ def _results(model: Path) -> dict[int, dict]:
         raise HyperrepError(f"{model / 'result.json'} is unreadable: {str(err)[:100]}") from None
 
 
+def _metric(line: dict, key: str) -> float:
+    try:
+        value = float(line.get(key, np.nan))
+    except (TypeError, ValueError):
+        return float("nan")
+    return float("nan") if value == _MISSING else value
+
+
+_DATASETS = (
+    "tiny-imagenet",
+    "cifar100",
+    "cifar10",
+    "f_mnist",
+    "fashion",
+    "mnist",
+    "svhn",
+    "usps",
+    "stl10",
+    "stl-10",
+    "eurosat",
+)
+
+
+def _dataset_name(params: dict, source: Path) -> str:
+    """The data set's name, read from the path of ``dataset::dump`` (a file named after it,
+    or the Model Zoos' ``zoos/<DATASET>/...`` folders) or else from the source's path."""
+    dump = Path(str(params.get("dataset::dump", "")))
+    if dump.stem and dump.stem != "dataset":
+        return dump.stem
+    for part in (*dump.parts, *source.resolve().parts):
+        for name in _DATASETS:
+            if name in part.lower():
+                return {"f_mnist": "fashion", "stl-10": "stl10"}.get(name, name)
+    return "unknown"
+
+
+def _varying_keys(params: list[dict]) -> list[str]:
+    """Scalar params.json keys, outside the named hyperparameters, that differ between
+    trials."""
+    fixed = {*_HYPER.values(), "seed"}
+    keys = sorted({k for p in params for k in p} - fixed)
+    out = []
+    for key in keys:
+        values = [p.get(key) for p in params]
+        scalar = all(v is None or isinstance(v, (int, float, str, bool)) for v in values)
+        if scalar and len({json.dumps(v) for v in values}) > 1:
+            out.append(key)
+    return out
+
+
 @IMPORTERS.register("raytune")
 def import_raytune(source: Path, out: Path, progress: bool = True) -> Zoo:
     """Ray-Tune trial folders (see the module docstring)."""
@@ -134,7 +220,8 @@ def import_raytune(source: Path, out: Path, progress: bool = True) -> Zoo:
     shapes = [tuple(t.shape) for t in _ordered(_load_state(first), first)]
     arch = _matching_architecture(shapes, first)
     grid = {key: tuple(sorted({p[col] for p in params}, key=str)) for key, col in _HYPER.items()}
-    dataset = Path(str(params[0].get("dataset::dump", "unknown"))).stem
+    extra = _varying_keys(params)
+    dataset = _dataset_name(params[0], source)
     config = ZooConfig(
         f"raytune-{source.name}",
         arch.name,
@@ -159,7 +246,6 @@ def import_raytune(source: Path, out: Path, progress: bool = True) -> Zoo:
                 raise HyperrepError(f"{sub}: parameter shapes differ from {first}")
             block[e] = torch.cat([t.reshape(-1).float() for t in tensors]).numpy()
             present[e] = True
-        finite = np.isfinite(block).all(axis=1) & present
         frame = pd.DataFrame(
             {
                 "model_index": np.int64(index),
@@ -172,10 +258,13 @@ def import_raytune(source: Path, out: Path, progress: bool = True) -> Zoo:
         for key, col in _HYPER.items():
             frame[key] = p[col] if key in ("init", "activation", "optimizer") else float(p[col])
         for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
-            frame[key] = [float(results.get(e, {}).get(key, np.nan)) for e in range(len(block))]
+            frame[key] = [_metric(results.get(e, {}), key) for e in range(len(block))]
+        for key in extra:
+            if key.replace("::", "_") not in frame.columns:
+                frame[key.replace("::", "_")] = p.get(key)
         frame["ggap"] = frame["train_acc"] - frame["test_acc"]
-        frame["diverged"] = bool(not finite.all())
-        frame["diverged_epoch"] = np.int64(int(np.argmin(finite)) if not finite.all() else -1)
+        for key, value in health_columns(block, present).items():
+            frame[key] = value
         return block, frame
 
     return write_imported(out, config, arch, len(models), model, progress)
