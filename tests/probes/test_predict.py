@@ -19,10 +19,8 @@ from hyperrep.cli.main import main
 @pytest.fixture(scope="module")
 def report(tiny_zoo, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    assert (
-        main(["evaluate", "baselines", str(tiny_zoo.path), "--out", str(out), "--umap-points", "0"])
-        == 0
-    )
+    argv = ["evaluate", "baselines", str(tiny_zoo.path), "--out", str(out), "--umap-points", "0"]
+    assert main([*argv, "--probes", "linear,gbm"]) == 0
     return out
 
 
@@ -36,9 +34,16 @@ def _save(zoo, model, epoch, path):
     return path
 
 
-def test_predictions_of_saved_checkpoints_equal_the_reports(report, tiny_zoo, tmp_path, capsys):
+@pytest.mark.parametrize("family", ["linear", "gbm"])
+def test_predictions_of_saved_checkpoints_equal_the_reports(
+    report, tiny_zoo, tmp_path, capsys, family
+):
     saved = pd.read_parquet(report / "predictions.parquet")
-    rows = saved[(saved["representation"] == "s(W)") & (saved["domain"] == "id")]
+    rows = saved[
+        (saved["representation"] == "s(W)")
+        & (saved["domain"] == "id")
+        & (saved["family"] == family)
+    ]
     picked = rows.drop_duplicates(["model_index", "epoch"]).head(3)
     files = []
     for i, (m, e) in enumerate(zip(picked["model_index"], picked["epoch"], strict=True)):
@@ -53,6 +58,8 @@ def test_predictions_of_saved_checkpoints_equal_the_reports(report, tiny_zoo, tm
                 *map(str, files),
                 "--representation",
                 "s(W)",
+                "--probes",
+                family,
                 "--out",
                 str(out),
             ]
@@ -69,7 +76,7 @@ def test_predictions_of_saved_checkpoints_equal_the_reports(report, tiny_zoo, tm
             ]["y_pred"].item()
             assert predicted.loc[str(path), task] == pytest.approx(expected, rel=1e-6, abs=1e-9)
     assert (predicted["Acc ±"] > 0).all()
-    assert "Acc" in capsys.readouterr().out
+    assert f"the {family} probes on s(W)" in capsys.readouterr().out
 
 
 class _Payload:
@@ -237,3 +244,24 @@ def test_a_bundle_saved_before_permutation_averaging_still_loads(report, tmp_pat
     (old / "probes.json").write_text(json.dumps(meta))
     bundle = load_bundle(old)
     assert bundle.permutations == {} and len(bundle.probes) == len(load_bundle(report).probes)
+
+
+def test_the_report_shows_both_probe_families_side_by_side(report):
+    table = pd.read_csv(report / "results.csv", index_col=0)
+    assert list(table.columns)[:4] == ["W", "W [gbm]", "s(W)", "s(W) [gbm]"]
+    assert table.loc["Eph"].notna().all()
+    assert "[gbm]: gradient-boosted trees" in (report / "results.md").read_text()
+
+
+def test_predict_with_a_family_the_report_lacks_is_one_line(tiny_zoo, tmp_path, capsys):
+    out = tmp_path / "linear-only"
+    argv = ["evaluate", "baselines", str(tiny_zoo.path), "--out", str(out), "--umap-points", "0"]
+    assert main([*argv, "--quiet"]) == 0
+    checkpoint = _save(tiny_zoo, 0, 1, tmp_path / "m.pt")
+    capsys.readouterr()
+    assert main(["predict", str(out), str(checkpoint), "--probes", "gbm"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no gbm probes" in err and "--probes gbm" in err, err
+    assert main([*argv, "--probes", "linear,forest"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown probe family forest" in err, err

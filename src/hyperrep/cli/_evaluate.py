@@ -17,8 +17,9 @@ from hyperrep.cli._common import (
 def add_parser(commands: argparse._SubParsersAction) -> None:
     evaluate = commands.add_parser(
         "evaluate",
-        help="predict model characteristics with linear probes",
-        description="Fit linear probes on the train split of ZOO for every task and "
+        help="predict model characteristics with linear (and tree) probes",
+        description="Fit probes (linear; --probes linear,gbm adds gradient-boosted "
+        "trees) on the train split of ZOO for every task and "
         "representation (W, s(W), and the latent of each RUN), score them on the test split "
         "(and on --ood ZOO2's test split), and write tables and plots.",
     )
@@ -53,6 +54,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument(
         "--include-init", action="store_true", help="probe epoch 0 (the initialisation) too"
     )
+    evaluate.add_argument(
+        "--probes",
+        default="linear",
+        metavar="FAMILIES",
+        help="probe families, comma-separated: linear (ridge / softmax, the paper's; the "
+        "default) and gbm (gradient-boosted trees, LightGBM; columns marked [gbm])",
+    )
     add_permutation_average_argument(evaluate, 1, "1: the plain latent only")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(run=run_evaluate)
@@ -60,6 +68,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from hyperrep.pipeline import evaluate_zoo
+    from hyperrep.probes import probe_families
     from hyperrep.representation import load_run
 
     runs = [load_run(s) for s in args.sources if s != "baselines"]
@@ -76,6 +85,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         include_init=args.include_init,
         progress=not args.quiet,
         permutations=args.permutation_average,
+        families=probe_families(args.probes),
     )
     print_tables(tables, args.out)
     print(f"\nreport written to {args.out}")

@@ -26,6 +26,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="whose probes to use, e.g. 's(W)' (default: the first learned "
         "representation in the report, else s(W))",
     )
+    predict.add_argument(
+        "--probes",
+        default="linear",
+        metavar="FAMILY",
+        help="the probe family to predict with: linear (default) or gbm (saved by "
+        "`evaluate --probes linear,gbm`)",
+    )
     predict.add_argument("--out", type=Path, help="also write the table (.csv or .json)")
     predict.set_defaults(run=run_predict)
 
@@ -39,15 +46,19 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.out is not None and args.out.suffix not in (".csv", ".json"):
         raise HyperrepError(f"--out must end in .csv or .json, got {args.out.name}")
     used, rows = predict_checkpoints(
-        args.report, args.checkpoints, representation=args.representation
+        args.report, args.checkpoints, representation=args.representation, family=args.probes
     )
     table = pd.DataFrame(rows).set_index("checkpoint")
-    print(f"predicted with the probes on {used} ({args.report}); ± is the probe's test RMSE")
+    print(
+        f"predicted with the {args.probes} probes on {used} ({args.report}); "
+        "± is the probe's test RMSE"
+    )
     print(table.to_string(float_format=lambda v: f"{v:.4g}"))
     if args.out is not None:
         if args.out.suffix == ".csv":
             table.to_csv(args.out)
         else:
-            args.out.write_text(json.dumps({"representation": used, "rows": rows}, indent=2))
+            record = {"representation": used, "probes": args.probes, "rows": rows}
+            args.out.write_text(json.dumps(record, indent=2))
         print(f"written to {args.out}")
     return 0

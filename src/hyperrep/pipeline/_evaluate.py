@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -23,12 +24,13 @@ def evaluate_zoo(
     include_init: bool = False,
     progress: bool = False,
     permutations: int = 1,
+    families: Sequence[str] = ("linear",),
 ) -> dict[str, pd.DataFrame]:
     """Probe W, s(W) and each run's latent on `zoo` (and `ood`), save the results to `out`
     and render the report there. Returns the R² tables by domain ("id", "ood"), in %.
 
     With `permutations` K > 1 each run's latent averaged over K input permutations is
-    probed too."""
+    probed too; `families` are the probe families (linear, gbm)."""
     out = Path(out)
     if out.exists() and (
         not out.is_dir() or (any(out.iterdir()) and not (out / RESULTS_FILE).is_file())
@@ -44,6 +46,7 @@ def evaluate_zoo(
         include_init=include_init,
         progress=progress,
         permutations=permutations,
+        families=families,
     )
     results.save(out)
     render_report(results, out)

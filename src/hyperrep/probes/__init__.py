@@ -1,13 +1,22 @@
 """Model characteristic prediction: linear probes on weights, statistics and latents."""
 
-from hyperrep.probes._bundle import LinearProbe, ProbeBundle, load_bundle, predict_checkpoints
+from hyperrep.probes._bundle import (
+    LinearProbe,
+    ProbeBundle,
+    TreeProbe,
+    load_bundle,
+    predict_checkpoints,
+)
 from hyperrep.probes._evaluate import (
+    PROBE_FAMILIES,
     CheckpointFeatures,
     Prediction,
     evaluate_probes,
+    probe_families,
     results_table,
     tau_table,
 )
+from hyperrep.probes._gbm import GbmProbe, fit_gbm, fit_gbms
 from hyperrep.probes._linear import RidgeProbe, SoftmaxProbe, fit_ridge, fit_ridges, fit_softmax
 from hyperrep.probes._results import (
     RESULTS_FILE,
@@ -22,6 +31,12 @@ from hyperrep.probes._tasks import Task, tasks_for
 
 __all__ = [
     "RESULTS_FILE",
+    "PROBE_FAMILIES",
+    "GbmProbe",
+    "fit_gbm",
+    "fit_gbms",
+    "probe_families",
+    "TreeProbe",
     "LinearProbe",
     "ProbeBundle",
     "load_bundle",

@@ -1,13 +1,15 @@
 """Fitted probes saved next to a report (safetensors + JSON, no pickle), and applied to
 checkpoints a user brings: `hyperrep predict`.
 
-``probes.safetensors`` holds, per representation and task, the standardisation (mean,
-std) and the coefficients (``coef``: (features,) for a ridge probe, (classes, features)
-for a softmax probe, with ``intercept``); ``probes.json`` holds the architecture, the
-representations (with the run folder of each learned one, and under
-``permutations`` the number of input permutations each averaged latent is the mean
-over; absent means 1), and per probe its task,
-kind, regularisation, classes and test-split error: ``rmse`` for regression (the band a
+``probes.safetensors`` holds, per linear probe (representation and task), the
+standardisation (``mean``, ``std``) and the coefficients (``coef``: (features,) for a
+ridge probe, (classes, features) for a softmax probe, with ``intercept``), and per
+gradient-boosted probe its LightGBM model in LightGBM's text format as UTF-8 bytes
+(``model``, uint8). ``probes.json`` (version 2) holds the architecture, the
+representations (with the run folder of each learned one, and under ``permutations`` the
+number of input permutations each averaged latent is the mean over; absent means 1),
+and per probe its family (``linear`` or ``gbm``; version 1 files hold linear probes
+only), task, kind, classes and test-split error: ``rmse`` for regression (the band a
 prediction is given with), ``accuracy`` for classification.
 """
 
@@ -25,7 +27,8 @@ from safetensors.numpy import load_file, save_file
 from hyperrep._errors import HyperrepError
 from hyperrep._io import atomic_path, read_json, write_json_atomic
 from hyperrep.arch import Architecture
-from hyperrep.probes._evaluate import Prediction
+from hyperrep.probes._evaluate import Prediction, probe_families
+from hyperrep.probes._gbm import GbmProbe
 from hyperrep.probes._linear import RidgeProbe, SoftmaxProbe
 
 BUNDLE_JSON = "probes.json"
@@ -46,6 +49,7 @@ class LinearProbe:
     intercept: np.ndarray
     classes: list[str] | None
     error: dict[str, float]
+    family: str = "linear"
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         z = (np.asarray(x, np.float64) - self.mean) / self.std
@@ -56,18 +60,49 @@ class LinearProbe:
         ]
 
 
-def _from_fitted(p: Prediction) -> LinearProbe:
+@dataclass
+class TreeProbe:
+    """A gradient-boosted probe as saved: LightGBM's text model."""
+
+    representation: str
+    task: str
+    column: str
+    kind: str
+    model: str
+    classes: list | None
+    error: dict[str, float]
+    family: str = "gbm"
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return GbmProbe(self.model, self.kind, self.classes, 0, 0).predict(x)
+
+
+def _error(p: Prediction) -> dict[str, float]:
+    if p.task.kind == "regression":
+        return {"rmse": float(np.sqrt(np.mean((p.y_true - p.y_pred) ** 2))), **p.scores}
+    return dict(p.scores)
+
+
+def _from_fitted(p: Prediction) -> LinearProbe | TreeProbe:
     probe = p.probe
+    if isinstance(probe, GbmProbe):
+        return TreeProbe(
+            p.representation,
+            p.task.name,
+            p.task.column,
+            p.task.kind,
+            probe.model,
+            probe.classes,
+            _error(p),
+        )
     if isinstance(probe, RidgeProbe):
         coef, intercept, classes = probe.coef, np.array([probe.intercept]), None
-        error = {"rmse": float(np.sqrt(np.mean((p.y_true - p.y_pred) ** 2))), **p.scores}
     elif isinstance(probe, SoftmaxProbe):
         model = probe.model
         coef, intercept = model.coef_, model.intercept_
         classes = [str(c) for c in model.classes_]
         if len(classes) == 2:  # sklearn's binary form: one row for the second class
             coef, intercept = np.vstack([-coef, coef]) / 2, np.array([-1, 1]) * intercept / 2
-        error = dict(p.scores)
     else:
         raise HyperrepError(f"cannot save a probe of type {type(probe).__name__}")
     st = probe.standardizer
@@ -81,7 +116,7 @@ def _from_fitted(p: Prediction) -> LinearProbe:
         np.asarray(coef, np.float64),
         np.asarray(intercept, np.float64),
         classes,
-        error,
+        _error(p),
     )
 
 
@@ -91,7 +126,7 @@ class ProbeBundle:
 
     architecture: Architecture
     runs: dict[str, str]  # learned representation -> run folder
-    probes: list[LinearProbe]
+    probes: list[LinearProbe | TreeProbe]
     permutations: dict[str, int]  # averaged latents: representation -> permutations
 
 
@@ -107,17 +142,21 @@ def save_bundle(
     column name to its number of input permutations."""
     probes = [_from_fitted(p) for p in predictions if p.domain == "id" and p.probe is not None]
     tensors, entries = {}, []
-    for i, lp in enumerate(probes):
-        for name in ("mean", "std", "coef", "intercept"):
-            tensors[f"{i}.{name}"] = np.ascontiguousarray(getattr(lp, name))
+    for i, probe in enumerate(probes):
+        if isinstance(probe, TreeProbe):
+            tensors[f"{i}.model"] = np.frombuffer(probe.model.encode(), np.uint8).copy()
+        else:
+            for name in ("mean", "std", "coef", "intercept"):
+                tensors[f"{i}.{name}"] = np.ascontiguousarray(getattr(probe, name))
         entries.append(
             {
-                "representation": lp.representation,
-                "task": lp.task,
-                "column": lp.column,
-                "kind": lp.kind,
-                "classes": lp.classes,
-                "error": lp.error,
+                "representation": probe.representation,
+                "family": probe.family,
+                "task": probe.task,
+                "column": probe.column,
+                "kind": probe.kind,
+                "classes": probe.classes,
+                "error": probe.error,
             }
         )
     with atomic_path(out / BUNDLE_TENSORS) as tmp:
@@ -126,13 +165,22 @@ def save_bundle(
         out / BUNDLE_JSON,
         {
             "format": "hyperrep-probes",
-            "version": 1,
+            "version": 2,
             "architecture": arch.to_dict(),
             "runs": runs,
             "permutations": permutations or {},
             "probes": entries,
         },
     )
+
+
+def _loaded(i: int, entry: dict, tensors: dict[str, np.ndarray]) -> LinearProbe | TreeProbe:
+    head = (entry["representation"], entry["task"], entry["column"], entry["kind"])
+    if entry.get("family", "linear") == "gbm":
+        model = tensors[f"{i}.model"].tobytes().decode()
+        return TreeProbe(*head, model, entry["classes"], entry["error"])
+    arrays = (tensors[f"{i}.{n}"] for n in ("mean", "std", "coef", "intercept"))
+    return LinearProbe(*head, *arrays, entry["classes"], entry["error"])
 
 
 def load_bundle(folder: str | Path) -> ProbeBundle:
@@ -142,18 +190,7 @@ def load_bundle(folder: str | Path) -> ProbeBundle:
         meta = read_json(folder / BUNDLE_JSON)
         tensors = load_file(str(folder / BUNDLE_TENSORS))
         arch = Architecture.from_dict(meta["architecture"])
-        probes = [
-            LinearProbe(
-                e["representation"],
-                e["task"],
-                e["column"],
-                e["kind"],
-                *(tensors[f"{i}.{n}"] for n in ("mean", "std", "coef", "intercept")),
-                e["classes"],
-                e["error"],
-            )
-            for i, e in enumerate(meta["probes"])
-        ]
+        probes = [_loaded(i, e, tensors) for i, e in enumerate(meta["probes"])]
         permutations = {str(k): int(v) for k, v in meta.get("permutations", {}).items()}
         return ProbeBundle(arch, dict(meta["runs"]), probes, permutations)
     except HyperrepError:
@@ -220,15 +257,28 @@ def checkpoint_files(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def predict_checkpoints(
-    folder: str | Path, paths: Sequence[str | Path], *, representation: str | None = None
+    folder: str | Path,
+    paths: Sequence[str | Path],
+    *,
+    representation: str | None = None,
+    family: str = "linear",
 ) -> tuple[str, list[dict[str, Any]]]:
-    """Predicted characteristics of each checkpoint file, with the probe's test-split
-    RMSE as the band of each regression. Returns the representation used and the rows."""
+    """Predicted characteristics of each checkpoint file by the probes of one family
+    (linear or gbm), with the probe's test-split RMSE as the band of each regression.
+    Returns the representation used and the rows."""
     from hyperrep.representation import load_run
     from hyperrep.weights import FEATURIZERS, featurizer
 
+    (family,) = probe_families(family)
     bundle = load_bundle(folder)
-    arch, runs, probes = bundle.architecture, bundle.runs, bundle.probes
+    arch, runs = bundle.architecture, bundle.runs
+    probes = [p for p in bundle.probes if p.family == family]
+    if not probes:
+        saved = ", ".join(sorted({p.family for p in bundle.probes}))
+        raise HyperrepError(
+            f"no {family} probes in {folder} (saved: {saved}); run `hyperrep evaluate` "
+            f"with --probes {family}"
+        )
     names = list(dict.fromkeys(p.representation for p in probes))
     chosen = representation or next((n for n in names if n in runs), "s(W)")
     if chosen not in names:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,8 +12,12 @@ from scipy.stats import kendalltau
 from sklearn.metrics import accuracy_score, r2_score
 from tqdm.auto import tqdm
 
+from hyperrep._errors import HyperrepError
+from hyperrep.probes._gbm import fit_gbms
 from hyperrep.probes._linear import fit_ridges, fit_softmax
 from hyperrep.probes._tasks import Task
+
+PROBE_FAMILIES = ("linear", "gbm")  # ridge / softmax; gradient-boosted trees (LightGBM)
 
 
 @dataclass
@@ -34,7 +38,30 @@ class Prediction:
     y_true: np.ndarray
     y_pred: np.ndarray
     scores: dict[str, float] = field(default_factory=dict)
-    probe: Any = None  # the fitted probe (RidgeProbe or SoftmaxProbe)
+    probe: Any = None  # the fitted probe (RidgeProbe, SoftmaxProbe or GbmProbe)
+    family: str = "linear"  # one of PROBE_FAMILIES
+
+    @property
+    def label(self) -> str:
+        """The column of the results tables: the representation, marked for trees."""
+        return probe_label(self.representation, self.family)
+
+
+def probe_label(representation: str, family: str) -> str:
+    """A results table's column name: `s(W)` for the linear probe, `s(W) [gbm]` for trees."""
+    return representation if family == "linear" else f"{representation} [{family}]"
+
+
+def probe_families(spec: str | Sequence[str]) -> tuple[str, ...]:
+    """The probe families of a comma-separated list such as ``"linear,gbm"``."""
+    names = [n.strip() for n in spec.split(",")] if isinstance(spec, str) else list(spec)
+    unknown = [n for n in names if n not in PROBE_FAMILIES]
+    if unknown or not names:
+        raise HyperrepError(
+            f"unknown probe family {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(PROBE_FAMILIES)}"
+        )
+    return tuple(dict.fromkeys(names))
 
 
 def scores(task: Task, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -50,47 +77,66 @@ def evaluate_probes(
     tasks: list[Task],
     *,
     ood: CheckpointFeatures | None = None,
+    families: Sequence[str] = ("linear",),
     progress: bool = False,
 ) -> list[Prediction]:
-    """Fit on the source's train split (strength picked on validation), score on its test
-    split and, unchanged, on the test split of the out-of-distribution zoo."""
+    """Fit each probe family on the source's train split (strength, or tree size and
+    count, picked on validation), score on its test split and, unchanged, on the test
+    split of the out-of-distribution zoo."""
+    families = probe_families(families)
     split = source.table["split"].to_numpy()
     train, val, test = (split == s for s in ("train", "val", "test"))
     ood_test = ood.table["split"].to_numpy() == "test" if ood is not None else None
     results = []
     bar = tqdm(
-        source.values.items(),
-        total=len(source.values),
-        desc="linear probes",
-        unit="representation",
+        total=len(source.values) * len(families),
+        desc="probes",
+        unit="probe set",
         disable=not progress,
         dynamic_ncols=True,
     )
-    for name, x in bar:
-        bar.set_postfix_str(name)
+    targets = {
+        t: source.table[t.column].to_numpy(float if t.kind == "regression" else None) for t in tasks
+    }
+    for name, x in source.values.items():
         x_train, x_val, x_test = x[train], x[val], x[test]
-        regressions = [t for t in tasks if t.kind != "classification"]
-        probes: dict[Task, Any] = {}
-        if regressions:  # one fit serves every regression target
-            y = np.stack([source.table[t.column].to_numpy(float) for t in regressions], axis=1)
-            fitted = fit_ridges(x_train, y[train], x_val, y[val])
-            probes = dict(zip(regressions, fitted, strict=True))
         x_ood = ood.values[name][ood_test] if ood is not None and name in ood.values else None
-        for task in tasks:
-            y = source.table[task.column].to_numpy()
-            probe = probes.get(task) or fit_softmax(x_train, y[train], x_val, y[val])
-            y_pred = probe.predict(x_test)
-            results.append(
-                Prediction(name, task, "id", y[test], y_pred, scores(task, y[test], y_pred), probe)
-            )
-            if x_ood is not None and task.column in ood.table:
-                y_ood = ood.table[task.column].to_numpy()[ood_test]
-                p_ood = probe.predict(x_ood)
-                results.append(
-                    Prediction(name, task, "ood", y_ood, p_ood, scores(task, y_ood, p_ood), probe)
-                )
+        for family in families:
+            bar.set_postfix_str(probe_label(name, family))
+            probes = _fit(family, x_train, x_val, tasks, targets, train, val)
+            for task in tasks:
+                checks = [("id", targets[task][test], x_test)]
+                if x_ood is not None and task.column in ood.table:
+                    checks.append(("ood", ood.table[task.column].to_numpy()[ood_test], x_ood))
+                for domain, y_true, x_eval in checks:
+                    y_pred = probes[task].predict(x_eval)
+                    score = scores(task, y_true, y_pred)
+                    results.append(
+                        Prediction(name, task, domain, y_true, y_pred, score, probes[task], family)
+                    )
+            bar.update()
         del x_train, x_val, x_test, x_ood
+    bar.close()
     return results
+
+
+def _fit(family, x_train, x_val, tasks, targets, train, val) -> dict[Task, Any]:
+    """Every task's probe of one family on one representation."""
+    if family == "gbm":
+        fitted = fit_gbms(
+            x_train, x_val, [(targets[t][train], targets[t][val], t.kind) for t in tasks]
+        )
+        return dict(zip(tasks, fitted, strict=True))
+    probes: dict[Task, Any] = {}
+    regressions = [t for t in tasks if t.kind != "classification"]
+    if regressions:  # one fit serves every regression target
+        y = np.stack([targets[t] for t in regressions], axis=1)
+        probes = dict(zip(regressions, fit_ridges(x_train, y[train], x_val, y[val]), strict=True))
+    for task in tasks:
+        if task not in probes:
+            y = targets[task]
+            probes[task] = fit_softmax(x_train, y[train], x_val, y[val])
+    return probes
 
 
 def results_table(predictions: list[Prediction], domain: str = "id") -> pd.DataFrame:
@@ -101,7 +147,7 @@ def results_table(predictions: list[Prediction], domain: str = "id") -> pd.DataF
         if p.domain != domain:
             continue
         value = p.scores.get("r2", p.scores.get("accuracy"))
-        rows.setdefault(p.task.name, {})[p.representation] = 100 * value
+        rows.setdefault(p.task.name, {})[p.label] = 100 * value
     return pd.DataFrame(rows).T
 
 
@@ -110,5 +156,5 @@ def tau_table(predictions: list[Prediction], domain: str = "id") -> pd.DataFrame
     rows: dict[str, dict[str, float]] = {}
     for p in predictions:
         if p.domain == domain and "kendall_tau" in p.scores:
-            rows.setdefault(p.task.name, {})[p.representation] = p.scores["kendall_tau"]
+            rows.setdefault(p.task.name, {})[p.label] = p.scores["kendall_tau"]
     return pd.DataFrame(rows).T

@@ -6,10 +6,12 @@ A results folder holds
 - ``results.json``: the zoos probed (paths, presets) and the file list;
 - ``results.csv`` / ``results_ood.csv``: R² in % (accuracy in % for categorical tasks),
   tasks x representations, with the reconstruction R² as the first row (Rec) for runs
-  with a decoder;
+  with a decoder; a representation's gradient-boosted probes are the column
+  ``<representation> [gbm]``;
 - ``results_kendall_tau.csv`` / ``results_ood_kendall_tau.csv``: Kendall's tau;
-- ``predictions.parquet``: one row per test checkpoint, representation and regression
-  task: ``representation, task, column, domain, y_true, y_pred, model_index, epoch``;
+- ``predictions.parquet``: one row per test checkpoint, representation, probe family and
+  regression task: ``representation, family, task, column, domain, y_true, y_pred,
+  model_index, epoch`` (folders written before the gbm probes lack ``family``: linear);
 - ``probes.safetensors`` / ``probes.json``: the fitted probes (`hyperrep predict`; see
   `_bundle.py`);
 - ``checkpoints.parquet``: per probed checkpoint ``zoo, epoch, test_acc, mean_weight``;
@@ -19,6 +21,7 @@ A results folder holds
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,7 @@ from hyperrep.probes._evaluate import (
     CheckpointFeatures,
     Prediction,
     evaluate_probes,
+    probe_families,
     results_table,
     scores,
     tau_table,
@@ -115,13 +119,17 @@ class ProbeResults:
 
     def prediction_list(self) -> list[Prediction]:
         """The saved regression predictions as `Prediction`s (scores recomputed)."""
+        frame = self.predictions
+        if "family" not in frame:  # results saved before gradient-boosted probes
+            frame = frame.assign(family="linear")
         out = []
-        for (rep, name, column, domain), rows in self.predictions.groupby(
-            ["representation", "task", "column", "domain"], sort=False
+        for (rep, name, column, domain, family), rows in frame.groupby(
+            ["representation", "task", "column", "domain", "family"], sort=False
         ):
             task = Task(name, column, "regression")
             y_true, y_pred = rows["y_true"].to_numpy(), rows["y_pred"].to_numpy()
-            out.append(Prediction(rep, task, domain, y_true, y_pred, scores(task, y_true, y_pred)))
+            score = scores(task, y_true, y_pred)
+            out.append(Prediction(rep, task, domain, y_true, y_pred, score, family=family))
         return out
 
 
@@ -134,9 +142,11 @@ def probe_zoo(
     include_init: bool = False,
     progress: bool = False,
     permutations: int = 1,
+    families: Sequence[str] = ("linear",),
 ) -> ProbeResults:
-    """Probe W, s(W) and each run's latent on `zoo` (and, unchanged, on `ood`); with
-    `permutations` K > 1 also each run's latent averaged over K input permutations.
+    """Probe W, s(W) and each run's latent on `zoo` (and, unchanged, on `ood`) with each
+    probe family (`PROBE_FAMILIES`: linear, gbm); with `permutations` K > 1 also each run's
+    latent averaged over K input permutations.
 
     Checkpoints are epochs 1..E, and epoch 0 with `include_init`; the Rec row is each
     decoder run's test reconstruction R².
@@ -151,7 +161,9 @@ def probe_zoo(
         if not ood.architecture.same_layout(zoo.architecture):
             raise HyperrepError(f"{ood.path} has another architecture than {zoo.path}")
         target = zoo_features(ood, runs, include_init=include_init, permutations=permutations)
-    predictions = evaluate_probes(source, tasks_for(source.table), ood=target, progress=progress)
+    predictions = evaluate_probes(
+        source, tasks_for(source.table), ood=target, families=families, progress=progress
+    )
     tables, taus = {}, {}
     for domain in ["id"] + (["ood"] if target is not None else []):
         table = results_table(predictions, domain)
@@ -173,6 +185,7 @@ def probe_zoo(
         "ood": str(ood.path) if ood is not None else None,
         "ood_preset": ood.config.preset if ood is not None else None,
         "permutation_average": permutations if runs else 1,
+        "probe_families": list(probe_families(families)),
     }
     tested = {"id": _test_rows(source), "ood": _test_rows(target) if target is not None else None}
     labels = {
@@ -231,6 +244,7 @@ def _prediction_frame(
         frame = pd.DataFrame(
             {
                 "representation": p.representation,
+                "family": p.family,
                 "task": p.task.name,
                 "column": p.task.column,
                 "domain": p.domain,
@@ -241,6 +255,7 @@ def _prediction_frame(
         frames.append(pd.concat([frame, tested[p.domain]], axis=1))
     columns = [
         "representation",
+        "family",
         "task",
         "column",
         "domain",

@@ -29,7 +29,10 @@ def plot_predictions(predictions: list[Prediction], representation: str, path: P
     chosen = [
         p
         for p in predictions
-        if p.representation == representation and p.domain == "id" and "r2" in p.scores
+        if p.representation == representation
+        and p.family == "linear"
+        and p.domain == "id"
+        and "r2" in p.scores
     ]
     cols = min(4, len(chosen))
     rows = math.ceil(len(chosen) / cols)

@@ -58,6 +58,14 @@ def _markdown(table: pd.DataFrame, tau: pd.DataFrame, meta: dict, domain: str) -
             f"Probes fitted on the train split of {meta['zoo']}, evaluated on the test split "
             f"({where}).",
             "R² in % for continuous targets, accuracy in % for categorical ones.",
+            *(
+                [
+                    "Columns marked [gbm]: gradient-boosted trees (LightGBM) on the same "
+                    "features; the others: linear probes (ridge, softmax), the paper's."
+                ]
+                if any(str(c).endswith("[gbm]") for c in table.columns)
+                else []
+            ),
             split,
             *([f"**{warning}**"] if warning else []),
             "",
