@@ -1,10 +1,12 @@
-"""Atomic file replacement: readers see the old file or the new one, never a torn one."""
+"""Atomic file replacement (readers see the old file or the new one, never a torn one)
+and a free-space check before long jobs write."""
 
 from __future__ import annotations
 
 import errno
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,3 +54,33 @@ def reserve_space(path: str | os.PathLike[str]) -> None:
         except OSError as err:
             if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
                 raise  # ENOSPC, EDQUOT, EIO: the caller reports them
+
+
+def _existing(path: Path) -> Path:
+    """`path` or its nearest existing parent (where a new folder would be made)."""
+    path = path.absolute()
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
+
+
+def human_bytes(n: float) -> str:
+    """A byte count as people read it: 5.4 GB, 800 MB, 12 kB."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
+def check_free_space(path: str | os.PathLike[str], needed: int, what: str) -> None:
+    """Refuse, with the numbers, to start writing `needed` bytes of `what` under `path`
+    when its file system has less free space than that."""
+    from hyperrep._errors import HyperrepError
+
+    free = shutil.disk_usage(_existing(Path(path))).free
+    if needed > free:
+        raise HyperrepError(
+            f"not enough free space for {what} in {path}: {human_bytes(needed)} needed, "
+            f"{human_bytes(free)} free"
+        )

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
+from hyperrep._io import check_free_space
 from hyperrep._lock import is_unclaimed, writer_lock
 from hyperrep.arch import Architecture
 from hyperrep.representation import _run_folder as folder
@@ -304,7 +305,18 @@ def _train_locked(
 
     data = load_checkpoints(zoo, config.train.split_seed, include_init=config.train.include_init)
     trainer = Trainer(zoo.architecture, config, data, device, ranks)
-    ranks.agree(True)  # every rank has read the folder before rank 0 writes to it
+    refused = None
+    if ranks.main and not resume:
+        # model.safetensors, last.safetensors (model and two Adam moments), and the
+        # temporary copies atomic writes make of both
+        size = 4 * sum(p.numel() for p in trainer.model.parameters())
+        try:
+            check_free_space(out, 8 * size, "the run's model and resume files")
+        except HyperrepError as err:
+            refused = err
+    # every rank has read the folder before rank 0 writes to it, and all stop together
+    if not ranks.agree(refused is None):
+        raise refused or HyperrepError("rank 0 refused to start the run (see its message)")
     if ranks.main:
         try:
             out.mkdir(parents=True, exist_ok=True)

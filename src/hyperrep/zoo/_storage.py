@@ -34,7 +34,13 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from hyperrep._errors import HyperrepError
-from hyperrep._io import atomic_path, read_json, reserve_space, write_json_atomic
+from hyperrep._io import (
+    atomic_path,
+    check_free_space,
+    read_json,
+    reserve_space,
+    write_json_atomic,
+)
 from hyperrep._lock import is_unclaimed
 from hyperrep.arch import Architecture
 from hyperrep.population import EpochRecord
@@ -57,6 +63,15 @@ _METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "test_f1", "dive
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _bytes(shape: Sequence[int]) -> int:
+    return 4 * int(np.prod(shape))  # float32
+
+
+def _state_bytes(chunks: Sequence[Sequence[int]], arch: Architecture) -> int:
+    """A population's resume state: weights and two optimizer moments per model."""
+    return 3 * _bytes((max(len(c) for c in chunks), arch.n_params))
 
 
 def is_zoo(path: Path) -> bool:
@@ -132,6 +147,7 @@ class ZooWriter:
             raise HyperrepError(f"{path} exists and is not an empty folder or a hyperrep zoo")
         n_models = sum(len(c) for c in chunks)
         shape = (n_models, config.epochs + 1, arch.n_params)
+        check_free_space(path, _bytes(shape) + _state_bytes(chunks, arch), "the zoo's weights")
         meta = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -164,6 +180,7 @@ class ZooWriter:
         old_count = meta["weights"]["shape"][0]
         shape = (sum(len(c) for c in chunks), *meta["weights"]["shape"][1:])
         check_weights_file(path / WEIGHTS_FILE, tuple(meta["weights"]["shape"]))
+        check_free_space(path, _bytes(shape), "the grown zoo's weights (copied, then swapped)")
         old = np.load(path / WEIGHTS_FILE, mmap_mode="r", allow_pickle=False)
         tmp = path / f".{WEIGHTS_FILE}.tmp"
         np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape).flush()
