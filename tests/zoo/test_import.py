@@ -477,3 +477,92 @@ def test_a_model_zoos_import_is_probed_on_its_hyperparameters(tmp_path):
     assert main([*argv, "--quiet"]) == 0
     report = pd.read_csv(tmp_path / "r" / "results.csv", index_col=0)
     assert {"Eph", "Acc", "GGap", "L2", "Drop", "Init"} <= set(report.index)
+
+
+class _Block(torch.nn.Module):
+    """torchvision's BasicBlock, written out: the names its state_dict uses."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.downsample = None
+        if stride != 1 or c_in != c_out:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
+            )
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        return self.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+class _ResNet18(torch.nn.Module):
+    """torchvision's ResNet-18 with the CIFAR stem of the Model Zoos data set."""
+
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU()
+        widths, c = (64, 128, 256, 512), 64
+        for i, w in enumerate(widths):
+            stride = 1 if i == 0 else 2
+            setattr(self, f"layer{i + 1}", nn.Sequential(_Block(c, w, stride), _Block(w, w, 1)))
+            c = w
+        self.fc = nn.Linear(512, classes)
+
+    def forward(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        for i in range(4):
+            x = getattr(self, f"layer{i + 1}")(x)
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+@pytest.mark.slow
+def test_a_model_zoos_resnet18_trial_imports_with_torchvision_names(tmp_path):
+    """BatchNorm running statistics stay out of the weight vector; the imported network,
+    which normalises with batch statistics, computes what the source computes in train
+    mode."""
+    torch.manual_seed(0)
+    net = _ResNet18()
+    trial = tmp_path / "src" / "NN_tune_trainable_00000_0_seed=1_2022-01-01_00-00-00"
+    trial.mkdir(parents=True)
+    params = {
+        "model::type": "Resnet18",
+        "model::nlin": "relu",
+        "model::init_type": "kaiming_uniform",
+        "model::dropout": 0.0,
+        "optim::optimizer": "sgd",
+        "optim::lr": 0.1,
+        "optim::wd": 5e-4,
+        "seed": 1,
+        "dataset::dump": "/zoos/CIFAR10/resnet18/dataset.pt",
+    }
+    (trial / "params.json").write_text(json.dumps(params))
+    states, lines = [], []
+    for e in range(2):
+        net(torch.randn(8, 3, 32, 32))  # train mode: running statistics move
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(0.01 * torch.randn_like(p))
+        states.append({k: v.clone() for k, v in net.state_dict().items()})
+        (trial / f"checkpoint_{e:06d}").mkdir()
+        torch.save(net.state_dict(), trial / f"checkpoint_{e:06d}" / "checkpoints")
+        lines.append(json.dumps({"training_iteration": e, "test_acc": 0.1, "train_acc": -999}))
+    (trial / "result.json").write_text("\n".join(lines) + "\n")
+    zoo = import_zoo("raytune", tmp_path / "src", tmp_path / "zoo", progress=False)
+    arch = zoo.architecture
+    assert arch.name == "resnet18-cifar10" and arch.n_params == 11_173_962
+    assert zoo.config.dataset == "cifar10"
+    x = torch.randn(6, 3, 32, 32)
+    for e, state in enumerate(states):
+        net.load_state_dict(state)
+        ours = to_module(arch, "relu")
+        ours.load_state_dict(vector_to_state_dict(arch, torch.from_numpy(zoo.weights[0, e].copy())))
+        torch.testing.assert_close(ours.eval()(x), net.train()(x), rtol=1e-4, atol=1e-4)

@@ -16,6 +16,8 @@ from hyperrep.arch._layers import (
     PopulationContext,
     ResidualAdd,
     ResidualStart,
+    ShortcutBatchNorm2d,
+    ShortcutConv2d,
 )
 from hyperrep.arch._permutation_spec import (
     PermEntry,
@@ -27,6 +29,7 @@ from hyperrep.arch._presets import (
     create_architecture,
     list_architectures,
     register_architecture,
+    resnet_architecture,
 )
 from hyperrep.arch._spec import Architecture, ParamSlot
 

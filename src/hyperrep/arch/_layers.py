@@ -401,6 +401,74 @@ class ResidualAdd(Layer):
         spec.merge_saved()
 
 
+@dataclass(frozen=True)
+class ShortcutConv2d(Conv2d):
+    """A convolution of the features saved by the last open `ResidualStart` (a ResNet's
+    projection shortcut, e.g. 1x1 with stride 2): the saved features are replaced by its
+    output, the main path passes unchanged."""
+
+    fast_paths: ClassVar[frozenset[str]] = frozenset()
+
+    def output_shape(self, shape: Shape, where: str) -> Shape:
+        return shape
+
+    def track(self, shape, saved, where):
+        if not saved:
+            raise HyperrepError(f"{where}: ShortcutConv2d without a ResidualStart")
+        saved[-1] = Conv2d.output_shape(self, saved[-1], where)
+
+    def module(self, ctx):
+        from hyperrep.arch._module import ShortcutConv
+
+        return ShortcutConv(
+            ctx.saved,
+            self.in_channels,
+            self.out_channels,
+            self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
+            bias=self.bias,
+        )
+
+    def population(self, h, params, ctx):
+        shared, ctx.shared = ctx.shared, False  # the saved features are per model
+        ctx.saved[-1] = Conv2d.population(self, ctx.saved[-1], params, ctx)
+        ctx.shared = shared
+        return h
+
+    def permute(self, spec, slots, in_shape, out_shape):
+        current, spec.current = spec.current, spec.saved[-1]
+        Conv2d.permute(self, spec, slots, in_shape, out_shape)
+        spec.saved[-1], spec.current = spec.current, current
+
+
+@dataclass(frozen=True)
+class ShortcutBatchNorm2d(BatchNorm2d):
+    """`BatchNorm2d` of the saved features (after a `ShortcutConv2d`)."""
+
+    def track(self, shape, saved, where):
+        if not saved:
+            raise HyperrepError(f"{where}: ShortcutBatchNorm2d without a ResidualStart")
+        BatchNorm2d.output_shape(self, saved[-1], where)
+
+    def output_shape(self, shape: Shape, where: str) -> Shape:
+        return shape
+
+    def module(self, ctx):
+        from hyperrep.arch._module import ShortcutBatchNorm
+
+        return ShortcutBatchNorm(ctx.saved, self.channels, eps=self.eps, track_running_stats=False)
+
+    def population(self, h, params, ctx):
+        ctx.saved[-1] = BatchNorm2d.population(self, ctx.saved[-1], params, ctx)
+        return h
+
+    def permute(self, spec, slots, in_shape, out_shape):
+        current, spec.current = spec.current, spec.saved[-1]
+        BatchNorm2d.permute(self, spec, slots, in_shape, out_shape)
+        spec.current = current
+
+
 LAYER_TYPES: dict[str, type[Layer]] = {
     cls.__name__: cls
     for cls in (
@@ -413,6 +481,8 @@ LAYER_TYPES: dict[str, type[Layer]] = {
         BatchNorm2d,
         ResidualStart,
         ResidualAdd,
+        ShortcutConv2d,
+        ShortcutBatchNorm2d,
     )
 }
 

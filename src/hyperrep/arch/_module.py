@@ -52,6 +52,31 @@ class AddSaved(nn.Module):
         return x + self.saved.pop()
 
 
+class ShortcutConv(nn.Conv2d):
+    """A convolution of the features on top of the residual stack (a projection
+    shortcut); its input passes unchanged. State_dict keys: a plain Conv2d's."""
+
+    def __init__(self, saved: list, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.saved = saved
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.saved[-1] = super().forward(self.saved[-1])
+        return x
+
+
+class ShortcutBatchNorm(nn.BatchNorm2d):
+    """BatchNorm of the features on top of the residual stack; its input passes."""
+
+    def __init__(self, saved: list, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.saved = saved
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.saved[-1] = super().forward(self.saved[-1])
+        return x
+
+
 def to_module(
     arch: Architecture,
     activation: str = "tanh",

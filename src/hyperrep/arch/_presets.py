@@ -13,6 +13,8 @@ from hyperrep.arch._layers import (
     MaxPool2d,
     ResidualAdd,
     ResidualStart,
+    ShortcutBatchNorm2d,
+    ShortcutConv2d,
 )
 from hyperrep.arch._spec import Architecture
 
@@ -123,6 +125,67 @@ def mnist_resnet() -> Architecture:
             Linear(16, 10),
         ),
     )
+
+
+def resnet_architecture(
+    name: str,
+    input_shape: tuple[int, int, int],
+    classes: int,
+    *,
+    widths: tuple[int, ...] = (64, 128, 256, 512),
+    blocks: tuple[int, ...] = (2, 2, 2, 2),
+) -> Architecture:
+    """A ResNet of basic blocks as torchvision builds ResNet-18, with the CIFAR stem the
+    Model Zoos data set uses (a 3x3 stride-1 convolution, no max-pooling): each stage's
+    first block strides by 2 (not the first stage's) and, where the shape changes, adds a
+    1x1 projection shortcut with BatchNorm. Parameters come in torchvision's state_dict
+    order (conv1, bn1, layer1.0.conv1, ..., layer2.0.downsample.0/1, ..., fc). BatchNorm
+    normalises with batch statistics (no running statistics: they are not weights)."""
+    layers: list = [
+        Conv2d(input_shape[0], widths[0], 3, bias=False, padding=1),
+        BatchNorm2d(widths[0]),
+        Activation(dropout=False),
+    ]
+    channels = widths[0]
+    for stage, (width, count) in enumerate(zip(widths, blocks, strict=True)):
+        for block in range(count):
+            stride = 2 if stage > 0 and block == 0 else 1
+            layers += [
+                ResidualStart(),
+                Conv2d(channels, width, 3, bias=False, stride=stride, padding=1),
+                BatchNorm2d(width),
+                Activation(dropout=False),
+                Conv2d(width, width, 3, bias=False, padding=1),
+                BatchNorm2d(width),
+            ]
+            if stride != 1 or channels != width:
+                layers += [
+                    ShortcutConv2d(channels, width, 1, bias=False, stride=stride),
+                    ShortcutBatchNorm2d(width),
+                ]
+            layers += [ResidualAdd(), Activation(dropout=False)]
+            channels = width
+    layers += [GlobalAvgPool(), Linear(channels, classes)]
+    return Architecture(name, input_shape, tuple(layers))
+
+
+@register_architecture("resnet18-cifar10")
+def resnet18_cifar10() -> Architecture:
+    """The Model Zoos data set's ResNet-18 on CIFAR10 (3 x 32 x 32, 10 classes):
+    11,173,962 parameters."""
+    return resnet_architecture("resnet18-cifar10", (3, 32, 32), 10)
+
+
+@register_architecture("resnet18-cifar100")
+def resnet18_cifar100() -> Architecture:
+    """The Model Zoos data set's ResNet-18 on CIFAR100 (100 classes)."""
+    return resnet_architecture("resnet18-cifar100", (3, 32, 32), 100)
+
+
+@register_architecture("resnet18-tinyimagenet")
+def resnet18_tinyimagenet() -> Architecture:
+    """The Model Zoos data set's ResNet-18 on Tiny-ImageNet (3 x 64 x 64, 200 classes)."""
+    return resnet_architecture("resnet18-tinyimagenet", (3, 64, 64), 200)
 
 
 def create_architecture(name: str) -> Architecture:

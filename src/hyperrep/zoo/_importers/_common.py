@@ -18,6 +18,7 @@ from hyperrep.zoo._zoo import Zoo
 
 IMPORTERS: Registry[Callable[..., Zoo]] = Registry("zoo format")
 _CHUNK_MODELS = 256
+_CHUNK_BYTES = 2**30  # a chunk's weights are held in memory while it is written
 
 
 def health_columns(block: np.ndarray, present: np.ndarray) -> dict[str, object]:
@@ -43,9 +44,9 @@ def write_imported(
 ) -> Zoo:
     """Write an imported zoo chunk by chunk: `model(i)` gives model i's weights (epochs + 1,
     n_params) and property rows. A killed import resumes at the first unfinished chunk."""
-    chunks = [
-        list(range(i, min(i + _CHUNK_MODELS, n_models))) for i in range(0, n_models, _CHUNK_MODELS)
-    ]
+    per_model = 4 * (config.epochs + 1) * arch.n_params
+    size = max(1, min(_CHUNK_MODELS, _CHUNK_BYTES // per_model))  # ResNet-18: one model
+    chunks = [list(range(i, min(i + size, n_models))) for i in range(0, n_models, size)]
     writer = ZooWriter.open(out, config, arch, chunks, __version__)
     with tqdm(total=n_models, unit="model", desc="import", disable=not progress) as bar:
         for chunk, rows in enumerate(chunks):

@@ -13,6 +13,9 @@ as its only file (Ray's metadata files, ``.tune_metadata``, ``.is_checkpoint`` a
 dot files, are skipped). State_dict keys are ``module_list.{i}.weight`` / ``.bias``
 (also accepted inside a ``{"model": ...}`` or ``{"state_dict": ...}`` dict); the indices
 may skip numbers (dropout modules hold no parameters): tensors are ordered by index.
+Other key names (torchvision's ResNet-18: ``conv1.weight``, ``bn1.weight``,
+``layer1.0.conv1.weight``, ..., ``fc.bias``) are taken in the state_dict's order; BatchNorm
+running statistics are buffers, not weights, and are left out.
 
 Epoch e is ``checkpoint_e`` and its metrics the result line with ``training_iteration``
 e, as the authors' loader (ModelZooDataset, ``checkpoints_to_datasets/dataset_base.py``)
@@ -22,7 +25,8 @@ are read with ``torch.load(weights_only=True)``: a file that would run code is r
 ``params.pkl`` and a zoo root's ``dataset.pt`` (pickled images) are never opened.
 
 The architecture is the registered one whose parameter shapes, in order, are the
-checkpoints' (CNN-s: ``mnist-cnn`` or ``cnn-s-rgb``; CNN-l: ``cnn-l``). An epoch without a
+checkpoints' (CNN-s: ``mnist-cnn`` or ``cnn-s-rgb``; CNN-l: ``cnn-l``; ResNet-18:
+``resnet18-cifar10``, ``resnet18-cifar100``, ``resnet18-tinyimagenet``). An epoch without a
 checkpoint is flagged ``missing`` (the model keeps its other checkpoints); a model with
 non-finite weights is flagged diverged. Scalar
 ``params.json`` keys outside the seven above whose value differs between trials (e.g.
@@ -98,17 +102,22 @@ def _load_state(folder: Path) -> dict[str, torch.Tensor]:
     return state
 
 
+_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+
 def _ordered(state: dict[str, torch.Tensor], where: Path) -> list[torch.Tensor]:
-    """The parameter tensors by module_list index, weight before bias."""
-    keyed = []
-    for name, tensor in state.items():
-        match = _PARAM.match(name)
-        if match is None:
-            if name.endswith(("running_mean", "running_var", "num_batches_tracked")):
-                continue
-            raise HyperrepError(f"{where}: unexpected state_dict entry {name!r}")
-        keyed.append(((int(match.group(1)), match.group(2) != "weight"), tensor))
-    return [t for _, t in sorted(keyed, key=lambda kv: kv[0])]
+    """The parameter tensors, BatchNorm buffers left out: by module_list index, weight
+    before bias (the authors' CNNs and MLPs), or else in the state_dict's own order
+    (torchvision's ResNet-18 names: conv1, bn1, layer1.0.conv1, ..., fc)."""
+    params = {k: v for k, v in state.items() if not k.endswith(_BUFFERS)}
+    matches = {k: _PARAM.match(k) for k in params}
+    if all(matches.values()):
+        keyed = [((int(m.group(1)), m.group(2) != "weight"), params[k]) for k, m in matches.items()]
+        return [t for _, t in sorted(keyed, key=lambda kv: kv[0])]
+    if any(matches.values()):
+        odd = next(k for k, m in matches.items() if m is None)
+        raise HyperrepError(f"{where}: unexpected state_dict entry {odd!r}")
+    return list(params.values())
 
 
 def _matching_architecture(shapes: list[tuple[int, ...]], where: Path) -> Architecture:
