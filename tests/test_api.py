@@ -1,6 +1,6 @@
 """The package's shape: public names that resolve, and imports that only go down the
-data flow (data -> arch -> population -> zoo -> weights -> representation -> probes ->
-report -> pipeline -> cli; the private top-level modules below all of them)."""
+data flow (data -> arch -> population -> zoo -> weights -> representation -> sampling ->
+probes -> report -> pipeline -> cli; the private top-level modules below all of them)."""
 
 import ast
 import importlib
@@ -19,6 +19,7 @@ LAYERS = [
     "zoo",
     "weights",
     "representation",
+    "sampling",
     "probes",
     "report",
     "pipeline",

@@ -9,7 +9,16 @@ import sys
 from collections.abc import Sequence
 
 from hyperrep._errors import HyperrepError
-from hyperrep.cli import _doctor, _evaluate, _predict, _represent, _reproduce, _symmetry, _zoo
+from hyperrep.cli import (
+    _doctor,
+    _evaluate,
+    _predict,
+    _represent,
+    _reproduce,
+    _sample,
+    _symmetry,
+    _zoo,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     _represent.add_parsers(commands)
     _evaluate.add_parser(commands)
     _predict.add_parser(commands)
+    _sample.add_parser(commands)
     _reproduce.add_parsers(commands)
     _doctor.add_parser(commands)
     return parser

@@ -72,13 +72,21 @@ class TrainedRun:
 
     def reconstruct(self, weights: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
         """Raw weight vectors decoded from the latents of `weights`."""
-        latents = self.encode(weights, batch_size)
+        return self.decode(self.encode(weights, batch_size), batch_size)
+
+    def decode(self, latents: torch.Tensor | np.ndarray, batch_size: int = 1024) -> torch.Tensor:
+        """Raw weight vectors (rows, n_params) decoded from latents (rows, L); the run
+        needs a decoder (variants ED, E_cD)."""
+        if not self.config.train.has_decoder:
+            raise HyperrepError(f"{self.path} is an E_c run: it has no decoder to decode with")
+        latents = torch.as_tensor(np.asarray(latents, np.float32))
         device = next(self.model.parameters()).device
+        self.model.eval()
         with torch.no_grad():
-            decoded = torch.cat(
-                [self.model.decode(z.to(device)).cpu() for z in latents.split(batch_size)]
-            )
-        return self.normalizer.inverse(decoded)
+            decoded = [self.model.decode(z.to(device)).cpu() for z in latents.split(batch_size)]
+        if not decoded:
+            return torch.empty(0, self.arch.n_params)
+        return self.normalizer.inverse(torch.cat(decoded))
 
 
 def load_run(path: str | Path, device: str = "cpu") -> TrainedRun:

@@ -1,0 +1,129 @@
+"""`hyperrep sample` end to end on a Tetris run: the files load safely into the zoo's
+network, the same seed gives the same files, the accuracies it reports equal a plain
+forward pass, and the samplers draw what they say (checked against closed forms)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from hyperrep.arch import to_module
+from hyperrep.cli.main import main
+from hyperrep.representation import (
+    RunConfig,
+    TrainConfig,
+    TransformerConfig,
+    load_run,
+    train_representation,
+)
+from hyperrep.sampling import sample_kde, sample_models, sample_uniform, scott_bandwidth
+from hyperrep.zoo import load_zoo_data
+
+SMALL = TransformerConfig(
+    d_model=16,
+    n_heads=2,
+    n_blocks=1,
+    d_ff=32,
+    latent_dim=10,
+    head_layers=2,
+    head_width=8,
+    head_out=4,
+)
+
+
+@pytest.fixture(scope="module")
+def run_folder(tiny_zoo, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "r"
+    config = RunConfig(SMALL, TrainConfig(variant="ecd", epochs=1, batch_size=16))
+    train_representation(tiny_zoo, config, out, progress=False)
+    return out
+
+
+def _sample(run_folder, tiny_zoo, out, *extra):
+    argv = ["sample", str(run_folder), str(tiny_zoo.path), "--n", "6", "--out", str(out)]
+    return main([*argv, *extra])
+
+
+def test_samples_load_into_the_network_and_report_its_accuracy(
+    run_folder, tiny_zoo, tmp_path, capsys
+):
+    out = tmp_path / "s"
+    assert _sample(run_folder, tiny_zoo, out, "--method", "kde30", "--seed", "3") == 0
+    assert "test accuracy as sampled" in capsys.readouterr().out
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["method"] == "kde30" and manifest["seed"] == 3 and manifest["n"] == 6
+    assert manifest["source"]["percentile"] == 70 and manifest["source"]["epochs"] == [1, 2, 3, 4]
+    arch = tiny_zoo.architecture
+    data = load_zoo_data(tiny_zoo.config, arch, None, "cpu")
+    for entry in manifest["samples"]:
+        state = torch.load(out / f"{entry['name']}.pt", weights_only=True)
+        same = load_file(str(out / f"{entry['name']}.safetensors"))
+        assert state.keys() == same.keys() == to_module(arch).state_dict().keys()
+        for key in state:
+            assert torch.equal(state[key], same[key])
+        model = to_module(arch, manifest["activation"])
+        model.load_state_dict(state)
+        with torch.no_grad():
+            predicted = model.eval()(data.x_test).argmax(1)
+        accuracy = (predicted == data.y_test).double().mean().item()
+        assert entry["test_acc"] == pytest.approx(accuracy, abs=1e-12)
+        assert len(entry["latent"]) == SMALL.latent_dim
+
+
+def test_the_same_seed_gives_the_same_files(run_folder, tiny_zoo, tmp_path):
+    for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
+        assert (
+            _sample(run_folder, tiny_zoo, tmp_path / name, "--seed", seed, "--method", "kde") == 0
+        )
+    a, b, c = (tmp_path / n / "sample-0002.safetensors" for n in "abc")
+    assert a.read_bytes() == b.read_bytes() and a.read_bytes() != c.read_bytes()
+
+
+def test_the_source_is_the_top_of_the_training_split(run_folder, tiny_zoo):
+    run = load_run(run_folder)
+    every = sample_models(run, tiny_zoo, 2, method="kde", epochs=[4])
+    top = sample_models(run, tiny_zoo, 2, method="kde", epochs=[4], percentile=50.0)
+    assert every.source["epochs"] == [4] and every.source["checkpoints"] == every.source["models"]
+    assert top.source["checkpoints"] <= (every.source["checkpoints"] + 1) // 2 + 1
+    assert top.source["test_acc_threshold"] is not None
+
+
+def test_uniform_samples_fill_the_latent_box():
+    rng = np.random.default_rng(0)
+    source = rng.normal(size=(50, 3)) * [1.0, 2.0, 0.5]
+    drawn = sample_uniform(source, 20_000, np.random.default_rng(1))
+    low, high = source.min(0), source.max(0)
+    assert (drawn >= low).all() and (drawn <= high).all()
+    np.testing.assert_allclose(drawn.mean(0), (low + high) / 2, atol=0.03 * (high - low).max())
+
+
+def test_kde_samples_have_the_kde_mean_and_variance():
+    """A 1-D Gaussian KDE with bandwidth h around points x_i: mean = mean(x), variance =
+    var(x) (population) + h^2; h is Scott's std * n^(-1/5), as scipy computes it."""
+    from scipy.stats import gaussian_kde
+
+    rng = np.random.default_rng(0)
+    source = rng.normal(size=(40, 2)) * [1.0, 3.0]
+    h = scott_bandwidth(source)
+    for d in range(2):  # scipy's factor times the sample std is the same bandwidth
+        kde = gaussian_kde(source[:, d])
+        assert h[d] == pytest.approx(np.sqrt(kde.covariance[0, 0]), rel=1e-12)
+    drawn = sample_kde(source, 200_000, np.random.default_rng(2))
+    np.testing.assert_allclose(drawn.mean(0), source.mean(0), atol=0.02 * source.std(0).max())
+    np.testing.assert_allclose(drawn.var(0), source.var(0) + h**2, rtol=0.02)
+
+
+def test_bad_requests_are_one_line(run_folder, tiny_zoo, tmp_path, capsys):
+    cases = [
+        (("--method", "gan"), "unknown sampling method 'gan'"),
+        (("--percentile", "100"), "--percentile must be in [0, 100)"),
+        (("--epochs", "9"), "no training checkpoints"),
+    ]
+    for extra, message in cases:
+        assert _sample(run_folder, tiny_zoo, tmp_path / "x", *extra) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
