@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from hyperrep.arch import to_module
+from hyperrep.arch import to_module, vector_to_state_dict
 from hyperrep.cli.main import main
 from hyperrep.representation import (
     RunConfig,
@@ -127,3 +128,25 @@ def test_bad_requests_are_one_line(run_folder, tiny_zoo, tmp_path, capsys):
         assert _sample(run_folder, tiny_zoo, tmp_path / "x", *extra) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err, err
+
+
+def test_decoded_accuracy_is_measured_against_the_originals(run_folder, tiny_zoo, tmp_path, capsys):
+    from hyperrep.sampling import decoded_accuracy
+
+    table = decoded_accuracy(load_run(run_folder), tiny_zoo)
+    stored = tiny_zoo.properties.set_index(["model_index", "epoch"])["test_acc"]
+    for row in table.itertuples():  # the originals' accuracy, recomputed, is the zoo's
+        assert row.test_acc == pytest.approx(stored.loc[(row.model_index, row.epoch)], abs=1e-9)
+    first = np.array(tiny_zoo.weights[int(table.model_index[0]), int(table.epoch[0])])
+    decoded = load_run(run_folder).reconstruct(torch.from_numpy(first)[None])[0]
+    arch = tiny_zoo.architecture
+    data = load_zoo_data(tiny_zoo.config, arch, None, "cpu")
+    model = to_module(arch, "tanh")
+    model.load_state_dict(vector_to_state_dict(arch, decoded))
+    with torch.no_grad():
+        accuracy = (model.eval()(data.x_test).argmax(1) == data.y_test).double().mean().item()
+    assert table.decoded_acc[0] == pytest.approx(accuracy, abs=1e-12)
+    out = tmp_path / "decoded.csv"
+    argv = ["decode", str(run_folder), str(tiny_zoo.path), "--out", str(out)]
+    assert main(argv) == 0 and "decoded - original, median" in capsys.readouterr().out
+    assert len(pd.read_csv(out)) == len(table)

@@ -1,4 +1,5 @@
-"""`hyperrep sample`: new models decoded from latents drawn like the zoo's training models'."""
+"""`hyperrep sample`: new models decoded from latents drawn like the zoo's training
+models'; `hyperrep decode`: how well the run's decoded checkpoints work."""
 
 from __future__ import annotations
 
@@ -6,7 +7,56 @@ import argparse
 from pathlib import Path
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    _add_sample(commands)
+    decode = commands.add_parser(
+        "decode",
+        help="test accuracy of a run's decoded checkpoints next to the originals'",
+        description="Encode and decode every checkpoint of a split of ZOO with RUN and "
+        "measure the decoded network's test accuracy next to the original's, both on the "
+        "zoo's test set.",
+    )
+    decode.add_argument("run_folder", type=Path, metavar="RUN", help="run folder (ED or E_cD)")
+    decode.add_argument("zoo", type=Path, metavar="ZOO", help="the zoo the run learned from")
+    decode.add_argument("--split", default="test", help="train, val or test (default test)")
+    decode.add_argument("--epochs", type=int, nargs="+", metavar="E", help="default: all")
+    decode.add_argument("--out", type=Path, help="also write the per-checkpoint table (.csv)")
+    decode.add_argument("--data-dir", type=Path, help="folder with the MNIST / Fashion-MNIST files")
+    decode.set_defaults(run=run_decode)
+
+
+def run_decode(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from hyperrep._errors import HyperrepError
+    from hyperrep.representation import load_run
+    from hyperrep.sampling import decoded_accuracy
+    from hyperrep.zoo import open_zoo
+
+    if args.out is not None and args.out.suffix != ".csv":
+        raise HyperrepError(f"--out must end in .csv, got {args.out.name}")
+    table = decoded_accuracy(
+        load_run(args.run_folder),
+        open_zoo(args.zoo),
+        split=args.split,
+        epochs=args.epochs,
+        data_dir=args.data_dir,
+    )
+    gap = 100 * table["gap"].to_numpy()
+    print(
+        f"{len(table)} {args.split} checkpoints of {table['model_id'].nunique()} models: "
+        f"median test accuracy {100 * table['test_acc'].median():.1f} original, "
+        f"{100 * table['decoded_acc'].median():.1f} decoded; decoded - original, median "
+        f"{np.median(gap):+.1f} points (25% {np.percentile(gap, 25):+.1f}, 75% "
+        f"{np.percentile(gap, 75):+.1f}); within 1 point: {np.mean(np.abs(gap) <= 1):.0%}"
+    )
+    if args.out is not None:
+        table.to_csv(args.out, index=False)
+        print(f"written to {args.out}")
+    return 0
+
+
+def _add_sample(commands: argparse._SubParsersAction) -> None:
     sample = commands.add_parser(
         "sample",
         help="generate new models from a hyper-representation (S_U, S_KDE, S_KDE30)",

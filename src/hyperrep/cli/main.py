@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     _represent.add_parsers(commands)
     _evaluate.add_parser(commands)
     _predict.add_parser(commands)
-    _sample.add_parser(commands)
+    _sample.add_parsers(commands)
     _reproduce.add_parsers(commands)
     _doctor.add_parser(commands)
     return parser

@@ -8,6 +8,7 @@ from hyperrep._lazy import lazy_package
 __getattr__, __dir__, __all__ = lazy_package(__name__, __file__)
 
 if TYPE_CHECKING:
+    from hyperrep.sampling._decoded import decoded_accuracy
     from hyperrep.sampling._sample import (
         METHODS,
         Samples,
