@@ -1,32 +1,100 @@
 #!/usr/bin/env bash
-# Device check for a lent GPU machine: run from the repo root with MNIST files in
-# $MNIST_DIR. Checks that CUDA training equals the plain loop and times both.
-set -u
-export PYTHONPATH=src
-MNIST_DIR=${MNIST_DIR:-../shared/data/mnist}
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
-echo "== tetris-seed: population vs plain loop, 200 models x 2 epochs, cuda"
-python3 benchmarks/zoo_population.py --device cuda --models 200 --epochs 2
-echo "== mnist-seed: population vs plain loop, 16 models x 1 epoch, 10k images, cuda"
-python3 benchmarks/zoo_population.py --device cuda --preset mnist-seed --models 16 --epochs 1 \
-    --train-subset 10000 --data-dir "$MNIST_DIR"
-echo "== full tetris-seed zoo on cuda"
-rm -rf /tmp/z && /usr/bin/time -f "wall %e s" python3 -m hyperrep.cli.main zoo create tetris-seed \
-    --out /tmp/z --device cuda --quiet | tail -4
-echo "== cpu vs cuda zoo, mnist-hyp-5-rand-seed, 8 models x 1 epoch (dropout on)"
-python3 - "$MNIST_DIR" <<'PY'
-import sys, numpy as np
+# What a lent GPU is for, in minutes: speed against this machine's CPU, and CPU == GPU
+# agreement, for zoo training and representation training.
+#
+#   OUT=gpu-check DATA_DIR=../shared/data bash benchmarks/gpu_check.sh
+#
+# Writes two files: $OUT/summary.txt (the one-screen summary it prints) and
+# $OUT/check.tar.gz (the full log and machine description). Knobs (environment):
+#   SIZE     scales every model count (default 1: about 200 Tetris MLPs, 32 MNIST CNNs)
+#   DEVICE   cuda (default) or cpu (a dry run of this script: the comparisons are then
+#            CPU against CPU)
+#   PYTHON   the interpreter with hyperrep installed (default python3)
+#   SUBSET   MNIST training images per check (default 10000)
+set -euo pipefail
+OUT=${OUT:?set OUT to the folder for the results}
+DATA_DIR=${DATA_DIR:-../shared/data}
+SIZE=${SIZE:-1}
+DEVICE=${DEVICE:-cuda}
+PYTHON=${PYTHON:-python3}
+SUBSET=${SUBSET:-10000}
+WORK=$(mktemp -d)
+mkdir -p "$OUT"
+export PYTHONPATH=${PYTHONPATH:-src}
+LOG="$WORK/check.log"
+SUMMARY="$OUT/summary.txt"
+: > "$SUMMARY"
+hyperrep() { "$PYTHON" -m hyperrep.cli.main "$@"; }
+say() { echo "$*" | tee -a "$SUMMARY"; }
+seconds() {  # the wall time of a command, its output to the log
+    local t0
+    t0=$(date +%s.%N)
+    "$@" >> "$LOG" 2>&1
+    awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'
+}
+
+{
+    if command -v nvidia-smi >/dev/null; then
+        nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+    fi
+    "$PYTHON" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+    nproc
+} > "$WORK/machine.txt"
+say "gpu check on $DEVICE, SIZE $SIZE: $(head -1 "$WORK/machine.txt")"
+
+tetris=$((200 * SIZE)); cnns=$((32 * SIZE))
+say "== population trainer vs plain loop on $DEVICE (same models, must agree)"
+"$PYTHON" benchmarks/zoo_population.py --device "$DEVICE" --models "$tetris" --epochs 2 \
+    2>&1 | tee -a "$LOG" | grep -E "agreement|speed-up" | sed "s/^/tetris-seed $tetris x 2: /" \
+    | tee -a "$SUMMARY"
+"$PYTHON" benchmarks/zoo_population.py --device "$DEVICE" --preset mnist-seed --models "$cnns" \
+    --epochs 1 --train-subset "$SUBSET" --test-subset 2000 --data-dir "$DATA_DIR/mnist" 2>&1 \
+    | tee -a "$LOG" | grep -E "agreement|speed-up" | sed "s/^/mnist-seed $cnns x 1: /" \
+    | tee -a "$SUMMARY"
+
+say "== zoo builds, $DEVICE against cpu (wall seconds, same command)"
+for dev in cpu "$DEVICE"; do
+    t=$(seconds hyperrep zoo create mnist-seed --models "$cnns" --epochs 1 --train-subset \
+        "$SUBSET" --test-subset 2000 --data-dir "$DATA_DIR/mnist" --device "$dev" \
+        --out "$WORK/zoo-$dev" --quiet)
+    say "mnist-seed $cnns models x 1 epoch on $dev: $t s"
+done
+
+say "== cpu == $DEVICE: a zoo with dropout, 8 models x 1 epoch"
+"$PYTHON" - "$DATA_DIR/mnist" "$DEVICE" "$WORK" <<'PY' 2>>"$LOG" | tee -a "$SUMMARY"
+import sys
+import numpy as np
 from hyperrep.zoo import create_zoo, create_zoo_config
-cfg = create_zoo_config("mnist-hyp-5-rand-seed", n_models=8, epochs=1, train_subset=2000, test_subset=500)
-a = create_zoo(cfg, "/tmp/zc", device="cpu", data_dir=sys.argv[1], progress=False)
-b = create_zoo(cfg, "/tmp/zg", device="cuda", data_dir=sys.argv[1], progress=False)
-d = np.abs(np.asarray(a.weights) - np.asarray(b.weights)).max()
-acc = np.abs(a.properties.test_acc.values - b.properties.test_acc.values).max()
-print(f"cpu vs cuda: max |w| diff {d:.2e}, max test acc diff {acc:.2e}")
+data, device, work = sys.argv[1:]
+cfg = create_zoo_config(
+    "mnist-hyp-5-rand-seed", n_models=8, epochs=1, train_subset=2000, test_subset=500
+)
+a = create_zoo(cfg, f"{work}/zc", device="cpu", data_dir=data, progress=False)
+b = create_zoo(cfg, f"{work}/zg", device=device, data_dir=data, progress=False)
+w = np.abs(np.asarray(a.weights) - np.asarray(b.weights)).max()
+acc = np.abs(a.properties.test_acc.to_numpy() - b.properties.test_acc.to_numpy()).max()
+print(f"max |w_cpu - w_{device}| {w:.2e}, max test accuracy difference {acc:.2e}")
 PY
-echo "== representation on cuda: 200-model Tetris zoo, E_cD 2 epochs, then embed"
-python3 -m hyperrep.cli.main zoo create tetris-seed --models 200 --out /tmp/zr --device cuda --quiet | tail -1
-/usr/bin/time -f "wall %e s" python3 -m hyperrep.cli.main train /tmp/zr --out /tmp/rr --variant ecd \
-    --epochs 2 --device cuda --quiet | tail -2
-python3 -m hyperrep.cli.main embed /tmp/rr /tmp/zr --out /tmp/rr/latents.parquet --device cuda
+
+say "== representation training, E_cD 2 epochs on a $tetris-model Tetris zoo"
+hyperrep zoo create tetris-seed --models "$tetris" --out "$WORK/tz" --quiet >> "$LOG" 2>&1
+for dev in cpu "$DEVICE"; do
+    t=$(seconds hyperrep train "$WORK/tz" --out "$WORK/run-$dev" --variant ecd --epochs 2 \
+        --device "$dev" --quiet)
+    say "train on $dev: $t s"
+done
+"$PYTHON" - "$WORK" "$DEVICE" <<'PY' 2>>"$LOG" | tee -a "$SUMMARY"
+import sys
+from hyperrep.representation import load_run
+from hyperrep.zoo import open_zoo
+work, device = sys.argv[1:]
+zoo = open_zoo(f"{work}/tz")
+weights = zoo.load_weights(zoo.checkpoints())
+a = load_run(f"{work}/run-cpu").encode(weights)
+b = load_run(f"{work}/run-{device}").encode(weights)
+print(f"latents of the two runs: max |z_cpu - z_{device}| {float((a - b).abs().max()):.2e}")
+PY
+
+tar -czf "$OUT/check.tar.gz" -C "$WORK" check.log machine.txt
+rm -rf "$WORK"
+echo "results in $OUT (summary.txt, check.tar.gz)"
