@@ -6,7 +6,8 @@
 #
 # Writes two files: $OUT/summary.txt (the one-screen summary it prints) and
 # $OUT/check.tar.gz (the full log and machine description). Knobs (environment):
-#   SIZE     scales every model count (default 1: about 200 Tetris MLPs, 32 MNIST CNNs)
+#   SIZE     scales every model count (default 1: 200 Tetris MLPs, 32 MNIST CNNs);
+#            TETRIS_MODELS and CNN_MODELS set them directly
 #   DEVICE   cuda (default) or cpu (a dry run of this script: the comparisons are then
 #            CPU against CPU)
 #   PYTHON   the interpreter with hyperrep installed (default python3)
@@ -42,7 +43,8 @@ seconds() {  # the wall time of a command, its output to the log
 } > "$WORK/machine.txt"
 say "gpu check on $DEVICE, SIZE $SIZE: $(head -1 "$WORK/machine.txt")"
 
-tetris=$((200 * SIZE)); cnns=$((32 * SIZE))
+tetris=${TETRIS_MODELS:-$((200 * SIZE))}
+cnns=${CNN_MODELS:-$((32 * SIZE))}
 say "== population trainer vs plain loop on $DEVICE (same models, must agree)"
 "$PYTHON" benchmarks/zoo_population.py --device "$DEVICE" --models "$tetris" --epochs 2 \
     2>&1 | tee -a "$LOG" | grep -E "agreement|speed-up" | sed "s/^/tetris-seed $tetris x 2: /" \

@@ -38,8 +38,16 @@ def _run(script: str, out: Path, data: Path, **env: str) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_gpu_check_dry_run(tmp_path, idx_data):
-    out = _run("gpu_check.sh", tmp_path / "check", idx_data, SIZE="1", SUBSET="600")
+    out = _run(
+        "gpu_check.sh",
+        tmp_path / "check",
+        idx_data,
+        TETRIS_MODELS="20",
+        CNN_MODELS="4",
+        SUBSET="600",
+    )
     summary = (tmp_path / "check" / "summary.txt").read_text()
     assert summary in out or summary.splitlines()[0] in out
     for line in ("agreement", "speed-up", "on cpu:", "max |w_cpu - w_cpu| 0.00e+00"):
@@ -48,6 +56,7 @@ def test_gpu_check_dry_run(tmp_path, idx_data):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_gpu_table6_dry_run(tmp_path, idx_data):
     out = _run(
         "gpu_table6.sh",
