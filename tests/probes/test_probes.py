@@ -52,6 +52,28 @@ def test_ridge_matches_sklearn_for_a_fixed_alpha():
     assert probe.intercept == pytest.approx(reference.intercept_)
 
 
+def test_ridge_with_fewer_rows_than_features_is_the_closed_form_solution():
+    """The n x n dual path against (X^T X + alpha I)^-1 X^T y solved directly, per alpha
+    and target; the validation split picks the same alpha as a loop over alphas."""
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(30, 80)), rng.normal(size=(30, 2))
+    x_val, y_val = rng.normal(size=(12, 80)), rng.normal(size=(12, 2))
+    alphas = np.array([0.1, 10.0, 1000.0])
+    probes = fit_ridges(x, y, x_val, y_val, alphas=alphas)
+    mean, std = x.mean(0), x.std(0)
+    xs, vs = (x - mean) / std, (x_val - mean) / std
+    for t, probe in enumerate(probes):
+        fits = [
+            np.linalg.solve(xs.T @ xs + a * np.eye(80), xs.T @ (y[:, t] - y[:, t].mean()))
+            for a in alphas
+        ]
+        scores = [r2_score(y_val[:, t], vs @ w + y[:, t].mean()) for w in fits]
+        best = int(np.argmax(scores))
+        assert probe.alpha == alphas[best]
+        np.testing.assert_allclose(probe.coef, fits[best], rtol=1e-8, atol=1e-10)
+        assert probe.intercept == pytest.approx(y[:, t].mean())
+
+
 def test_ridges_in_small_chunks_equal_one_plain_fit_per_target(monkeypatch):
     """The chunked multi-target fit against a dense per-target computation by hand."""
     from hyperrep.probes import _linear

@@ -77,12 +77,15 @@ def fit_ridges(
     per target, the alpha with the best validation R^2 wins.
 
     One eigendecomposition of the standardised X^T X serves every alpha and target, and
-    rows are processed in chunks, so memory grows with features^2, not with rows.
+    rows are processed in chunks, so memory grows with features^2, not with rows; with
+    fewer rows than features, of the n x n kernel X X^T instead (the same solutions).
     """
     y = np.asarray(y_train, dtype=np.float64).reshape(len(x_train), -1)
     y_val = np.asarray(y_val, dtype=np.float64).reshape(len(x_val), y.shape[1])
     scaler = Standardizer.fit(x_train)
     intercepts = y.mean(0)
+    if len(x_train) < x_train.shape[1]:  # fewer rows than features: the n x n dual
+        return _fit_ridges_dual(scaler, x_train, y - intercepts, intercepts, x_val, y_val, alphas)
     gram = np.zeros((x_train.shape[1],) * 2)
     xty = np.zeros((x_train.shape[1], y.shape[1]))
     for rows, xs in scaler.chunks(x_train):
@@ -107,6 +110,37 @@ def fit_ridges(
         best = [len(alphas) - 1] * y.shape[1]
     return [
         RidgeProbe(scaler, eigvecs @ eig_coefs[:, a, t], float(intercepts[t]), float(alphas[a]))
+        for t, a in enumerate(best)
+    ]
+
+
+def _fit_ridges_dual(
+    scaler: Standardizer,
+    x_train: np.ndarray,
+    y_centred: np.ndarray,
+    intercepts: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    alphas: np.ndarray,
+) -> list[RidgeProbe]:
+    """The same ridge solutions from the n x n kernel X X^T (n rows < features):
+    coef = X^T (X X^T + alpha I)^-1 y, one eigendecomposition for every alpha."""
+    xs = scaler(x_train)
+    eigvals, eigvecs = np.linalg.eigh(xs @ xs.T)
+    projected = eigvecs.T @ y_centred  # (n, targets)
+    shrink = 1.0 / (np.maximum(eigvals, 0)[:, None] + np.asarray(alphas, float)[None, :])
+    dual = shrink[:, :, None] * projected[:, None, :]  # (n, alphas, targets), eigenbasis
+    if len(y_val) >= 2:
+        kernel = scaler(x_val) @ xs.T @ eigvecs  # (n_val, n)
+        pred = np.einsum("vn,nat->vat", kernel, dual) + intercepts
+        best = [
+            int(np.argmax([r2_score(y_val[:, t], pred[:, a, t]) for a in range(len(alphas))]))
+            for t in range(y_centred.shape[1])
+        ]
+    else:
+        best = [len(alphas) - 1] * y_centred.shape[1]
+    return [
+        RidgeProbe(scaler, xs.T @ (eigvecs @ dual[:, a, t]), float(intercepts[t]), float(alphas[a]))
         for t, a in enumerate(best)
     ]
 
