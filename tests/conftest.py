@@ -88,6 +88,39 @@ def tiny_zoo(tmp_path_factory):
     return create_zoo(config, tmp_path_factory.mktemp("zoo") / "z", progress=False)
 
 
+def _tiny_run_config(variant: str):
+    from hyperrep.representation import RunConfig, TrainConfig, TransformerConfig
+
+    model = TransformerConfig(
+        d_model=16,
+        n_heads=2,
+        n_blocks=1,
+        d_ff=32,
+        latent_dim=10,
+        head_layers=2,
+        head_width=8,
+        head_out=4,
+    )
+    return RunConfig(model, TrainConfig(variant=variant, epochs=1, batch_size=16))
+
+
+@pytest.fixture(scope="session")
+def tiny_run_config():
+    """variant -> the RunConfig of a small transformer (d_model 16, one block, latent 10)
+    trained 1 epoch."""
+    return _tiny_run_config
+
+
+@pytest.fixture(scope="session")
+def tiny_ecd_run(tiny_zoo, tmp_path_factory) -> Path:
+    """An E_cD run folder: `tiny_run_config("ecd")` trained on `tiny_zoo`."""
+    from hyperrep.representation import train_representation
+
+    out = tmp_path_factory.mktemp("tiny-run") / "ecd"
+    train_representation(tiny_zoo, _tiny_run_config("ecd"), out, progress=False)
+    return out
+
+
 def pytest_collection_modifyitems(config, items):
     """Where no C compiler is found, the tests that build the kernels are skipped with
     that reason (reported by -ra); everywhere else they run and must pass."""

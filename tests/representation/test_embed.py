@@ -9,32 +9,14 @@ import torch
 
 from hyperrep import HyperrepError
 from hyperrep.representation import (
-    RunConfig,
-    TrainConfig,
-    TransformerConfig,
     load_run,
-    train_representation,
 )
 from hyperrep.weights import hidden_groups, permute, random_permutations
 
-SMALL = TransformerConfig(
-    d_model=16,
-    n_heads=2,
-    n_blocks=1,
-    d_ff=32,
-    latent_dim=10,
-    head_layers=2,
-    head_width=8,
-    head_out=4,
-)
-
 
 @pytest.fixture(scope="module")
-def run(tiny_zoo, tmp_path_factory):
-    out = tmp_path_factory.mktemp("run") / "r"
-    config = RunConfig(SMALL, TrainConfig(variant="ecd", epochs=1, batch_size=16))
-    train_representation(tiny_zoo, config, out, progress=False)
-    return load_run(out)
+def run(tiny_ecd_run):
+    return load_run(tiny_ecd_run)
 
 
 @pytest.fixture(scope="module")

@@ -15,33 +15,15 @@ from safetensors.torch import load_file
 from hyperrep.arch import to_module, vector_to_state_dict
 from hyperrep.cli.main import main
 from hyperrep.representation import (
-    RunConfig,
-    TrainConfig,
-    TransformerConfig,
     load_run,
-    train_representation,
 )
 from hyperrep.sampling import sample_kde, sample_models, sample_uniform, scott_bandwidth
 from hyperrep.zoo import load_zoo_data
 
-SMALL = TransformerConfig(
-    d_model=16,
-    n_heads=2,
-    n_blocks=1,
-    d_ff=32,
-    latent_dim=10,
-    head_layers=2,
-    head_width=8,
-    head_out=4,
-)
-
 
 @pytest.fixture(scope="module")
-def run_folder(tiny_zoo, tmp_path_factory):
-    out = tmp_path_factory.mktemp("run") / "r"
-    config = RunConfig(SMALL, TrainConfig(variant="ecd", epochs=1, batch_size=16))
-    train_representation(tiny_zoo, config, out, progress=False)
-    return out
+def run_folder(tiny_ecd_run):
+    return tiny_ecd_run
 
 
 def _sample(run_folder, tiny_zoo, out, *extra):
@@ -72,7 +54,7 @@ def test_samples_load_into_the_network_and_report_its_accuracy(
             predicted = model.eval()(data.x_test).argmax(1)
         accuracy = (predicted == data.y_test).double().mean().item()
         assert entry["test_acc"] == pytest.approx(accuracy, abs=1e-12)
-        assert len(entry["latent"]) == SMALL.latent_dim
+        assert len(entry["latent"]) == load_run(run_folder).config.model.latent_dim
 
 
 def test_the_same_seed_gives_the_same_files(run_folder, tiny_zoo, tmp_path):

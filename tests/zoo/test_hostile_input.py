@@ -13,19 +13,8 @@ from safetensors.torch import load_file
 
 from hyperrep import HyperrepError
 from hyperrep.cli.main import main
-from hyperrep.representation import RunConfig, TrainConfig, TransformerConfig, train_representation
+from hyperrep.representation import train_representation
 from hyperrep.zoo import create_zoo
-
-SMALL = TransformerConfig(
-    d_model=16,
-    n_heads=2,
-    n_blocks=1,
-    d_ff=32,
-    latent_dim=10,
-    head_layers=2,
-    head_width=8,
-    head_out=4,
-)
 
 
 def _truncate(path, keep=0.5):
@@ -167,9 +156,9 @@ def test_damaged_zoo(damage, zoo_copy, tiny_zoo, tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tiny_zoo, tmp_path_factory):
+def tiny_run(tiny_zoo, tiny_run_config, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "r"
-    config = RunConfig(SMALL, TrainConfig(variant="ed", epochs=1, batch_size=16))
+    config = tiny_run_config("ed")
     train_representation(tiny_zoo, config, out, progress=False)
     return out
 

@@ -173,14 +173,11 @@ class Conv2d(Layer):
     def module(self, ctx: ModuleContext) -> nn.Module:
         from torch import nn
 
-        return nn.Conv2d(
-            self.in_channels,
-            self.out_channels,
-            self.kernel_size,
-            stride=self.stride,
-            padding=self.padding,
-            bias=self.bias,
-        )
+        return nn.Conv2d(**self._torch_arguments())
+
+    def _torch_arguments(self) -> dict[str, Any]:
+        names = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "bias")
+        return {name: getattr(self, name) for name in names}
 
     def population(self, h, params, ctx):
         import torch
@@ -420,15 +417,7 @@ class ShortcutConv2d(Conv2d):
     def module(self, ctx):
         from hyperrep.arch._module import ShortcutConv
 
-        return ShortcutConv(
-            ctx.saved,
-            self.in_channels,
-            self.out_channels,
-            self.kernel_size,
-            stride=self.stride,
-            padding=self.padding,
-            bias=self.bias,
-        )
+        return ShortcutConv(ctx.saved, **self._torch_arguments())
 
     def population(self, h, params, ctx):
         shared, ctx.shared = ctx.shared, False  # the saved features are per model

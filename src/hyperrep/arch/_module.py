@@ -52,9 +52,10 @@ class AddSaved(nn.Module):
         return x + self.saved.pop()
 
 
-class ShortcutConv(nn.Conv2d):
-    """A convolution of the features on top of the residual stack (a projection
-    shortcut); its input passes unchanged. State_dict keys: a plain Conv2d's."""
+class _OnSaved:
+    """Mixin: the layer computes on the features on top of the residual stack (a
+    projection shortcut) and passes its own input unchanged; state_dict keys stay the
+    layer's own."""
 
     def __init__(self, saved: list, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -65,16 +66,12 @@ class ShortcutConv(nn.Conv2d):
         return x
 
 
-class ShortcutBatchNorm(nn.BatchNorm2d):
-    """BatchNorm of the features on top of the residual stack; its input passes."""
+class ShortcutConv(_OnSaved, nn.Conv2d):
+    """A convolution of the saved features."""
 
-    def __init__(self, saved: list, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.saved = saved
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.saved[-1] = super().forward(self.saved[-1])
-        return x
+class ShortcutBatchNorm(_OnSaved, nn.BatchNorm2d):
+    """BatchNorm of the saved features."""
 
 
 def to_module(
