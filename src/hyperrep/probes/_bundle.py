@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +74,12 @@ class TreeProbe:
     error: dict[str, float]
     family: str = "gbm"
 
+    @cached_property
+    def _probe(self) -> GbmProbe:
+        return GbmProbe(self.model, self.kind, self.classes, 0, 0)
+
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return GbmProbe(self.model, self.kind, self.classes, 0, 0).predict(x)
+        return self._probe.predict(x)
 
 
 def _error(p: Prediction) -> dict[str, float]:

@@ -9,6 +9,7 @@ A fitted probe is kept as LightGBM's text model format (no pickle), which
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -51,18 +52,17 @@ class GbmProbe:
     leaves: int
     trees: int
 
+    @cached_property
+    def _booster(self):  # parsed once per probe
+        import lightgbm
+
+        return lightgbm.Booster(model_str=self.model)
+
     def predict(self, x: np.ndarray) -> np.ndarray:
-        booster = _booster(self.model)
-        out = booster.predict(np.asarray(x, np.float32))
+        out = self._booster.predict(np.asarray(x, np.float32))
         if self.kind == "regression":
             return np.asarray(out, np.float64)
         return np.asarray(self.classes, dtype=object)[np.argmax(out, axis=1)]
-
-
-def _booster(model: str):
-    import lightgbm
-
-    return lightgbm.Booster(model_str=model)
 
 
 _BINNING = {"max_bin": 63, "min_data_in_leaf": 10, "feature_pre_filter": False, "verbosity": -1}
