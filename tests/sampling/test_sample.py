@@ -132,3 +132,36 @@ def test_decoded_accuracy_is_measured_against_the_originals(run_folder, tiny_zoo
     argv = ["decode", str(run_folder), str(tiny_zoo.path), "--out", str(out)]
     assert main(argv) == 0 and "decoded - original, median" in capsys.readouterr().out
     assert len(pd.read_csv(out)) == len(table)
+
+
+def test_finetuning_equals_each_sample_trained_alone(run_folder, tiny_zoo, tmp_path, capsys):
+    """The population fine-tune against torch.nn training of each sample by itself
+    (`train_single` from the same initial weights and seed), epoch by epoch."""
+    from hyperrep.population import train_single
+    from hyperrep.sampling import evaluate_samples, finetune_samples, finetune_specs
+
+    samples = sample_models(load_run(run_folder), tiny_zoo, 3, method="kde", seed=1)
+    evaluate_samples(samples, tiny_zoo)
+    accuracy = finetune_samples(samples, tiny_zoo, 2)
+    assert accuracy.shape == (3, 3)
+    np.testing.assert_array_equal(accuracy[:, 0], samples.test_acc)
+    config, arch = tiny_zoo.config, tiny_zoo.architecture
+    data = load_zoo_data(config, arch, None, "cpu")
+    for i, spec in enumerate(finetune_specs(tiny_zoo, 3, samples.activation)):
+        alone = train_single(
+            arch,
+            spec,
+            data,
+            2,
+            config.batch_size,
+            initial=torch.from_numpy(samples.weights[i]),
+            train_metrics=config.train_metrics,
+            flush_subnormals=config.flush_subnormals,
+        )
+        np.testing.assert_array_equal(accuracy[i], [r.test_acc[0] for r in alone])
+    out = tmp_path / "ft"
+    assert _sample(run_folder, tiny_zoo, out, "--finetune", "2") == 0
+    printed = capsys.readouterr().out
+    assert "samples fine-tuned (median)" in printed and "zoo's test models" in printed
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert all(len(e["finetuned_test_acc"]) == 3 for e in manifest["samples"])

@@ -94,6 +94,13 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
     sample.add_argument(
         "--no-evaluate", action="store_true", help="do not measure the samples' test accuracy"
     )
+    sample.add_argument(
+        "--finetune",
+        type=int,
+        metavar="E",
+        help="also train the samples E epochs with the zoo's recipe and record their test "
+        "accuracy after each (a seed zoo's recipe; the zoo's own models beside them)",
+    )
     sample.set_defaults(run=run_sample)
 
 
@@ -101,7 +108,7 @@ def run_sample(args: argparse.Namespace) -> int:
     import numpy as np
 
     from hyperrep.representation import load_run
-    from hyperrep.sampling import evaluate_samples, sample_models, save_samples
+    from hyperrep.sampling import evaluate_samples, finetune_samples, sample_models, save_samples
     from hyperrep.zoo import open_zoo
 
     run, zoo = load_run(args.run_folder), open_zoo(args.zoo)
@@ -117,6 +124,10 @@ def run_sample(args: argparse.Namespace) -> int:
     )
     if not args.no_evaluate:
         evaluate_samples(samples, zoo, data_dir=args.data_dir)
+    if args.finetune is not None:
+        samples.finetuned_acc = finetune_samples(
+            samples, zoo, args.finetune, data_dir=args.data_dir
+        )
     out = save_samples(samples, zoo, args.out)
     source = samples.source
     print(
@@ -130,4 +141,22 @@ def run_sample(args: argparse.Namespace) -> int:
             "test accuracy as sampled (min / 25% / median / 75% / max): "
             + " / ".join(f"{v:.1f}" for v in q)
         )
+    if samples.finetuned_acc is not None:
+        _print_finetuning(samples.finetuned_acc, zoo)
     return 0
+
+
+def _print_finetuning(accuracy, zoo) -> None:
+    """Median test accuracy per epoch: the samples fine-tuned, and the zoo's own test-split
+    models trained from their initialisation (B_T) at the same epochs."""
+    import numpy as np
+
+    from hyperrep.zoo import load_checkpoints
+
+    table = load_checkpoints(zoo, include_init=True).table
+    zoo_models = table[table["split"] == "test"].groupby("epoch")["test_acc"].median()
+    print("epoch | samples fine-tuned (median) | zoo's test models from their init (median)")
+    for epoch in range(accuracy.shape[1]):
+        own = zoo_models.get(epoch)
+        theirs = f"{100 * own:.1f}" if own is not None else "-"
+        print(f"{epoch:5d} | {100 * np.median(accuracy[:, epoch]):27.1f} | {theirs:>42}")

@@ -6,7 +6,8 @@ A samples folder holds, per sample i, ``sample-<i:04d>.safetensors`` and
 with ``torch.load(weights_only=True)``) and ``manifest.json``: format, method, seed,
 run, zoo, architecture, activation, the source checkpoints (epochs, percentile and its
 accuracy threshold, counts) and per sample its files, latent and, when evaluated, test
-accuracy and loss on the zoo's test set.
+accuracy and loss on the zoo's test set, and when fine-tuned its test accuracy after each
+epoch (``finetuned_test_acc``, epoch 0 first).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Samples:
     source: dict[str, Any]
     test_acc: np.ndarray | None = None
     test_loss: np.ndarray | None = None
+    finetuned_acc: np.ndarray | None = None  # (n, epochs + 1), see finetune_samples
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -167,6 +169,8 @@ def save_samples(samples: Samples, zoo: Zoo, out: str | Path) -> Path:
         with atomic_path(out / f"{name}.pt") as tmp:
             torch.save(state, tmp)
         entry: dict[str, Any] = {"name": name, "latent": samples.latents[i].tolist()}
+        if samples.finetuned_acc is not None:
+            entry["finetuned_test_acc"] = [float(v) for v in samples.finetuned_acc[i]]
         if samples.test_acc is not None and samples.test_loss is not None:
             entry |= {
                 "test_acc": float(samples.test_acc[i]),

@@ -1,0 +1,59 @@
+"""Fine-tuning sampled models with the zoo's own training recipe, on the population
+trainer: each sample starts from its decoded weights, with fresh optimizer moments."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hyperrep._errors import HyperrepError
+from hyperrep.population import ModelSpec, PopulationTrainer
+from hyperrep.sampling._sample import Samples
+from hyperrep.zoo import Zoo, load_zoo_data
+
+_RECIPE = ("optimizer", "lr", "weight_decay", "dropout")
+
+
+def finetune_specs(zoo: Zoo, n: int, activation: str) -> list[ModelSpec]:
+    """`n` models of the zoo's recipe (its one optimizer, learning rate, l2 and dropout),
+    seeds 1..n for the data order and dropout masks."""
+    config = zoo.config
+    varied = [k for k in _RECIPE if len(config.grid.get(k, ())) > 1]
+    if varied:
+        raise HyperrepError(
+            f"{zoo.path} varies {', '.join(varied)}: fine-tuning needs the one recipe of a seed zoo"
+        )
+    if config.init_scheme == "imported":
+        raise HyperrepError(f"{zoo.path} is imported: its training recipe is not ours to rerun")
+    base = config.models()[0]
+    return [replace(base, model_id=i, seed=i + 1, activation=activation) for i in range(n)]
+
+
+def finetune_samples(
+    samples: Samples, zoo: Zoo, epochs: int, *, data_dir: str | Path | None = None
+) -> np.ndarray:
+    """Test accuracy (samples, epochs + 1) of the samples trained `epochs` epochs from
+    their decoded weights with the zoo's recipe (epoch 0: as sampled)."""
+    if epochs < 1:
+        raise HyperrepError(f"--finetune must be >= 1 epochs, got {epochs}")
+    arch, config = zoo.architecture, zoo.config
+    specs = finetune_specs(zoo, len(samples.weights), samples.activation)
+    data = load_zoo_data(config, arch, data_dir, "cpu")
+    trainer = PopulationTrainer(
+        arch,
+        specs,
+        data,
+        config.batch_size,
+        config.train_metrics,
+        flush_subnormals=config.flush_subnormals,
+    )
+    with torch.no_grad():
+        trainer.flat.copy_(torch.from_numpy(samples.weights))
+    accuracy = [trainer.record().test_acc]
+    for _ in range(epochs):
+        trainer.train_epoch()
+        accuracy.append(trainer.record().test_acc)
+    return np.stack(accuracy, axis=1)
