@@ -10,9 +10,9 @@ import numpy as np
 import torch
 
 from hyperrep._errors import HyperrepError
-from hyperrep.population import ModelSpec, PopulationTrainer
+from hyperrep.population import ModelSpec
 from hyperrep.sampling._sample import Samples
-from hyperrep.zoo import Zoo, load_zoo_data
+from hyperrep.zoo import Zoo, load_zoo_data, zoo_trainer
 
 _RECIPE = ("optimizer", "lr", "weight_decay", "dropout")
 
@@ -42,14 +42,7 @@ def finetune_samples(
     arch, config = zoo.architecture, zoo.config
     specs = finetune_specs(zoo, len(samples.weights), samples.activation)
     data = load_zoo_data(config, arch, data_dir, "cpu")
-    trainer = PopulationTrainer(
-        arch,
-        specs,
-        data,
-        config.batch_size,
-        config.train_metrics,
-        flush_subnormals=config.flush_subnormals,
-    )
+    trainer = zoo_trainer(config, arch, specs, data)
     with torch.no_grad():
         trainer.flat.copy_(torch.from_numpy(samples.weights))
     accuracy = [trainer.record().test_acc]

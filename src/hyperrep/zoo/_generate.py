@@ -101,6 +101,21 @@ def load_zoo_data(
     return data.subset(config.train_subset, config.test_subset)
 
 
+def zoo_trainer(
+    config: ZooConfig, arch: Architecture, specs: Sequence[ModelSpec], data: TrainData
+) -> PopulationTrainer:
+    """A population of `specs` trained with the zoo's recipe: its batch size, train
+    metrics and subnormal flush."""
+    return PopulationTrainer(
+        arch,
+        specs,
+        data,
+        config.batch_size,
+        config.train_metrics,
+        flush_subnormals=config.flush_subnormals,
+    )
+
+
 @contextmanager
 def _torch_threads(n: int | None) -> Iterator[None]:
     """torch (and so the C kernels) computing with `n` threads, restored afterwards."""
@@ -203,14 +218,7 @@ def create_zoo(
                 rows = chunks[chunk]
                 bar.set_postfix_str(f"population {chunk + 1}/{len(chunks)} ({len(rows)} models)")
                 specs = [models[r] for r in rows]
-                trainer = PopulationTrainer(
-                    arch,
-                    specs,
-                    data,
-                    config.batch_size,
-                    config.train_metrics,
-                    flush_subnormals=config.flush_subnormals,
-                )
+                trainer = zoo_trainer(config, arch, specs, data)
                 records = train_chunk(writer, trainer, chunk, rows, epochs, bar, on_epoch, fair)
                 writer.commit_chunk(chunk, chunk_table(rows, specs, records))
         zoo = Zoo(out)
