@@ -119,6 +119,70 @@ def test_softmax_probe_separates_classes():
     assert (probe.predict(x[500:]) == labels[500:]).mean() > 0.95
 
 
+def _softmax_optimum(xs, labels, c):
+    """Minimiser of C * cross-entropy + |W|^2 / 2 (intercepts free), by scipy from zero:
+    class probabilities of each row."""
+    from scipy.optimize import minimize
+
+    classes = np.unique(labels)
+    onehot = (labels[:, None] == classes[None]).astype(float)
+    k, f = len(classes), xs.shape[1]
+
+    def loss(theta):
+        w, b = theta[: k * f].reshape(k, f), theta[k * f :]
+        logits = xs @ w.T + b
+        logits -= logits.max(1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(1, keepdims=True)
+        value = -c * (onehot * np.log(p)).sum() + 0.5 * (w**2).sum()
+        grad_logits = c * (p - onehot)
+        return value, np.concatenate([(grad_logits.T @ xs + w).ravel(), grad_logits.sum(0)])
+
+    theta = minimize(
+        loss,
+        np.zeros(k * (f + 1)),
+        jac=True,
+        method="L-BFGS-B",
+        options={"gtol": 1e-10, "ftol": 1e-15, "maxiter": 10000},
+    ).x
+    w, b = theta[: k * f].reshape(k, f), theta[k * f :]
+    logits = xs @ w.T + b
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    return p / p.sum(1, keepdims=True)
+
+
+# Newton's method, converged; lbfgs, within its default tolerance
+@pytest.mark.parametrize(("features", "atol"), [(3, 1e-6), (400, 1e-3)])
+def test_softmax_probe_is_the_optimum_of_its_objective(features, atol):
+    rng = np.random.default_rng(5)
+    labels = rng.choice(["a", "b", "c"], size=90)
+    x = rng.normal(size=(90, features)) + (labels == "b")[:, None] * 0.7
+    probe = fit_softmax(x[:60], labels[:60], x[60:], labels[60:], cs=np.array([0.05]))
+    xs = probe.standardizer(x[:60])
+    np.testing.assert_allclose(
+        probe.model.predict_proba(xs), _softmax_optimum(xs, labels[:60], 0.05), atol=atol
+    )
+
+
+def test_softmax_probe_picks_the_c_with_the_best_validation_accuracy():
+    rng = np.random.default_rng(6)
+    labels = rng.choice(["a", "b", "c", "d"], size=200)
+    x = rng.normal(size=(200, 5)) + (labels == "b")[:, None] * 0.5
+    cs = np.logspace(-4, 2, 7)
+    val = [
+        (
+            fit_softmax(x[:120], labels[:120], x[120:], labels[120:], cs=np.array([c])).predict(
+                x[120:]
+            )
+            == labels[120:]
+        ).mean()
+        for c in cs
+    ]
+    chosen = fit_softmax(x[:120], labels[:120], x[120:], labels[120:], cs=cs)
+    best = cs[int(np.argmax(val))]
+    assert best == chosen.C
+
+
 def test_probe_uses_train_for_fitting_and_never_sees_test():
     table = _table()
     rng = np.random.default_rng(3)

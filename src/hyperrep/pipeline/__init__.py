@@ -9,6 +9,7 @@ from hyperrep.pipeline._recipes import RECIPES, Recipe, RunRecipe, register_reci
 __getattr__, __dir__, __all__ = lazy_package(__name__, __file__)
 
 if TYPE_CHECKING:
+    from hyperrep.pipeline._demo import Lead, representation_leads, write_user_checkpoint
     from hyperrep.pipeline._evaluate import evaluate_zoo
     from hyperrep.pipeline._reproduce import reproduce, run_config
     from hyperrep.pipeline._symmetry_check import SymmetryCheck, run_symmetry_check

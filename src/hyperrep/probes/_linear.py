@@ -14,6 +14,11 @@ from sklearn.metrics import accuracy_score, r2_score
 
 RIDGE_ALPHAS = np.logspace(-6, 6, 25)
 LOGISTIC_CS = np.logspace(-4, 4, 9)
+# Softmax problems with at most this many coefficients ((features + 1) x classes) are
+# solved by Newton's method to convergence; larger ones by lbfgs (500 iterations). On W of
+# a 300-model TETRIS-HYP zoo (606 coefficients for Init) lbfgs took 536 s and stopped
+# unconverged at large C; Newton took 22 s (docs/probes.md, "Softmax solver").
+NEWTON_MAX_COEFFICIENTS = 1024
 
 
 CHUNK_ROWS = 2048  # rows converted to float64 at a time: memory stays ~ chunk x features
@@ -179,14 +184,20 @@ def fit_softmax(
     *,
     cs: np.ndarray = LOGISTIC_CS,
 ) -> SoftmaxProbe:
-    """Linear softmax classifier trained with cross-entropy; C chosen on validation accuracy."""
+    """Linear softmax classifier trained with cross-entropy (L2 penalty 1 / (2C), intercept
+    free); C chosen on validation accuracy. Small problems are solved to convergence by
+    Newton's method, large ones by lbfgs (see NEWTON_MAX_COEFFICIENTS)."""
     scaler = Standardizer.fit(x_train)
     xs = scaler(x_train)
+    classes = len(np.unique(y_train))
+    coefficients = (xs.shape[1] + 1) * (1 if classes == 2 else classes)
+    solver = "newton-cholesky" if coefficients <= NEWTON_MAX_COEFFICIENTS else "lbfgs"
 
     def fit(c: float) -> SoftmaxProbe:
+        model = LogisticRegression(C=c, max_iter=500 if solver == "lbfgs" else 100, solver=solver)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            return SoftmaxProbe(scaler, LogisticRegression(C=c, max_iter=500).fit(xs, y_train), c)
+            return SoftmaxProbe(scaler, model.fit(xs, y_train), c)
 
     probes = (fit(c) for c in map(float, cs))
     return max(probes, key=lambda p: accuracy_score(y_val, p.predict(x_val)))
