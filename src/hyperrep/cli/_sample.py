@@ -64,13 +64,18 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
         "new latents (uniform: in their box; kde: a 1-D Gaussian KDE per dimension; kde30: "
         "the KDE of the checkpoints at or above the 70th percentile of test accuracy), "
         "decode them and write each as a state_dict (.safetensors and .pt) with a "
-        "manifest; their test accuracy as they are is measured on the zoo's test set.",
+        "manifest; their test accuracy as they are is measured on the zoo's test set, and "
+        "their distance to the nearest training checkpoint next to the distances between "
+        "the training models. weights-kde30 is the baseline B_KDE30: kde30's KDE on the "
+        "weights themselves, RUN used only for its split.",
     )
     sample.add_argument("run_folder", type=Path, metavar="RUN", help="run folder (ED or E_cD)")
     sample.add_argument("zoo", type=Path, metavar="ZOO", help="the zoo the run learned from")
     sample.add_argument("--n", type=int, default=100, help="number of samples (default 100)")
     sample.add_argument(
-        "--method", default="kde30", help="uniform, kde or kde30 (default %(default)s)"
+        "--method",
+        default="kde30",
+        help="uniform, kde, kde30 or weights-kde30 (default %(default)s)",
     )
     sample.add_argument("--out", type=Path, required=True, help="folder for the samples")
     sample.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
@@ -108,7 +113,13 @@ def run_sample(args: argparse.Namespace) -> int:
     import numpy as np
 
     from hyperrep.representation import load_run
-    from hyperrep.sampling import evaluate_samples, finetune_samples, sample_models, save_samples
+    from hyperrep.sampling import (
+        evaluate_samples,
+        finetune_samples,
+        sample_diversity,
+        sample_models,
+        save_samples,
+    )
     from hyperrep.zoo import open_zoo
 
     run, zoo = load_run(args.run_folder), open_zoo(args.zoo)
@@ -128,6 +139,7 @@ def run_sample(args: argparse.Namespace) -> int:
         samples.finetuned_acc = finetune_samples(
             samples, zoo, args.finetune, data_dir=args.data_dir
         )
+    samples.diversity = sample_diversity(samples, zoo, split_seed=run.config.train.split_seed)
     out = save_samples(samples, zoo, args.out)
     source = samples.source
     print(
@@ -141,6 +153,13 @@ def run_sample(args: argparse.Namespace) -> int:
             "test accuracy as sampled (min / 25% / median / 75% / max): "
             + " / ".join(f"{v:.1f}" for v in q)
         )
+    d = samples.diversity
+    print(
+        f"distance to the nearest training checkpoint (median): {d['sample_nearest']:.3g}; "
+        f"a training model's to the nearest other model's: {d['model_nearest']:.3g}; "
+        f"between two training models: {d['model_pair']:.3g}; between two samples: "
+        f"{d['sample_pair']:.3g}"
+    )
     if samples.finetuned_acc is not None:
         _print_finetuning(samples.finetuned_acc, zoo)
     return 0

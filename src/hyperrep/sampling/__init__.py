@@ -9,6 +9,7 @@ __getattr__, __dir__, __all__ = lazy_package(__name__, __file__)
 
 if TYPE_CHECKING:
     from hyperrep.sampling._decoded import decoded_accuracy
+    from hyperrep.sampling._diversity import nearest_distances, sample_diversity
     from hyperrep.sampling._finetune import finetune_samples, finetune_specs
     from hyperrep.sampling._sample import (
         METHODS,

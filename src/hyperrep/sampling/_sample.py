@@ -7,7 +7,8 @@ with ``torch.load(weights_only=True)``) and ``manifest.json``: format, method, s
 run, zoo, architecture, activation, the source checkpoints (epochs, percentile and its
 accuracy threshold, counts) and per sample its files, latent and, when evaluated, test
 accuracy and loss on the zoo's test set, and when fine-tuned its test accuracy after each
-epoch (``finetuned_test_acc``, epoch 0 first).
+epoch (``finetuned_test_acc``, epoch 0 first); ``diversity`` holds `sample_diversity`'s
+distances where they were measured.
 """
 
 from __future__ import annotations
@@ -31,11 +32,14 @@ from hyperrep.zoo import Zoo, load_checkpoints, load_zoo_data
 MANIFEST = "manifest.json"
 SOURCE_EPOCHS = 5  # default: the zoo's last five epochs, as late checkpoints
 KDE30_PERCENTILE = 70.0
-# method -> (sampler, default percentile of test accuracy the source models reach)
-METHODS: dict[str, tuple[str, float | None]] = {
-    "uniform": ("uniform", None),
-    "kde": ("kde", None),
-    "kde30": ("kde", KDE30_PERCENTILE),
+# method -> (sampler, default percentile of test accuracy the source models reach, space
+# drawn in). "weights-kde30" is the 2022 paper's B_KDE30 baseline: the same KDE on the
+# source checkpoints' weights themselves, no representation involved.
+METHODS: dict[str, tuple[str, float | None, str]] = {
+    "uniform": ("uniform", None, "latent"),
+    "kde": ("kde", None, "latent"),
+    "kde30": ("kde", KDE30_PERCENTILE, "latent"),
+    "weights-kde30": ("kde", KDE30_PERCENTILE, "weights"),
 }
 
 
@@ -45,13 +49,14 @@ class Samples:
 
     method: str
     seed: int
-    latents: np.ndarray  # (n, L)
+    latents: np.ndarray  # (n, L); (n, 0) for a method that draws weights directly
     weights: np.ndarray  # (n, n_params) float32, raw
     activation: str
     source: dict[str, Any]
     test_acc: np.ndarray | None = None
     test_loss: np.ndarray | None = None
     finetuned_acc: np.ndarray | None = None  # (n, epochs + 1), see finetune_samples
+    diversity: dict[str, Any] | None = None  # see sample_diversity
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -61,9 +66,11 @@ def source_checkpoints(
     *,
     epochs: list[int] | None = None,
     percentile: float | None = None,
+    space: str = "latent",
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """The training split's checkpoints at `epochs` (default: the last five), those at or
-    above the `percentile` of their test accuracy if given; their latents and a summary."""
+    above the `percentile` of their test accuracy if given; their latents (or, with
+    space="weights", their raw weights) and a summary."""
     data = load_checkpoints(zoo, run.config.train.split_seed)
     table = data.table
     last = int(table["epoch"].max())
@@ -77,8 +84,9 @@ def source_checkpoints(
             raise HyperrepError(f"--percentile must be in [0, 100), got {percentile}")
         threshold = float(np.percentile(table.loc[keep, "test_acc"], percentile))
         keep &= (table["test_acc"] >= threshold).to_numpy()
-    rows = np.flatnonzero(keep)
-    latents = run.encode(data.weights[torch.as_tensor(rows)]).numpy().astype(np.float64)
+    rows = torch.as_tensor(np.flatnonzero(keep))
+    weights = data.weights[rows]
+    values = weights.numpy() if space == "weights" else run.encode(weights).numpy()
     summary = {
         "epochs": [int(e) for e in chosen],
         "percentile": percentile,
@@ -86,7 +94,7 @@ def source_checkpoints(
         "checkpoints": int(len(rows)),
         "models": int(table.loc[keep, "model_id"].nunique()),
     }
-    return latents, summary
+    return values.astype(np.float64), summary
 
 
 def _activation(zoo: Zoo, activation: str | None) -> str:
@@ -113,22 +121,32 @@ def sample_models(
     activation: str | None = None,
 ) -> Samples:
     """`n` new models: latents drawn by `method` (uniform, kde, kde30) from the training
-    models' latents, decoded by the run; the same seed gives the same models."""
+    models' latents, decoded by the run, or weights drawn directly from the training
+    models' weights (weights-kde30, the B_KDE30 baseline); the same seed gives the same
+    models."""
     if method not in METHODS:
         raise HyperrepError(f"unknown sampling method {method!r}; known: {', '.join(METHODS)}")
     if n < 1:
         raise HyperrepError(f"--n must be >= 1, got {n}")
     if not run.arch.same_layout(zoo.architecture):
         raise HyperrepError(f"{run.path} was trained on another architecture than {zoo.path}")
-    sampler, default_percentile = METHODS[method]
-    latents, source = source_checkpoints(
-        run, zoo, epochs=epochs, percentile=default_percentile if percentile is None else percentile
+    sampler, default_percentile, space = METHODS[method]
+    values, source = source_checkpoints(
+        run,
+        zoo,
+        epochs=epochs,
+        percentile=default_percentile if percentile is None else percentile,
+        space=space,
     )
-    drawn = SAMPLERS.factory(sampler)(latents, n, np.random.default_rng(seed))
-    weights = run.decode(drawn).numpy().astype(np.float32)
+    drawn = SAMPLERS.factory(sampler)(values, n, np.random.default_rng(seed))
+    if space == "weights":
+        weights, latents = drawn.astype(np.float32), np.zeros((n, 0), np.float32)
+    else:
+        weights = run.decode(drawn).numpy().astype(np.float32)
+        latents = drawn.astype(np.float32)
     act = _activation(zoo, activation)
     meta = {"run": str(run.path), "zoo": str(zoo.path)}
-    return Samples(method, seed, drawn.astype(np.float32), weights, act, source, meta=meta)
+    return Samples(method, seed, latents, weights, act, source, meta=meta)
 
 
 def evaluate_samples(samples: Samples, zoo: Zoo, *, data_dir: str | Path | None = None) -> Samples:
@@ -189,6 +207,7 @@ def save_samples(samples: Samples, zoo: Zoo, out: str | Path) -> Path:
             "architecture": arch.to_dict(),
             "activation": samples.activation,
             "source": samples.source,
+            **({"diversity": samples.diversity} if samples.diversity is not None else {}),
             "samples": entries,
         },
     )
