@@ -30,7 +30,7 @@ class Lead:
 
 
 def representation_leads(
-    table: pd.DataFrame, baseline: str = "s(W)", margin: float = 1.0
+    table: pd.DataFrame, baseline: str = "s(W)", *, margin: float = 1.0
 ) -> list[Lead]:
     """Tasks (rows of a report table, Rec left out) on which the best learned
     representation (a column other than W, s(W) and s(W) tensor) scores at least `margin`
