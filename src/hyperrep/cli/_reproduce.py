@@ -44,7 +44,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_reproduce)
 
     demo = commands.add_parser(
-        "demo", help="the whole pipeline on a small Tetris zoo (a few minutes on a CPU)"
+        "demo", help="the whole pipeline on a small Tetris hyperparameter zoo (minutes on a CPU)"
     )
     recipe = RECIPES.create("demo")
     demo.add_argument(
@@ -105,11 +105,11 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 _DEMO_NOTE = (
-    "How to read it: columns are model characteristics predicted from the weights alone "
-    "(test accuracy Acc, generalization gap GGap, epoch Eph, the learning rate LR, the "
-    "activation Act and the init Init), rows the inputs of the linear probes: the raw "
-    "weights W, their statistics s(W) (the strong baseline) and the learned "
-    "representation E_cD."
+    "How to read it: rows are model characteristics predicted from the weights alone "
+    "(test accuracy Acc, generalization gap GGap, per-class F1 F_c, epoch Eph, the "
+    "learning rate LR, the activation Act and the init Init; R² in %, accuracy in % for "
+    "Act/Init), columns the inputs of the linear probes: the raw weights W, their "
+    "statistics s(W) (the strong baseline) and the learned representation E_cD."
 )
 
 
