@@ -295,3 +295,19 @@ def test_other_errors_still_raise(monkeypatch):
 
     with pytest.raises(ValueError, match="a bug"):
         main(["doctor"])
+
+
+def test_evaluate_weight_limit_is_checked_and_its_count_printed(tiny_zoo, tmp_path, capsys):
+    from hyperrep.zoo import load_checkpoints
+
+    report = ["evaluate", "baselines", str(tiny_zoo.path), "--out", str(tmp_path / "r")]
+    with pytest.raises(SystemExit) as refused:
+        main([*report, "--weight-limit", "-1"])
+    assert refused.value.code == 2 and "must be a positive number" in capsys.readouterr().err
+    largest = load_checkpoints(tiny_zoo).weights.abs().amax(dim=1)
+    limit = float(largest.median())
+    assert main([*report, "--weight-limit", repr(limit), "--umap-points", "0", "--quiet"]) == 0
+    left_out = int((largest > limit).sum())
+    assert f"checkpoints left out for a |weight| above {limit:g}: {left_out}" in (
+        capsys.readouterr().out
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,27 @@ def add_permutation_average_argument(
         help="also probe each run's latent averaged over K neuron permutations "
         "of the input, the first the identity (column 'NAME avgK'; "
         f"default {default_text})",
+    )
+
+
+def _weight_limit(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def add_weight_limit_argument(parser: argparse.ArgumentParser, default_text: str) -> None:
+    """--weight-limit L: checkpoints with a |weight| above L are left out of the data set."""
+    parser.add_argument(
+        "--weight-limit",
+        type=_weight_limit,
+        metavar="L",
+        help="leave out checkpoints holding a weight or bias of magnitude above L, as "
+        f"exploded (the authors' data-set loader: 5; default: {default_text})",
     )
 
 

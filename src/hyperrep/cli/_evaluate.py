@@ -10,6 +10,7 @@ from hyperrep._errors import HyperrepError
 from hyperrep.cli._common import (
     add_models_argument,
     add_permutation_average_argument,
+    add_weight_limit_argument,
     open_zoo_models,
 )
 
@@ -62,6 +63,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "default) and gbm (gradient-boosted trees, LightGBM; columns marked [gbm])",
     )
     add_permutation_average_argument(evaluate, 1, "1: the plain latent only")
+    add_weight_limit_argument(evaluate, "the runs' limit, else none")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(run=run_evaluate)
 
@@ -86,6 +88,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         permutations=args.permutation_average,
         families=probe_families(args.probes),
+        weight_limit=args.weight_limit,
     )
     print_tables(tables, args.out)
     print(f"\nreport written to {args.out}")
@@ -113,6 +116,12 @@ def print_tables(tables: dict, folder: Path | None = None) -> None:
             )
             from hyperrep.probes import split_warning
 
+            left_out = meta.get("ood_over_limit" if domain == "ood" else "over_limit")
+            if meta.get("weight_limit") is not None:
+                print(
+                    f"checkpoints left out for a |weight| above {meta['weight_limit']:g}: "
+                    f"{left_out}"
+                )
             warning = split_warning(sizes, meta["ood" if domain == "ood" else "zoo"])
             if warning:
                 print(warning)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from hyperrep._errors import HyperrepError
-from hyperrep.cli._common import add_models_argument, open_zoo_models
+from hyperrep.cli._common import add_models_argument, add_weight_limit_argument, open_zoo_models
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -94,6 +94,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "--include-init", action="store_true", help="learn from epoch 0 (the initialisation) too"
     )
     train.add_argument("--seed", type=int, help="seed of initialisation and augmentation")
+    add_weight_limit_argument(train, "the preset's: none")
     train.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=run_train)
@@ -139,6 +140,7 @@ def run_train(args: argparse.Namespace) -> int:
         "schedule",
         "selection",
         "seed",
+        "weight_limit",
     )
     train_overrides = {k: getattr(args, k) for k in train_keys}
     if args.normalize is not None:

@@ -139,7 +139,12 @@ def run_sample(args: argparse.Namespace) -> int:
         samples.finetuned_acc = finetune_samples(
             samples, zoo, args.finetune, data_dir=args.data_dir
         )
-    samples.diversity = sample_diversity(samples, zoo, split_seed=run.config.train.split_seed)
+    samples.diversity = sample_diversity(
+        samples,
+        zoo,
+        split_seed=run.config.train.split_seed,
+        weight_limit=run.config.train.weight_limit,
+    )
     out = save_samples(samples, zoo, args.out)
     source = samples.source
     print(

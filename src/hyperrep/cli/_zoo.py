@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from hyperrep._errors import HyperrepError
+from hyperrep.cli._common import add_weight_limit_argument
 from hyperrep.zoo import ZOO_PRESETS, create_zoo_config
 
 
@@ -112,6 +113,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="checkpoints per UMAP (default 3000; 0: no UMAP rows)",
     )
     compare.add_argument("--seed", type=int, default=0, help="split, samples and UMAP seed")
+    add_weight_limit_argument(compare, "none")
     compare.set_defaults(run=run_compare)
 
 
@@ -224,7 +226,9 @@ def run_compare(args: argparse.Namespace) -> int:
     zoos = [open_zoo(path) for path in args.zoos]  # every folder checked before any work
     names = args.names or [zoo.config.preset for zoo in zoos]
     structures = [
-        weight_space_structure(zoo, name, umap_points=args.umap_points, seed=args.seed)
+        weight_space_structure(
+            zoo, name, umap_points=args.umap_points, seed=args.seed, weight_limit=args.weight_limit
+        )
         for zoo, name in tqdm(
             list(zip(zoos, names, strict=True)), desc="zoos", unit="zoo", dynamic_ncols=True
         )

@@ -25,12 +25,14 @@ def evaluate_zoo(
     progress: bool = False,
     permutations: int = 1,
     families: Sequence[str] = ("linear",),
+    weight_limit: float | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Probe W, s(W) and each run's latent on `zoo` (and `ood`), save the results to `out`
     and render the report there. Returns the R² tables by domain ("id", "ood"), in %.
 
     With `permutations` K > 1 each run's latent averaged over K input permutations is
-    probed too; `families` are the probe families (linear, gbm)."""
+    probed too; `families` are the probe families (linear, gbm); checkpoints with a
+    |weight| above `weight_limit` (by default the runs') are left out."""
     out = Path(out)
     if out.exists() and (
         not out.is_dir() or (any(out.iterdir()) and not (out / RESULTS_FILE).is_file())
@@ -47,6 +49,7 @@ def evaluate_zoo(
         progress=progress,
         permutations=permutations,
         families=families,
+        weight_limit=weight_limit,
     )
     results.save(out)
     render_report(results, out)

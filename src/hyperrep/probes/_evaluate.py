@@ -26,6 +26,8 @@ class CheckpointFeatures:
 
     table: pd.DataFrame  # properties with a "split" column
     values: Mapping[str, np.ndarray]  # representation name -> (rows, features)
+    weight_limit: float | None = None  # checkpoints with a |weight| above it left out
+    over_limit: int = 0  # how many
 
 
 @dataclass

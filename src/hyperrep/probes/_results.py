@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -143,24 +144,33 @@ def probe_zoo(
     progress: bool = False,
     permutations: int = 1,
     families: Sequence[str] = ("linear",),
+    weight_limit: float | None = None,
 ) -> ProbeResults:
     """Probe W, s(W) and each run's latent on `zoo` (and, unchanged, on `ood`) with each
     probe family (`PROBE_FAMILIES`: linear, gbm); with `permutations` K > 1 also each run's
     latent averaged over K input permutations.
 
     Checkpoints are epochs 1..E, and epoch 0 with `include_init`; the Rec row is each
-    decoder run's test reconstruction R².
+    decoder run's test reconstruction R²; those with a |weight| above `weight_limit`
+    (by default the runs') are left out and counted (`load_checkpoints`).
     """
     if umap_points < 0:
         raise HyperrepError(f"--umap-points must be >= 0, got {umap_points}")
     if not isinstance(permutations, int) or permutations < 1:
         raise HyperrepError(f"--permutation-average must be >= 1, got {permutations}")
-    source = zoo_features(zoo, runs, include_init=include_init, permutations=permutations)
+    features = partial(
+        zoo_features,
+        runs=runs,
+        include_init=include_init,
+        permutations=permutations,
+        weight_limit=weight_limit,
+    )
+    source = features(zoo)
     target = None
     if ood is not None:
         if not ood.architecture.same_layout(zoo.architecture):
             raise HyperrepError(f"{ood.path} has another architecture than {zoo.path}")
-        target = zoo_features(ood, runs, include_init=include_init, permutations=permutations)
+        target = features(ood)
     predictions = evaluate_probes(
         source, tasks_for(source.table), ood=target, families=families, progress=progress
     )
@@ -169,9 +179,8 @@ def probe_zoo(
         table = results_table(predictions, domain)
         if any(r.config.train.has_decoder for r in runs):
             other = ood if domain == "ood" and ood is not None else zoo
-            table = pd.concat(
-                [_reconstruction_row(runs, other, table.columns, include_init), table]
-            )
+            rec = _reconstruction_row(runs, other, table.columns, include_init, source.weight_limit)
+            table = pd.concat([rec, table])
         tables[domain] = table.round(1)
         taus[domain] = tau_table(predictions, domain).round(3)
     per_zoo = {zoo.config.preset: source}
@@ -186,6 +195,9 @@ def probe_zoo(
         "ood_preset": ood.config.preset if ood is not None else None,
         "permutation_average": permutations if runs else 1,
         "probe_families": list(probe_families(families)),
+        "weight_limit": source.weight_limit,
+        "over_limit": source.over_limit,
+        "ood_over_limit": target.over_limit if target is not None else None,
     }
     tested = {"id": _test_rows(source), "ood": _test_rows(target) if target is not None else None}
     labels = {
@@ -322,7 +334,11 @@ def umap_embeddings(
 
 
 def _reconstruction_row(
-    runs: list[TrainedRun], zoo: Zoo, columns: pd.Index, include_init: bool
+    runs: list[TrainedRun],
+    zoo: Zoo,
+    columns: pd.Index,
+    include_init: bool,
+    weight_limit: float | None,
 ) -> pd.DataFrame:
     loaded: dict[int, CheckpointData] = {}  # one load of the zoo per split seed
     row = {}
@@ -330,6 +346,8 @@ def _reconstruction_row(
         if run.config.train.has_decoder:
             seed = run.config.train.split_seed
             if seed not in loaded:
-                loaded[seed] = load_checkpoints(zoo, seed, include_init=include_init)
+                loaded[seed] = load_checkpoints(
+                    zoo, seed, include_init=include_init, weight_limit=weight_limit
+                )
             row[label] = 100 * reconstruction_r2(run, zoo, data=loaded[seed])
     return pd.DataFrame([row], index=["Rec"], columns=columns, dtype=float)

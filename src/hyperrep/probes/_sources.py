@@ -46,12 +46,15 @@ def zoo_features(
     split_seed: int = 0,
     include_init: bool = False,
     permutations: int = 1,
+    weight_limit: float | None = None,
 ) -> CheckpointFeatures:
     """W, two s(W) variants and each run's latent for every healthy checkpoint of epochs
     1..E (and epoch 0 with `include_init`); with `permutations` K > 1 also each run's
     latent averaged over K neuron permutations of the input (`averaged_label`).
 
-    The split is the runs' (they must agree), else `split_seed`'s.
+    The split is the runs' (they must agree), else `split_seed`'s; checkpoints with a
+    |weight| above `weight_limit` are left out (`load_checkpoints`), by default above the
+    runs' limit (they must agree).
     """
     for run in runs:
         if not run.arch.same_layout(zoo.architecture):
@@ -62,7 +65,13 @@ def zoo_features(
     seeds = {run.config.train.split_seed for run in runs}
     if len(seeds) > 1:
         raise HyperrepError("the runs were trained with different split seeds")
-    data = load_checkpoints(zoo, seeds.pop() if seeds else split_seed, include_init=include_init)
+    weight_limit = weight_limit if weight_limit is not None else runs_weight_limit(runs)
+    data = load_checkpoints(
+        zoo,
+        seeds.pop() if seeds else split_seed,
+        include_init=include_init,
+        weight_limit=weight_limit,
+    )
     weights = data.weights.numpy()
     values: dict[str, np.ndarray] = {}
     for featurizer in list_featurizers() if baselines else ():
@@ -72,4 +81,12 @@ def zoo_features(
         if permutations > 1:
             latent = run.encode(data.weights, permutations=permutations)
             values[averaged_label(label, permutations)] = latent.numpy()
-    return CheckpointFeatures(data.table, values)
+    return CheckpointFeatures(data.table, values, weight_limit, data.over_limit)
+
+
+def runs_weight_limit(runs: list[TrainedRun]) -> float | None:
+    """The weight limit the runs were trained with (they must agree; None: no limit)."""
+    limits = {run.config.train.weight_limit for run in runs}
+    if len(limits) > 1:
+        raise HyperrepError("the runs were trained with different weight limits")
+    return limits.pop() if limits else None

@@ -49,10 +49,12 @@ def weight_space_structure(
     umap_points: int = 3000,
     neighbours: int = 5,
     seed: int = 0,
+    weight_limit: float | None = None,
 ) -> ZooStructure:
     """Figure 3's quantities for `zoo` (see the module docstring); `seed` fixes the
-    split, the samples and UMAP."""
-    data = load_checkpoints(zoo, seed)
+    split, the samples and UMAP; checkpoints with a |weight| above `weight_limit` are
+    left out (`load_checkpoints`)."""
+    data = load_checkpoints(zoo, seed, weight_limit=weight_limit)
     table = data.table
     w = raw_features(zoo.architecture, data.weights.numpy())
     mean_weight = w.mean(axis=1, dtype=np.float64)

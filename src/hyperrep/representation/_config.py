@@ -109,6 +109,8 @@ class TrainConfig:
     noise_sigma: float = 0.0
     split_seed: int = 0
     include_init: bool = False  # learn from epoch 0 (the initialisation) too
+    # leave out checkpoints with a |weight| above this (the authors' weight_threshold)
+    weight_limit: float | None = None
     seed: int = 0
     amp: bool = True  # bfloat16 autocast on CUDA; ignored on CPU
     cpu_bf16: bool = False  # bfloat16 autocast on CPU too (about 1.6x faster steps here)
@@ -131,6 +133,9 @@ class TrainConfig:
             raise HyperrepError(f"gamma must lie in [0, 1], got {self.gamma}")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise HyperrepError(f"learning rate must be a positive number, got {self.lr}")
+        limit = self.weight_limit
+        if limit is not None and not (math.isfinite(limit) and limit > 0):
+            raise HyperrepError(f"weight limit must be a positive number, got {limit}")
         if self.epochs < 1 or self.batch_size < 2:
             raise HyperrepError("need epochs >= 1 and batch size >= 2")
 

@@ -140,7 +140,12 @@ def embed_zoo(run: TrainedRun, zoo: Zoo) -> pd.DataFrame:
         raise HyperrepError(
             f"the run was trained on {run.arch.name}, the zoo holds {zoo.architecture.name}"
         )
-    data = load_checkpoints(zoo, run.config.train.split_seed, include_init=True)
+    data = load_checkpoints(
+        zoo,
+        run.config.train.split_seed,
+        include_init=True,
+        weight_limit=run.config.train.weight_limit,
+    )
     latents = run.encode(data.weights).numpy()
     columns = pd.DataFrame(
         latents.astype(np.float32), columns=[f"z{i}" for i in range(latents.shape[1])]
@@ -156,7 +161,10 @@ def reconstruction_r2(run: TrainedRun, zoo: Zoo, *, data: CheckpointData | None 
     """
     if data is None:
         data = load_checkpoints(
-            zoo, run.config.train.split_seed, include_init=run.config.train.include_init
+            zoo,
+            run.config.train.split_seed,
+            include_init=run.config.train.include_init,
+            weight_limit=run.config.train.weight_limit,
         )
     test = data.split("test")
     target = test

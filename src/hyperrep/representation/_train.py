@@ -303,7 +303,12 @@ def _train_locked(
     elif not is_unclaimed(out):
         raise HyperrepError(f"{out} exists and is not an empty folder or a hyperrep run")
 
-    data = load_checkpoints(zoo, config.train.split_seed, include_init=config.train.include_init)
+    data = load_checkpoints(
+        zoo,
+        config.train.split_seed,
+        include_init=config.train.include_init,
+        weight_limit=config.train.weight_limit,
+    )
     trainer = Trainer(zoo.architecture, config, data, device, ranks)
     refused = None
     if ranks.main and not resume:

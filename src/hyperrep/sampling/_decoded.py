@@ -33,7 +33,9 @@ def decoded_accuracy(
         raise HyperrepError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
     if not run.arch.same_layout(zoo.architecture):
         raise HyperrepError(f"{run.path} was trained on another architecture than {zoo.path}")
-    data = load_checkpoints(zoo, run.config.train.split_seed)
+    data = load_checkpoints(
+        zoo, run.config.train.split_seed, weight_limit=run.config.train.weight_limit
+    )
     keep = (data.table["split"] == split).to_numpy()
     if epochs is not None:
         keep &= data.table["epoch"].isin(epochs).to_numpy()

@@ -37,7 +37,12 @@ def nearest_distances(
 
 
 def sample_diversity(
-    samples: Samples, zoo: Zoo, *, split_seed: int, seed: int = 0
+    samples: Samples,
+    zoo: Zoo,
+    *,
+    split_seed: int,
+    seed: int = 0,
+    weight_limit: float | None = None,
 ) -> dict[str, Any]:
     """How far the samples are from the zoo's training split, in raw weights (L2):
 
@@ -51,7 +56,7 @@ def sample_diversity(
     - ``sample_pair``: median distance between two samples;
     - the samples' test accuracy spread, where they were evaluated.
     """
-    data = load_checkpoints(zoo, split_seed)
+    data = load_checkpoints(zoo, split_seed, weight_limit=weight_limit)
     table = data.table
     train = (table["split"] == "train").to_numpy()
     weights = data.weights.numpy()

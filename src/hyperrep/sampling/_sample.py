@@ -71,7 +71,9 @@ def source_checkpoints(
     """The training split's checkpoints at `epochs` (default: the last five), those at or
     above the `percentile` of their test accuracy if given; their latents (or, with
     space="weights", their raw weights) and a summary."""
-    data = load_checkpoints(zoo, run.config.train.split_seed)
+    data = load_checkpoints(
+        zoo, run.config.train.split_seed, weight_limit=run.config.train.weight_limit
+    )
     table = data.table
     last = int(table["epoch"].max())
     chosen = epochs or list(range(max(1, last - SOURCE_EPOCHS + 1), last + 1))
