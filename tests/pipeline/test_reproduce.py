@@ -111,6 +111,8 @@ def test_the_mnist_hyp_recipes_probe_their_own_zoos():
         recipe = RECIPES.create(preset)
         assert recipe.zoo == preset and recipe.ood_zoo is None
         assert [r.variant for r in recipe.runs] == ["ecd"]
+        # exploded checkpoints out, as the authors' loader (weight_threshold=5)
+        assert [r.train["weight_limit"] for r in recipe.runs] == [5.0]
 
 
 def test_reproduce_rejects_unknown_recipe_in_one_line(capsys):
