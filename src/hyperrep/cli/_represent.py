@@ -95,6 +95,22 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--seed", type=int, help="seed of initialisation and augmentation")
     add_weight_limit_argument(train, "the preset's: none")
+    train.add_argument(
+        "--behaviour-weight",
+        type=float,
+        metavar="W",
+        help="add W times a behavioural term: the KL divergence from each original's "
+        "outputs to its decoded network's on a fixed batch of training inputs (default 0: off)",
+    )
+    train.add_argument(
+        "--behaviour-inputs",
+        type=int,
+        metavar="B",
+        help="training inputs in that batch (default 64)",
+    )
+    train.add_argument(
+        "--data-dir", type=Path, help="folder with the MNIST / Fashion-MNIST files (behaviour)"
+    )
     train.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=run_train)
@@ -141,6 +157,8 @@ def run_train(args: argparse.Namespace) -> int:
         "selection",
         "seed",
         "weight_limit",
+        "behaviour_weight",
+        "behaviour_inputs",
     )
     train_overrides = {k: getattr(args, k) for k in train_keys}
     if args.normalize is not None:
@@ -157,7 +175,7 @@ def run_train(args: argparse.Namespace) -> int:
         model=replace(config.model, **{k: v for k, v in model_overrides.items() if v is not None}),
     )
     history = train_representation(
-        zoo, config, args.out, device=args.device, progress=not args.quiet
+        zoo, config, args.out, device=args.device, progress=not args.quiet, data_dir=args.data_dir
     )
     if not ranks_from_env().main:  # under torchrun: rank 0 reports
         return 0

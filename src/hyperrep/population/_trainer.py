@@ -65,14 +65,17 @@ def population_forward(
     *,
     dropout: Sequence[float] | None = None,
     dropout_generators: Sequence[torch.Generator] | None = None,
+    differentiable: bool = False,
 ) -> torch.Tensor:
     """Logits (M, B, classes) of M models, each on its own batch x[m] (M, B, *input).
 
     If x has stride 0 along the model axis (an `expand`ed shared batch), the first
     layer computes it once for all models. Dropout is applied when `dropout` is given.
-    CNNs on the CPU run on the C kernels when they are available (`_lanes.py`).
+    CNNs on the CPU run on the C kernels when they are available (`_lanes.py`), unless
+    `differentiable`: then every layer runs on torch operations, which autograd follows
+    back to `params` (the C kernels compute their own gradients, for the trainer only).
     """
-    if uses_native(arch, x.device):
+    if not differentiable and uses_native(arch, x.device):
         return lanes_forward(arch, activation, params, x, dropout, dropout_generators)
     m, b = x.shape[:2]
     ctx = PopulationContext(

@@ -111,6 +111,10 @@ class TrainConfig:
     include_init: bool = False  # learn from epoch 0 (the initialisation) too
     # leave out checkpoints with a |weight| above this (the authors' weight_threshold)
     weight_limit: float | None = None
+    # factor on the behavioural term: KL from each original's outputs to its decoded
+    # network's on `behaviour_inputs` training inputs (_behaviour.py); 0: off
+    behaviour_weight: float = 0.0
+    behaviour_inputs: int = 64
     seed: int = 0
     amp: bool = True  # bfloat16 autocast on CUDA; ignored on CPU
     cpu_bf16: bool = False  # bfloat16 autocast on CPU too (about 1.6x faster steps here)
@@ -136,6 +140,12 @@ class TrainConfig:
         limit = self.weight_limit
         if limit is not None and not (math.isfinite(limit) and limit > 0):
             raise HyperrepError(f"weight limit must be a positive number, got {limit}")
+        if not (math.isfinite(self.behaviour_weight) and self.behaviour_weight >= 0):
+            raise HyperrepError(f"behaviour weight must be >= 0, got {self.behaviour_weight}")
+        if self.behaviour_weight > 0 and not self.has_decoder:
+            raise HyperrepError("the behavioural term needs a decoder (variant ed or ecd)")
+        if self.behaviour_inputs < 1:
+            raise HyperrepError(f"behaviour inputs must be >= 1, got {self.behaviour_inputs}")
         if self.epochs < 1 or self.batch_size < 2:
             raise HyperrepError("need epochs >= 1 and batch size >= 2")
 

@@ -5,6 +5,7 @@ generator), and the learning rate at a step. The trainer (`_train.py`) holds the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -80,13 +81,16 @@ def objective(
     ranks: Ranks | None = None,
     shard: bool = False,
     device: str = "cpu",
+    behaviour: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """gamma * NT-Xent + (1 - gamma) * reconstruction on batch `x`, and its terms.
+    """gamma * NT-Xent + (1 - gamma) * reconstruction on batch `x`, and its terms; with
+    `behaviour`, plus `train.behaviour_weight` times its value on the decoded weights.
 
     Two views of each row are drawn from `generator` (one without a contrastive term);
     `layers` (layer id per weight) gives the layer-normalised reconstruction loss. With
     `shard` (training under torchrun) this rank encodes and reconstructs its shard of
-    the batch; the projection head and NT-Xent see the gathered batch.
+    the batch; the projection head and NT-Xent see the gathered batch. `behaviour` gets
+    the decoded (normalised) weights of every view, the first view's rows first.
     """
     ranks = ranks or Ranks()
     gamma = train.contrastive_weight
@@ -122,4 +126,7 @@ def objective(
     loss = gamma * terms.get("contrastive", 0.0) + (1 - gamma) * train.recon_scale * terms.get(
         "reconstruction", 0.0
     )
+    if behaviour is not None and decoded is not None:
+        terms["behaviour"] = behaviour(decoded.float())
+        loss = loss + train.behaviour_weight * terms["behaviour"]
     return loss, {k: float(v.detach()) for k, v in terms.items()}

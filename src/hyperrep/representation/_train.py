@@ -20,6 +20,7 @@ from hyperrep._io import check_free_space
 from hyperrep._lock import is_unclaimed, writer_lock
 from hyperrep.arch import Architecture
 from hyperrep.representation import _run_folder as folder
+from hyperrep.representation._behaviour import Behaviour, split_behaviours
 from hyperrep.representation._config import RunConfig
 from hyperrep.representation._data import CheckpointData, Normalizer, load_checkpoints
 from hyperrep.representation._distributed import Ranks, process_group, ranks_from_env
@@ -51,10 +52,16 @@ class Trainer:
         data: CheckpointData,
         device: str,
         ranks: Ranks | None = None,
+        behaviours: dict[str, Behaviour] | None = None,
     ) -> None:
         self.arch, self.config, self.device = arch, config, device
         self.ranks = ranks or Ranks()
         t = config.train
+        if t.behaviour_weight > 0 and behaviours is None:
+            raise HyperrepError("a behavioural term needs its targets (`split_behaviours`)")
+        if t.behaviour_weight > 0 and self.ranks.distributed:
+            raise HyperrepError("the behavioural term does not run under torchrun yet")
+        self.behaviours = behaviours if t.behaviour_weight > 0 else None
         torch.manual_seed(t.seed)
         self.model = HyperRepresentation(arch, config.model, decoder=t.has_decoder).to(device)
         train_raw = data.split("train")
@@ -99,11 +106,26 @@ class Trainer:
             self.plateau_wait = 0
 
     def _loss(
-        self, x: torch.Tensor, generator: torch.Generator, shard: bool = False
+        self,
+        x: torch.Tensor,
+        generator: torch.Generator,
+        shard: bool = False,
+        *,
+        rows: torch.Tensor,
+        split: str = "train",
     ) -> tuple[torch.Tensor, dict[str, float]]:
+        """The objective on checkpoints `rows` of `split` (their normalised weights `x`)."""
+        behaviour = None
+        if self.behaviours is not None:
+            targets = self.behaviours[split]
+
+            def behaviour(decoded: torch.Tensor) -> torch.Tensor:
+                views = decoded.shape[0] // len(rows)  # each view's rows in the batch's order
+                return targets.loss(self.normalizer.inverse(decoded), rows.repeat(views))
+
         return objective(self.model, self.views, x, self.config.train, generator,
                          layers=self.layer_ids, ranks=self.ranks, shard=shard,
-                         device=self.device)  # fmt: skip
+                         device=self.device, behaviour=behaviour)  # fmt: skip
 
     # -- one epoch -----------------------------------------------------------------------
     def train_epoch(self, bar: tqdm | None = None) -> dict[str, float]:
@@ -118,7 +140,9 @@ class Trainer:
                 continue
             for group in self.optimizer.param_groups:
                 group["lr"] = self._lr(self.epoch * self.steps_per_epoch + i)
-            loss, terms = self._loss(self.train_x[idx.to(self.device)], self.generator, True)
+            loss, terms = self._loss(
+                self.train_x[idx.to(self.device)], self.generator, True, rows=idx
+            )
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.ranks.average_gradients(self.model.parameters())
@@ -151,10 +175,13 @@ class Trainer:
         g = torch.Generator().manual_seed(_VAL_SEED)
         sums: dict[str, float] = {}
         count = 0
-        for batch in x.split(self.config.train.batch_size):
+        size = self.config.train.batch_size
+        for start in range(0, x.shape[0], size):
+            batch = x[start : start + size]
             if batch.shape[0] < 2:
                 continue
-            loss, terms = self._loss(batch, g)
+            rows = torch.arange(start, start + batch.shape[0])
+            loss, terms = self._loss(batch, g, rows=rows, split="val")
             for k, v in {"loss": float(loss), **terms}.items():
                 sums[k] = sums.get(k, 0.0) + v * batch.shape[0]
             count += batch.shape[0]
@@ -232,9 +259,11 @@ def train_representation(
     device: str = "cpu",
     progress: bool = True,
     on_epoch: Callable[[int], None] | None = None,
+    data_dir: str | Path | None = None,
 ) -> list[dict[str, float]]:
     """Train on `zoo` into run folder `out` (resuming a run with the same settings there);
-    returns the per-epoch history.
+    returns the per-epoch history. `data_dir` holds the zoo's data set (MNIST files), read
+    for the behavioural term only.
 
     Started by `torchrun` (WORLD_SIZE > 1 in the environment), the processes train one
     model together (`_distributed`); rank 0 writes the run folder and shows progress.
@@ -257,7 +286,7 @@ def train_representation(
         _private_rng(rank_device),
     ):
         return _train_locked(
-            zoo, config, out, rank_device, progress and ranks.main, on_epoch, ranks
+            zoo, config, out, rank_device, progress and ranks.main, on_epoch, ranks, data_dir
         )
 
 
@@ -291,6 +320,7 @@ def _train_locked(
     progress: bool,
     on_epoch: Callable[[int], None] | None,
     ranks: Ranks,
+    data_dir: str | Path | None,
 ) -> list[dict[str, float]]:
     meta = json.loads(json.dumps(_run_meta(zoo, config)))  # as it reads back from disk
     resume = (out / folder.RUN_FILE).is_file()
@@ -309,7 +339,10 @@ def _train_locked(
         include_init=config.train.include_init,
         weight_limit=config.train.weight_limit,
     )
-    trainer = Trainer(zoo.architecture, config, data, device, ranks)
+    behaviours = None
+    if config.train.behaviour_weight > 0:
+        behaviours = split_behaviours(zoo, data, config.train, data_dir, device)
+    trainer = Trainer(zoo.architecture, config, data, device, ranks, behaviours)
     refused = None
     if ranks.main and not resume:
         # model.safetensors, last.safetensors (model and two Adam moments), and the

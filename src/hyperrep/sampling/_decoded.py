@@ -13,7 +13,7 @@ from hyperrep._errors import HyperrepError
 from hyperrep.arch import unflatten_params
 from hyperrep.population import evaluate_population
 from hyperrep.representation import TrainedRun
-from hyperrep.zoo import SPLITS, Zoo, load_checkpoints, load_zoo_data
+from hyperrep.zoo import SPLITS, Zoo, checkpoint_activations, load_checkpoints, load_zoo_data
 
 _MODELS_AT_ONCE = 256  # weight vectors evaluated together
 
@@ -45,11 +45,7 @@ def decoded_accuracy(
     table = data.table.iloc[rows].reset_index(drop=True)
     original = data.weights[torch.as_tensor(rows)]
     decoded = run.reconstruct(original)
-    activations = (
-        table["activation"].astype(str).to_numpy()
-        if "activation" in table
-        else np.full(len(table), str(zoo.config.grid["activation"][0]))
-    )
+    activations = checkpoint_activations(zoo, table)
     test = load_zoo_data(zoo.config, zoo.architecture, data_dir, "cpu")
     out = pd.DataFrame(
         {

@@ -10,7 +10,13 @@ from hyperrep._lazy import lazy_package
 __getattr__, __dir__, __all__ = lazy_package(__name__, __file__)
 
 if TYPE_CHECKING:
-    from hyperrep.zoo._checkpoints import SPLITS, CheckpointData, load_checkpoints, split_models
+    from hyperrep.zoo._checkpoints import (
+        SPLITS,
+        CheckpointData,
+        checkpoint_activations,
+        load_checkpoints,
+        split_models,
+    )
     from hyperrep.zoo._config import ZooConfig
     from hyperrep.zoo._generate import create_zoo, load_zoo_data, plan_chunks, zoo_trainer
     from hyperrep.zoo._importers import import_zoo, list_import_formats

@@ -89,3 +89,11 @@ def _check_weight_limit(weight_limit: float | None) -> None:
     """Refuse a weight limit that is not a positive number (None: no limit)."""
     if weight_limit is not None and not (math.isfinite(weight_limit) and weight_limit > 0):
         raise HyperrepError(f"weight limit must be a positive number, got {weight_limit}")
+
+
+def checkpoint_activations(zoo: Zoo, table: pd.DataFrame) -> np.ndarray:
+    """The activation of each checkpoint in `table` (one of `zoo`'s rows): its own where
+    the zoo varies it, else the zoo's one activation."""
+    if "activation" in table:
+        return table["activation"].astype(str).to_numpy()
+    return np.full(len(table), str(zoo.config.grid["activation"][0]))
