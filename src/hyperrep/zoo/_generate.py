@@ -27,6 +27,7 @@ from hyperrep.population import (
     default_population_size,
 )
 from hyperrep.zoo._config import ZooConfig
+from hyperrep.zoo._processes import SplitTrainer, available_cores, worker_count
 from hyperrep.zoo._storage import (
     META_FILE,
     PROGRESS_FILE,
@@ -167,9 +168,11 @@ def create_zoo(
     A zoo of the same preset and settings with fewer models at `out` is grown: its
     models are kept and only the new ones are trained. `on_epoch(chunk, epoch)` is
     called once an epoch of a population is safely on disk. `threads` sets the CPU
-    threads for the build; by default MLP zoos (tiny matrix products, where a second
-    thread only adds synchronisation) use one, and CNN zoos up to torch's setting, fewer
-    while other processes keep cores busy (`FairThreads`, unless OMP_NUM_THREADS is set).
+    threads for the build. MLP zoos (tiny matrix products, where a second torch thread
+    only adds synchronisation) train each population as `threads` worker processes on
+    shares of its models (by default one per core while each gets 64 models; the bytes
+    are the same, `_processes.py`); CNN zoos use up to torch's setting, fewer while other
+    processes keep cores busy (`FairThreads`, unless OMP_NUM_THREADS is set).
     With `ray`, each population is a task on a Ray cluster (`hyperrep.zoo._ray`); the
     zoo's bytes are the same.
     """
@@ -183,8 +186,9 @@ def create_zoo(
     models = config.models()
     size = population_size or default_population_size(arch, device)
     adapt = threads is None and arch.convolutional and "OMP_NUM_THREADS" not in os.environ
-    if threads is None and not arch.convolutional:
-        threads = 1
+    mlp_workers = None  # worker processes per MLP population (`worker_count`)
+    if not arch.convolutional and torch.device(device).type == "cpu" and ray is None:
+        mlp_workers, threads = threads, 1
     with writer_lock(out, "zoo"), _torch_threads(threads):
         fair = FairThreads(torch.get_num_threads()) if adapt else None
         _refuse_damaged(Path(out))
@@ -218,8 +222,8 @@ def create_zoo(
                 rows = chunks[chunk]
                 bar.set_postfix_str(f"population {chunk + 1}/{len(chunks)} ({len(rows)} models)")
                 specs = [models[r] for r in rows]
-                trainer = zoo_trainer(config, arch, specs, data)
-                records = train_chunk(writer, trainer, chunk, rows, epochs, bar, on_epoch, fair)
+                with _population_trainer(config, arch, specs, data, data_dir, mlp_workers) as t:
+                    records = train_chunk(writer, t, chunk, rows, epochs, bar, on_epoch, fair)
                 writer.commit_chunk(chunk, chunk_table(rows, specs, records))
         zoo = Zoo(out)
         summary = zoo.summary()
@@ -227,9 +231,30 @@ def create_zoo(
     return Zoo(out)
 
 
+@contextmanager
+def _population_trainer(
+    config: ZooConfig,
+    arch: Architecture,
+    specs: list[ModelSpec],
+    data: TrainData,
+    data_dir: str | Path | None,
+    mlp_workers: int | None,
+) -> Iterator[PopulationTrainer | SplitTrainer]:
+    """The trainer of one population: in this process, or for an MLP population on the
+    CPU in worker processes (`mlp_workers` of them, None: one per core, `worker_count`)."""
+    workers = 1
+    if not arch.convolutional and data.x_train.device.type == "cpu":
+        workers = worker_count(mlp_workers, len(specs), available_cores())
+    if workers == 1:
+        yield zoo_trainer(config, arch, specs, data)
+        return
+    with SplitTrainer(config, specs, workers, data_dir) as trainer:
+        yield trainer
+
+
 def train_chunk(
     writer: ZooWriter,
-    trainer: PopulationTrainer,
+    trainer: PopulationTrainer | SplitTrainer,
     chunk: int,
     rows: list[int],
     epochs: int,
