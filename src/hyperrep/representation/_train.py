@@ -111,12 +111,15 @@ class Trainer:
         generator: torch.Generator,
         shard: bool = False,
         *,
-        rows: torch.Tensor,
+        rows: torch.Tensor | None = None,
         split: str = "train",
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """The objective on checkpoints `rows` of `split` (their normalised weights `x`)."""
+        """The objective on checkpoints `rows` of `split` (their normalised weights `x`;
+        the rows matter to the behavioural term only)."""
         behaviour = None
         if self.behaviours is not None:
+            if rows is None:
+                raise HyperrepError("the behavioural term needs the batch's checkpoint rows")
             targets = self.behaviours[split]
 
             def behaviour(decoded: torch.Tensor) -> torch.Tensor:
