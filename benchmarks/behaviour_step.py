@@ -12,11 +12,11 @@ the ratio to the step without it.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import pandas as pd
 import torch
+from representation_step import median_seconds
 
 from hyperrep.arch import create_architecture
 from hyperrep.representation import CheckpointData, RunConfig, TrainConfig, Trainer
@@ -59,13 +59,8 @@ def step_ms(trainer, batch: int, steps: int) -> float:
 
     trainer.model.train()
     step()
-    step()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
+    step()  # warm-up
+    return 1e3 * median_seconds(step, steps)
 
 
 def main() -> None:

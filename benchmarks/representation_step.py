@@ -68,12 +68,17 @@ def step_seconds(trainer: Trainer, batch: int, steps: int, bf16: bool) -> tuple[
     step()  # warm-up
     with FlopCounterMode(display=False) as counter:
         step()
+    return median_seconds(step, steps), float(counter.get_total_flops())
+
+
+def median_seconds(step, steps: int) -> float:  # noqa: ANN001 (a callable)
+    """Median wall time of `steps` calls of `step`."""
     times = []
     for _ in range(steps):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
-    return float(np.median(times)), float(counter.get_total_flops())
+    return float(np.median(times))
 
 
 def main() -> None:
