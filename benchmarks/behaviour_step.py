@@ -19,9 +19,14 @@ import torch
 from representation_step import median_seconds
 
 from hyperrep.arch import create_architecture
-from hyperrep.representation import CheckpointData, RunConfig, TrainConfig, Trainer
+from hyperrep.representation import (
+    Behaviour,
+    CheckpointData,
+    RunConfig,
+    TrainConfig,
+    Trainer,
+)
 from hyperrep.representation import TransformerConfig as Model
-from hyperrep.representation._behaviour import Behaviour
 
 SETTINGS = {  # architecture: the recipes' model (Tetris preset; the CNN recipe's d_model 128)
     "tetris-mlp": Model(d_model=128, d_ff=512, latent_dim=50),

@@ -15,8 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 
 from hyperrep.arch import create_architecture
-from hyperrep.zoo import create_zoo_config, load_zoo_data, zoo_trainer
-from hyperrep.zoo._processes import SplitTrainer
+from hyperrep.zoo import SplitTrainer, create_zoo_config, load_zoo_data, zoo_trainer
 
 
 def main() -> None:

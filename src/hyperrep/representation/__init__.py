@@ -18,6 +18,7 @@ from hyperrep.representation._config import (
 __getattr__, __dir__, __all__ = lazy_package(__name__, __file__)
 
 if TYPE_CHECKING:
+    from hyperrep.representation._behaviour import Behaviour, probe_inputs, split_behaviours
     from hyperrep.representation._data import (
         CheckpointData,
         Normalizer,

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from hyperrep.zoo._generate import create_zoo, load_zoo_data, plan_chunks, zoo_trainer
     from hyperrep.zoo._importers import import_zoo, list_import_formats
     from hyperrep.zoo._presets import ZOO_PRESETS, create_zoo_config, list_zoo_presets, register_zoo
+    from hyperrep.zoo._processes import SplitTrainer
     from hyperrep.zoo._ray import RayOptions
     from hyperrep.zoo._storage import ZooWriter, is_zoo
     from hyperrep.zoo._zoo import Zoo, open_zoo

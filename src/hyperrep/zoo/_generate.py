@@ -248,7 +248,7 @@ def _population_trainer(
     if workers == 1:
         yield zoo_trainer(config, arch, specs, data)
         return
-    with SplitTrainer(config, specs, workers, data_dir) as trainer:
+    with SplitTrainer(config, specs, workers, data_dir=data_dir) as trainer:
         yield trainer
 
 

@@ -123,6 +123,7 @@ class SplitTrainer:
         config: ZooConfig,
         specs: Sequence[ModelSpec],
         workers: int,
+        *,
         data_dir: str | Path | None = None,
     ) -> None:
         if workers < 2 or workers > len(specs):
