@@ -134,7 +134,9 @@ def test_decoded_accuracy_is_measured_against_the_originals(run_folder, tiny_zoo
     assert len(pd.read_csv(out)) == len(table)
 
 
-def test_finetuning_equals_each_sample_trained_alone(run_folder, tiny_zoo, tmp_path, capsys):
+def test_finetuning_equals_each_sample_trained_alone(
+    run_folder, tiny_zoo, tmp_path, capsys, assert_plot
+):
     """The population fine-tune against torch.nn training of each sample by itself
     (`train_single` from the same initial weights and seed), epoch by epoch."""
     from hyperrep.population import train_single
@@ -165,3 +167,4 @@ def test_finetuning_equals_each_sample_trained_alone(run_folder, tiny_zoo, tmp_p
     assert "samples fine-tuned (median)" in printed and "zoo's test models" in printed
     manifest = json.loads((out / "manifest.json").read_text())
     assert all(len(e["finetuned_test_acc"]) == 3 for e in manifest["samples"])
+    assert_plot(out / "finetuning.png")

@@ -166,19 +166,28 @@ def run_sample(args: argparse.Namespace) -> int:
         f"{d['sample_pair']:.3g}"
     )
     if samples.finetuned_acc is not None:
-        _print_finetuning(samples.finetuned_acc, zoo)
+        from hyperrep.report import plot_finetuning
+        from hyperrep.zoo import load_checkpoints
+
+        table = load_checkpoints(
+            zoo,
+            run.config.train.split_seed,
+            include_init=True,
+            weight_limit=run.config.train.weight_limit,
+        ).table
+        baseline = table[table["split"] == "test"]
+        _print_finetuning(samples.finetuned_acc, baseline)
+        plot = plot_finetuning(samples.finetuned_acc, baseline, out / "finetuning.png")
+        print(f"plot: {plot}")
     return 0
 
 
-def _print_finetuning(accuracy, zoo) -> None:
+def _print_finetuning(accuracy, baseline) -> None:
     """Median test accuracy per epoch: the samples fine-tuned, and the zoo's own test-split
     models trained from their initialisation (B_T) at the same epochs."""
     import numpy as np
 
-    from hyperrep.zoo import load_checkpoints
-
-    table = load_checkpoints(zoo, include_init=True).table
-    zoo_models = table[table["split"] == "test"].groupby("epoch")["test_acc"].median()
+    zoo_models = baseline.groupby("epoch")["test_acc"].median()
     print("epoch | samples fine-tuned (median) | zoo's test models from their init (median)")
     for epoch in range(accuracy.shape[1]):
         own = zoo_models.get(epoch)
