@@ -168,3 +168,41 @@ def test_finetuning_equals_each_sample_trained_alone(
     manifest = json.loads((out / "manifest.json").read_text())
     assert all(len(e["finetuned_test_acc"]) == 3 for e in manifest["samples"])
     assert_plot(out / "finetuning.png")
+
+
+def test_samples_fine_tune_on_another_zoo_of_their_architecture(
+    run_folder, tiny_zoo, tmp_path, capsys
+):
+    """Transfer: samples of one zoo trained with another zoo's recipe and data, equal to
+    each sample trained alone there; that zoo's test models are the printed baseline."""
+    from hyperrep.population import train_single
+    from hyperrep.sampling import finetune_samples, finetune_specs
+    from hyperrep.zoo import create_zoo, create_zoo_config
+
+    other_config = create_zoo_config(
+        "tetris-seed",
+        n_models=20,
+        epochs=2,
+        dataset_options={"n_train": 192, "n_test": 96, "seed": 7},
+    )
+    other = create_zoo(other_config, tmp_path / "other", progress=False)
+    samples = sample_models(load_run(run_folder), tiny_zoo, 2, method="kde", seed=3)
+    accuracy = finetune_samples(samples, other, 2)
+    data = load_zoo_data(other.config, other.architecture, None, "cpu")
+    assert data.x_test.shape[0] == 96  # the other zoo's test set
+    for i, spec in enumerate(finetune_specs(other, 2, samples.activation)):
+        alone = train_single(
+            other.architecture, spec, data, 2, other.config.batch_size,
+            initial=torch.from_numpy(samples.weights[i]),
+            train_metrics=other.config.train_metrics,
+            flush_subnormals=other.config.flush_subnormals,
+        )  # fmt: skip
+        np.testing.assert_array_equal(accuracy[i], [r.test_acc[0] for r in alone])
+    out = tmp_path / "transfer"
+    args = ("--n", "2", "--finetune", "1", "--finetune-on", str(other.path))
+    assert _sample(run_folder, tiny_zoo, out, *args) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["finetuned_on"]["zoo"] == str(other.path)
+    assert main(["sample", str(run_folder), str(tiny_zoo.path), "--out", str(tmp_path / "x"),
+                 "--finetune-on", str(other.path)]) == 2  # fmt: skip
+    assert "--finetune-on needs --finetune" in capsys.readouterr().err

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hyperrep._errors import HyperrepError
+
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     _add_sample(commands)
@@ -106,6 +108,14 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
         help="also train the samples E epochs with the zoo's recipe and record their test "
         "accuracy after each (a seed zoo's recipe; the zoo's own models beside them)",
     )
+    sample.add_argument(
+        "--finetune-on",
+        type=Path,
+        metavar="ZOO2",
+        help="fine-tune with another zoo's recipe and data instead (transfer: a seed zoo of "
+        "the same architecture, e.g. FASHION-SEED for samples of MNIST-SEED); its own "
+        "models are the baseline",
+    )
     sample.set_defaults(run=run_sample)
 
 
@@ -135,10 +145,18 @@ def run_sample(args: argparse.Namespace) -> int:
     )
     if not args.no_evaluate:
         evaluate_samples(samples, zoo, data_dir=args.data_dir)
+    if args.finetune_on is not None and args.finetune is None:
+        raise HyperrepError("--finetune-on needs --finetune E")
+    target = zoo
+    if args.finetune_on is not None:
+        target = open_zoo(args.finetune_on)
+        if not target.architecture.same_layout(zoo.architecture):
+            raise HyperrepError(f"{args.finetune_on} holds another architecture than {args.zoo}")
     if args.finetune is not None:
         samples.finetuned_acc = finetune_samples(
-            samples, zoo, args.finetune, data_dir=args.data_dir
+            samples, target, args.finetune, data_dir=args.data_dir
         )
+        samples.meta["finetuned_on"] = {"zoo": str(target.path), "preset": target.config.preset}
     samples.diversity = sample_diversity(
         samples,
         zoo,
@@ -170,7 +188,7 @@ def run_sample(args: argparse.Namespace) -> int:
         from hyperrep.zoo import load_checkpoints
 
         table = load_checkpoints(
-            zoo,
+            target,
             run.config.train.split_seed,
             include_init=True,
             weight_limit=run.config.train.weight_limit,

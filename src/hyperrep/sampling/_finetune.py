@@ -36,10 +36,17 @@ def finetune_samples(
     samples: Samples, zoo: Zoo, epochs: int, *, data_dir: str | Path | None = None
 ) -> np.ndarray:
     """Test accuracy (samples, epochs + 1) of the samples trained `epochs` epochs from
-    their decoded weights with the zoo's recipe (epoch 0: as sampled)."""
+    their decoded weights with `zoo`'s recipe and data (epoch 0: as sampled). `zoo` may be
+    another zoo of the samples' architecture than the one they were drawn from: transfer,
+    e.g. MNIST samples fine-tuned on a Fashion-MNIST zoo's task."""
     if epochs < 1:
         raise HyperrepError(f"--finetune must be >= 1 epochs, got {epochs}")
     arch, config = zoo.architecture, zoo.config
+    if samples.weights.shape[1] != arch.n_params:
+        raise HyperrepError(
+            f"the samples have {samples.weights.shape[1]} parameters, {zoo.path}'s "
+            f"{arch.name} has {arch.n_params}"
+        )
     specs = finetune_specs(zoo, len(samples.weights), samples.activation)
     data = load_zoo_data(config, arch, data_dir, "cpu")
     trainer = zoo_trainer(config, arch, specs, data)
