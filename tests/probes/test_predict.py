@@ -265,3 +265,26 @@ def test_predict_with_a_family_the_report_lacks_is_one_line(tiny_zoo, tmp_path, 
     assert main([*argv, "--probes", "linear,forest"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown probe family forest" in err, err
+
+
+def test_predict_flags_checkpoints_above_the_reports_weight_limit(tiny_zoo, tmp_path, capsys):
+    from hyperrep.zoo import load_checkpoints
+
+    data = load_checkpoints(tiny_zoo)
+    largest = data.weights.abs().amax(dim=1)
+    limit = float(largest.median())
+    out = tmp_path / "report"
+    argv = ["evaluate", "baselines", str(tiny_zoo.path), "--out", str(out), "--umap-points", "0"]
+    assert main([*argv, "--weight-limit", repr(limit), "--quiet"]) == 0
+    above, below = int(largest.argmax()), int(largest.argmin())
+    files = []
+    for name, row in (("above", above), ("below", below)):
+        m, e = (int(data.table[k].iloc[row]) for k in ("model_index", "epoch"))
+        files.append(_save(tiny_zoo, m, e, tmp_path / f"{name}.pt"))
+    capsys.readouterr()
+    assert main(["predict", str(out), *map(str, files), "--representation", "s(W)"]) == 0
+    printed = capsys.readouterr().out
+    assert "warning: 1 checkpoint(s) hold a weight above the report's weight limit" in printed
+    assert (
+        str(files[0]) in printed.splitlines()[-1] and str(files[1]) not in printed.splitlines()[-1]
+    )

@@ -54,6 +54,12 @@ def run_predict(args: argparse.Namespace) -> int:
         "± is the probe's test RMSE"
     )
     print(table.to_string(float_format=lambda v: f"{v:.4g}"))
+    outside = [row["checkpoint"] for row in rows if row.get("outside_weight_limit")]
+    if outside:
+        print(
+            f"warning: {len(outside)} checkpoint(s) hold a weight above the report's weight "
+            f"limit, where the probes never saw a model: {', '.join(outside)}"
+        )
     if args.out is not None:
         if args.out.suffix == ".csv":
             table.to_csv(args.out)

@@ -270,7 +270,9 @@ def predict_checkpoints(
 ) -> tuple[str, list[dict[str, Any]]]:
     """Predicted characteristics of each checkpoint file by the probes of one family
     (linear or gbm), with the probe's test-split RMSE as the band of each regression.
-    Returns the representation used and the rows."""
+    Where the report left out checkpoints above a weight limit, each row also says
+    whether this checkpoint exceeds it (`outside_weight_limit`: the probes never saw
+    such a model). Returns the representation used and the rows."""
     from hyperrep.representation import load_run
     from hyperrep.weights import FEATURIZERS, featurizer
 
@@ -297,7 +299,11 @@ def predict_checkpoints(
         x = run.encode(
             torch.from_numpy(weights), permutations=bundle.permutations.get(chosen, 1)
         ).numpy()
-    rows = [{"checkpoint": str(f)} for f in files]
+    rows: list[dict[str, Any]] = [{"checkpoint": str(f)} for f in files]
+    limit = _report_weight_limit(folder)
+    if limit is not None:
+        for row, vector in zip(rows, weights, strict=True):
+            row["outside_weight_limit"] = bool(np.abs(vector).max() > limit)
     for probe in (p for p in probes if p.representation == chosen):
         values = probe.predict(x)
         for row, value in zip(rows, values, strict=True):
@@ -305,3 +311,12 @@ def predict_checkpoints(
             if probe.kind == "regression":
                 row[f"{probe.task} ±"] = probe.error["rmse"]
     return chosen, rows
+
+
+def _report_weight_limit(folder: str | Path) -> float | None:
+    """The weight limit the report's data set had (None: none, or a report from before)."""
+    path = Path(folder) / "results.json"
+    if not path.is_file():
+        return None
+    limit = read_json(path).get("weight_limit")
+    return float(limit) if limit is not None else None
