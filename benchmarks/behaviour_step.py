@@ -53,14 +53,10 @@ def _trainer(arch, model, batch, inputs, weight, bf16):
 
 def step_ms(trainer, batch: int, steps: int) -> float:
     rows = torch.arange(batch)
-    x = trainer.train_x[:batch]
     g = torch.Generator().manual_seed(1)
 
     def step() -> None:
-        loss, _ = trainer._loss(x, g, rows=rows)
-        trainer.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        trainer.optimizer.step()
+        trainer.step(rows, g)
 
     trainer.model.train()
     step()

@@ -30,7 +30,6 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 def run_decode(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from hyperrep._errors import HyperrepError
     from hyperrep.representation import load_run
     from hyperrep.sampling import decoded_accuracy
     from hyperrep.zoo import open_zoo

@@ -130,7 +130,18 @@ class Trainer:
                          layers=self.layer_ids, ranks=self.ranks, shard=shard,
                          device=self.device, behaviour=behaviour)  # fmt: skip
 
-    # -- one epoch -----------------------------------------------------------------------
+    # -- one step, one epoch -------------------------------------------------------------
+    def step(
+        self, rows: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """One optimizer step on the training checkpoints `rows`; the loss and its terms."""
+        loss, terms = self._loss(self.train_x[rows.to(self.device)], generator, True, rows=rows)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.ranks.average_gradients(self.model.parameters())
+        self.optimizer.step()
+        return loss, terms
+
     def train_epoch(self, bar: tqdm | None = None) -> dict[str, float]:
         """One pass over the training split; returns the epoch's mean losses."""
         t = self.config.train
@@ -143,13 +154,7 @@ class Trainer:
                 continue
             for group in self.optimizer.param_groups:
                 group["lr"] = self._lr(self.epoch * self.steps_per_epoch + i)
-            loss, terms = self._loss(
-                self.train_x[idx.to(self.device)], self.generator, True, rows=idx
-            )
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.ranks.average_gradients(self.model.parameters())
-            self.optimizer.step()
+            loss, terms = self.step(idx, self.generator)
             for k, v in {"loss": float(loss.detach()), **terms}.items():
                 sums[k] = sums.get(k, 0.0) + v
             if bar is not None:
