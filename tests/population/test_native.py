@@ -6,7 +6,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hyperrep.population._native import conv_backward, conv_forward, native_available
+from hyperrep.population._native import (
+    conv_backward,
+    conv_forward,
+    flush_subnormal_native_,
+    native_available,
+)
 
 pytestmark = pytest.mark.needs_cc
 
@@ -223,3 +228,27 @@ def test_missing_compiler_is_reported(monkeypatch, tmp_path):
     with pytest.raises(NativeUnavailable, match="no-such-compiler"):
         build_library()
     assert not list(tmp_path.glob("*.so"))
+
+
+@pytest.mark.parametrize("n", [1, 15, 16, 37, 4096 + 5])
+def test_native_flush_equals_masked_fill(n):
+    native_available()  # loaded: the flush uses the kernels only once they are
+    tiny = torch.finfo(torch.float32).tiny
+    gen = torch.Generator().manual_seed(n)
+    t = torch.randn(n, generator=gen) * torch.tensor(10.0).pow(
+        torch.randint(-45, 3, (n,), generator=gen).float()
+    )
+    specials = [tiny, -tiny, tiny / 2, -tiny / 2, 1e-45, -1e-45, -0.0, math.nan, math.inf]
+    t[: min(n, len(specials))] = torch.tensor(specials[:n])
+    expected = t.clone().masked_fill_(t.abs() < tiny, 0.0)
+    assert flush_subnormal_native_(t)
+    # bit for bit, NaN included: +0 for every flushed entry, as masked_fill writes
+    assert torch.equal(t.view(torch.int32), expected.view(torch.int32))
+
+
+def test_native_flush_declines_what_it_cannot_read():
+    native_available()
+    t = torch.full((4, 4), 1e-40)
+    assert not flush_subnormal_native_(t.double())
+    assert not flush_subnormal_native_(t.T[:, :2])  # not contiguous
+    assert torch.all(t == torch.tensor(1e-40))

@@ -173,6 +173,8 @@ def _library() -> ctypes.CDLL:
     lib.conv_forward.restype = None
     lib.conv_backward.argtypes = [ptr, ptr, i32, ptr, ptr, i64] + [ptr] * 5 + [i32] * 9
     lib.conv_backward.restype = i32
+    lib.flush_subnormal.argtypes = [ptr, i64]
+    lib.flush_subnormal.restype = None
     lib.set_threads.argtypes = [i32]
     lib.has_openmp.restype = i32
     return lib
@@ -211,6 +213,18 @@ def native_available() -> bool:
                 stacklevel=2,
             )
         return False
+    return True
+
+
+def flush_subnormal_native_(t: torch.Tensor) -> bool:
+    """Zero t's subnormal entries in place on the C kernels, if they are already loaded
+    and t is a contiguous float32 CPU tensor; False (t untouched) otherwise. Never builds
+    the kernels: MLP zoos, which do not need them, keep the PyTorch path."""
+    if _library.cache_info().currsize == 0 or t.dtype != torch.float32:
+        return False
+    if t.device.type != "cpu" or not t.is_contiguous():
+        return False
+    _library().flush_subnormal(_p(t), t.numel())
     return True
 
 

@@ -437,28 +437,41 @@ static void unpool(const float *gp, const float *ap, const float *ip, float *g, 
         }
 }
 
-/* dx of input channels c0..c0+cb on lane vector `b`, from that vector's weights wv. */
+/* dx of input channels c0..c0+cb at nx adjacent input columns ix0.. of row iy, on lane
+   vector `b`, from that vector's weights wv. Each weight vector loaded serves the nx
+   columns (as in fwd_block_lanes: conv 8->6 holds 77 KB of weight vectors, read from L2);
+   a column whose gradient position ix - kx falls outside the output reads zeros. */
 INLINE void bwd_data_lanes(const float *gm, const vf *wv, float *dxm, int C, int H, int W,
-                           int O, int K, int B, int b, int c0, const int cb) {
+                           int O, int K, int B, int b, int c0, const int cb, int iy, int ix0,
+                           const int nx) {
+  static const vf zero = {};
   const int OH = H - K + 1, OW = W - K + 1, KK = K * K;
-  for (int iy = 0; iy < H; iy++) {
-    const int ky_lo = iy - OH + 1 > 0 ? iy - OH + 1 : 0, ky_hi = iy < K - 1 ? iy : K - 1;
-    for (int ix = 0; ix < W; ix++) {
-      const int kx_lo = ix - OW + 1 > 0 ? ix - OW + 1 : 0, kx_hi = ix < K - 1 ? ix : K - 1;
-      vf acc[MAXB];
-      for (int j = 0; j < cb; j++) acc[j] = (vf){};
-      for (int o = 0; o < O; o++)
-        for (int ky = ky_lo; ky <= ky_hi; ky++) {
-          const vf *wr = wv + ((size_t)(o * C + c0) * K + ky) * K;
-          for (int kx = kx_lo; kx <= kx_hi; kx++) {
-            vf v = LD(gm + ((size_t)(o * OH + iy - ky) * OW + ix - kx) * B + b);
-            for (int j = 0; j < cb; j++) acc[j] += wr[j * KK + kx] * v;
-          }
+  const int ky_lo = iy - OH + 1 > 0 ? iy - OH + 1 : 0, ky_hi = iy < K - 1 ? iy : K - 1;
+  /* kx useful to at least one of the columns */
+  const int kx_lo = ix0 - OW + 1 > 0 ? ix0 - OW + 1 : 0;
+  const int kx_hi = ix0 + nx - 1 < K - 1 ? ix0 + nx - 1 : K - 1;
+  vf acc[4][MAXB];
+  for (int h = 0; h < nx; h++)
+    for (int j = 0; j < cb; j++) acc[h][j] = (vf){};
+  for (int o = 0; o < O; o++)
+    for (int ky = ky_lo; ky <= ky_hi; ky++) {
+      const vf *wr = wv + ((size_t)(o * C + c0) * K + ky) * K;
+      const float *grow = gm + (size_t)(o * OH + iy - ky) * OW * B + b;
+      for (int kx = kx_lo; kx <= kx_hi; kx++) {
+        vf v[4];
+        for (int h = 0; h < nx; h++) {
+          const int gx = ix0 + h - kx;
+          v[h] = gx >= 0 && gx < OW ? LD(grow + (size_t)gx * B) : zero;
         }
-      for (int j = 0; j < cb; j++)
-        ST(dxm + ((size_t)((c0 + j) * H + iy) * W + ix) * B + b, acc[j]);
+        for (int j = 0; j < cb; j++) {
+          const vf wj = wr[j * KK + kx];
+          for (int h = 0; h < nx; h++) acc[h][j] += wj * v[h];
+        }
+      }
     }
-  }
+  for (int h = 0; h < nx; h++)
+    for (int j = 0; j < cb; j++)
+      ST(dxm + ((size_t)((c0 + j) * H + iy) * W + ix0 + h) * B + b, acc[h][j]);
 }
 
 /* Adds lane l of v to dst[((b + l) / bm) * stride]: a lane vector's sums, per model. */
@@ -515,9 +528,18 @@ static void bwd_group_lanes(const float *gm, const float *xm, const float *wlm, 
       const vf *wv = (const vf *)(wlm + (size_t)v * taps * LANES);
       for (int c0 = 0; c0 < C; c0 += MAXB) {
         const int n = C - c0 < MAXB ? C - c0 : MAXB;
-#define CALL(cb) bwd_data_lanes(gm, wv, dxm, C, H, W, O, K, B, b, c0, cb)
-        DISPATCH_BLOCK(CALL, n)
+        for (int iy = 0; iy < H; iy++)
+          for (int ix0 = 0; ix0 < W;) {
+            const int step = W - ix0 < LANE_COLUMNS(n) ? 1 : LANE_COLUMNS(n);
+#define CALL(cb)                                                                       \
+  if (step == 1) bwd_data_lanes(gm, wv, dxm, C, H, W, O, K, B, b, c0, cb, iy, ix0, 1);   \
+  else if (LANE_COLUMNS(cb) == 4)                                                      \
+    bwd_data_lanes(gm, wv, dxm, C, H, W, O, K, B, b, c0, cb, iy, ix0, 4);                \
+  else bwd_data_lanes(gm, wv, dxm, C, H, W, O, K, B, b, c0, cb, iy, ix0, 3)
+            DISPATCH_BLOCK(CALL, n)
 #undef CALL
+            ix0 += step;
+          }
       }
     }
     FILTER_BLOCKS(KB_LANES)
@@ -588,4 +610,20 @@ int conv_backward(const float *g, const float *a, int act, const float *idx, con
     free(scratch);
   }
   return failed;
+}
+
+/* Sets every entry of magnitude below the smallest normal float to +0 (NaN stays), in
+   place: torch's masked_fill_(t.abs() < tiny, 0) in one pass over memory. */
+void flush_subnormal(float *t, long n) {
+  const float tiny = 1.17549435e-38f;
+  long i = 0;
+  for (; i + LANES <= n; i += LANES) {
+    vf v = LD(t + i);
+    const vf a = (vf)((vi)v & 0x7fffffff);
+    ST(t + i, SELECT(a < tiny, (vf){}, v));
+  }
+  for (; i < n; i++) {
+    const float a = t[i] < 0 ? -t[i] : t[i];
+    if (a < tiny) t[i] = 0.f;
+  }
 }
