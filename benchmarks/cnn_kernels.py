@@ -5,6 +5,12 @@ share of one training step's time by operation (PyTorch profiler), all measured 
 this run, so the gap between the trainer and the matmul rate can be read off.
 
     python benchmarks/cnn_kernels.py --models 32 --batch 64
+    python benchmarks/cnn_kernels.py --models 96 --batch 10 --pytorch
+
+With --pytorch it also times a whole convolution step (forward, backward to input and
+filters) of each shape in the C kernels against PyTorch's grouped convolution in fp32
+and in bf16 (oneDNN; AMX or AVX512-BF16 where the CPU has them), next to a large bf16
+matmul: what a bf16 option through PyTorch could gain.
 """
 
 from __future__ import annotations
@@ -98,6 +104,63 @@ def kernel_rates(models: int, batch: int, peak: float) -> None:
         shape = arch.feature_shapes[i]
 
 
+def matmul_bf16_gflops(n: int = 2048) -> float:
+    """GFLOP/s of a large bf16 matmul (fp32 accumulation) in PyTorch on this CPU."""
+    a, b = torch.randn(n, n).bfloat16(), torch.randn(n, n).bfloat16()
+    return 2 * n**3 / timed(lambda: a @ b, repeats=3) / 1e9
+
+
+def pytorch_rates(models: int, batch: int, peak: float) -> None:
+    """One convolution step per shape: C kernels (fp32) vs torch grouped conv fp32 / bf16."""
+    arch = create_architecture("mnist-cnn")
+    shape = arch.input_shape
+    group = 16 // math.gcd(batch, 16)
+    rows = -(-models // group)
+    print(f"\nlarge bf16 matmul: {matmul_bf16_gflops():.1f} GFLOP/s (fp32: {peak:.1f})")
+    print(
+        f"{'layer (fwd + both bwd)':28s} {'C kernels fp32':>16s} {'torch fp32':>16s} "
+        f"{'torch bf16':>16s}"
+    )
+    for i, layer in enumerate(arch.layers):
+        if isinstance(layer, Conv2d):
+            c, h, w = shape
+            k, o = layer.kernel_size, layer.out_channels
+            after = arch.layers[i + 1] if i + 1 < len(arch.layers) else None
+            pool = after.kernel_size if isinstance(after, MaxPool2d) else 1
+            x = torch.randn(rows, c, h, w, batch * group)
+            wt = torch.randn(rows * group, o, c, k, k)
+            bias = torch.randn(rows * group, o)
+
+            def native(x=x, wt=wt, bias=bias, pool=pool):
+                out, idx, lanes = conv_forward(x, wt, bias, pool=pool, group=group)
+                g = torch.ones_like(out)
+                conv_backward(g, idx, x, wt, pool, True, group=group, lanes=lanes)
+
+            def grouped(dtype: torch.dtype, c=c, h=h, w=w, k=k, o=o, pool=pool):
+                xt = torch.randn(batch, models * c, h, w, dtype=dtype, requires_grad=True)
+                wg = torch.randn(models * o, c, k, k, dtype=dtype, requires_grad=True)
+                bg = torch.randn(models * o, dtype=dtype, requires_grad=True)
+
+                def step() -> None:
+                    y = torch.nn.functional.conv2d(xt, wg, bg, groups=models)
+                    if pool > 1:
+                        y = torch.nn.functional.max_pool2d(y, pool)
+                    torch.autograd.grad(y, (xt, wg, bg), torch.ones_like(y))
+
+                return step
+
+            flops = 3 * 2 * models * batch * o * (h - k + 1) * (w - k + 1) * c * k * k
+            times = (
+                timed(native, rounds=3),
+                timed(grouped(torch.float32), repeats=3, rounds=3),
+                timed(grouped(torch.bfloat16), repeats=3, rounds=3),
+            )
+            cells = [f"{flops / t / 1e9:6.1f} GFLOP/s" for t in times]
+            name = f"conv {c}->{o} k{k} on {h}x{w}" + (f" + pool {pool}" if pool > 1 else "")
+            print(f"{name:28s} " + " ".join(f"{cell:>16s}" for cell in cells))
+        shape = arch.feature_shapes[i]
+
+
 def step_profile(models: int, batch: int) -> None:
     arch = create_architecture("mnist-cnn")
     n = batch * 20
@@ -140,11 +203,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=32)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument(
+        "--pytorch", action="store_true", help="also time PyTorch's grouped conv, fp32 and bf16"
+    )
     args = parser.parse_args()
     peak = matmul_gflops()
     print(f"large fp32 matmul: {peak:.1f} GFLOP/s, {torch.get_num_threads()} threads\n")
     keep_freed_memory()
     kernel_rates(args.models, args.batch, peak)
+    if args.pytorch:
+        pytorch_rates(args.models, args.batch, peak)
     step_profile(args.models, args.batch)
     print(f"\nlarge fp32 matmul again: {matmul_gflops():.1f} GFLOP/s")
 
