@@ -20,6 +20,7 @@ import ctypes
 import math
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 
 import torch
 from torch.profiler import profile
@@ -66,42 +67,71 @@ def keep_freed_memory() -> None:
     libc.mallopt(m_trim_threshold, 1 << 29)
 
 
-def kernel_rates(models: int, batch: int, peak: float) -> None:
+@dataclass
+class ConvCase:
+    """One convolution of the MNIST CNN, with random inputs in the kernels' lane layout."""
+
+    name: str
+    c: int
+    h: int
+    w: int
+    k: int
+    o: int
+    pool: int
+    x: torch.Tensor  # (rows, C, H, W, batch * group)
+    wt: torch.Tensor  # (rows * group, O, C, K, K)
+    bias: torch.Tensor
+
+    def flops(self, models: int, batch: int) -> int:
+        """Multiply-adds x 2 of one forward pass over `models` x `batch` images."""
+        positions = (self.h - self.k + 1) * (self.w - self.k + 1)
+        return 2 * models * batch * self.o * positions * self.c * self.k * self.k
+
+
+def conv_cases(rows: int, group: int, batch: int) -> list[ConvCase]:
+    """The MNIST CNN's convolutions (with the pooling the kernels fuse), in order."""
     arch = create_architecture("mnist-cnn")
-    shape = arch.input_shape
-    group = 16 // math.gcd(batch, 16)  # models sharing the lanes, as lanes_forward does
-    rows = -(-models // group)
-    print(
-        f"{'layer':28s} {'forward':>16s} {'backward data':>16s} {'backward filter':>16s}"
-        f"   ({group} model(s) per lane row)"
-    )
+    shape, cases = arch.input_shape, []
     for i, layer in enumerate(arch.layers):
         if isinstance(layer, Conv2d):
             c, h, w = shape
             k, o = layer.kernel_size, layer.out_channels
             after = arch.layers[i + 1] if i + 1 < len(arch.layers) else None
             pool = after.kernel_size if isinstance(after, MaxPool2d) else 1
+            name = f"conv {c}->{o} k{k} on {h}x{w}" + (f" + pool {pool}" if pool > 1 else "")
             x = torch.randn(rows, c, h, w, batch * group)
             wt = torch.randn(rows * group, o, c, k, k)
             bias = torch.randn(rows * group, o)
-            out, idx, lanes = conv_forward(x, wt, bias, pool=pool, group=group)
-            g = torch.randn_like(out)
-            flops = 2 * rows * group * batch * o * (h - k + 1) * (w - k + 1) * c * k * k
-
-            def backward(input_grad: bool, g=g, idx=idx, x=x, wt=wt, pool=pool, lanes=lanes):
-                return conv_backward(g, idx, x, wt, pool, input_grad, group=group, lanes=lanes)
-
-            times = (
-                timed(lambda: conv_forward(x, wt, bias, pool=pool, group=group)),  # noqa: B023
-                timed(lambda: backward(True)),
-                timed(lambda: backward(False)),
-            )
-            data_time = times[1] - times[2]  # the filter gradient runs in both
-            rates = [flops / t / 1e9 for t in (times[0], data_time, times[2])]
-            cells = [f"{r:6.1f} ({100 * r / peak:3.0f}%)" for r in rates]
-            name = f"conv {c}->{o} k{k} on {h}x{w}" + (f" + pool {pool}" if pool > 1 else "")
-            print(f"{name:28s} " + " ".join(f"{cell:>16s}" for cell in cells))
+            cases.append(ConvCase(name, c, h, w, k, o, pool, x, wt, bias))
         shape = arch.feature_shapes[i]
+    return cases
+
+
+def kernel_rates(models: int, batch: int, peak: float) -> None:
+    group = 16 // math.gcd(batch, 16)  # models sharing the lanes, as lanes_forward does
+    rows = -(-models // group)
+    print(
+        f"{'layer':28s} {'forward':>16s} {'backward data':>16s} {'backward filter':>16s}"
+        f"   ({group} model(s) per lane row)"
+    )
+    for case in conv_cases(rows, group, batch):
+        x, wt, bias, pool = case.x, case.wt, case.bias, case.pool
+        out, idx, lanes = conv_forward(x, wt, bias, pool=pool, group=group)
+        g = torch.randn_like(out)
+
+        def backward(input_grad: bool, g=g, idx=idx, x=x, wt=wt, pool=pool, lanes=lanes):
+            return conv_backward(g, idx, x, wt, pool, input_grad, group=group, lanes=lanes)
+
+        times = (
+            timed(lambda: conv_forward(x, wt, bias, pool=pool, group=group)),  # noqa: B023
+            timed(lambda: backward(True)),
+            timed(lambda: backward(False)),
+        )
+        data_time = times[1] - times[2]  # the filter gradient runs in both
+        flops = case.flops(rows * group, batch)
+        rates = [flops / t / 1e9 for t in (times[0], data_time, times[2])]
+        cells = [f"{r:6.1f} ({100 * r / peak:3.0f}%)" for r in rates]
+        print(f"{case.name:28s} " + " ".join(f"{cell:>16s}" for cell in cells))
 
 
 def matmul_bf16_gflops(n: int = 2048) -> float:
@@ -112,8 +142,6 @@ def matmul_bf16_gflops(n: int = 2048) -> float:
 
 def pytorch_rates(models: int, batch: int, peak: float) -> None:
     """One convolution step per shape: C kernels (fp32) vs torch grouped conv fp32 / bf16."""
-    arch = create_architecture("mnist-cnn")
-    shape = arch.input_shape
     group = 16 // math.gcd(batch, 16)
     rows = -(-models // group)
     print(f"\nlarge bf16 matmul: {matmul_bf16_gflops():.1f} GFLOP/s (fp32: {peak:.1f})")
@@ -121,44 +149,36 @@ def pytorch_rates(models: int, batch: int, peak: float) -> None:
         f"{'layer (fwd + both bwd)':28s} {'C kernels fp32':>16s} {'torch fp32':>16s} "
         f"{'torch bf16':>16s}"
     )
-    for i, layer in enumerate(arch.layers):
-        if isinstance(layer, Conv2d):
-            c, h, w = shape
-            k, o = layer.kernel_size, layer.out_channels
-            after = arch.layers[i + 1] if i + 1 < len(arch.layers) else None
-            pool = after.kernel_size if isinstance(after, MaxPool2d) else 1
-            x = torch.randn(rows, c, h, w, batch * group)
-            wt = torch.randn(rows * group, o, c, k, k)
-            bias = torch.randn(rows * group, o)
+    for case in conv_cases(rows, group, batch):
 
-            def native(x=x, wt=wt, bias=bias, pool=pool):
-                out, idx, lanes = conv_forward(x, wt, bias, pool=pool, group=group)
-                g = torch.ones_like(out)
-                conv_backward(g, idx, x, wt, pool, True, group=group, lanes=lanes)
+        def native(case=case):
+            out, idx, lanes = conv_forward(case.x, case.wt, case.bias, pool=case.pool, group=group)
+            g = torch.ones_like(out)
+            conv_backward(g, idx, case.x, case.wt, case.pool, True, group=group, lanes=lanes)
 
-            def grouped(dtype: torch.dtype, c=c, h=h, w=w, k=k, o=o, pool=pool):
-                xt = torch.randn(batch, models * c, h, w, dtype=dtype, requires_grad=True)
-                wg = torch.randn(models * o, c, k, k, dtype=dtype, requires_grad=True)
-                bg = torch.randn(models * o, dtype=dtype, requires_grad=True)
+        def grouped(dtype: torch.dtype, case=case):
+            xt = torch.randn(batch, models * case.c, case.h, case.w, dtype=dtype)
+            wg = torch.randn(models * case.o, case.c, case.k, case.k, dtype=dtype)
+            bg = torch.randn(models * case.o, dtype=dtype)
+            for t in (xt, wg, bg):
+                t.requires_grad_(True)
 
-                def step() -> None:
-                    y = torch.nn.functional.conv2d(xt, wg, bg, groups=models)
-                    if pool > 1:
-                        y = torch.nn.functional.max_pool2d(y, pool)
-                    torch.autograd.grad(y, (xt, wg, bg), torch.ones_like(y))
+            def step() -> None:
+                y = torch.nn.functional.conv2d(xt, wg, bg, groups=models)
+                if case.pool > 1:
+                    y = torch.nn.functional.max_pool2d(y, case.pool)
+                torch.autograd.grad(y, (xt, wg, bg), torch.ones_like(y))
 
-                return step
+            return step
 
-            flops = 3 * 2 * models * batch * o * (h - k + 1) * (w - k + 1) * c * k * k
-            times = (
-                timed(native, rounds=3),
-                timed(grouped(torch.float32), repeats=3, rounds=3),
-                timed(grouped(torch.bfloat16), repeats=3, rounds=3),
-            )
-            cells = [f"{flops / t / 1e9:6.1f} GFLOP/s" for t in times]
-            name = f"conv {c}->{o} k{k} on {h}x{w}" + (f" + pool {pool}" if pool > 1 else "")
-            print(f"{name:28s} " + " ".join(f"{cell:>16s}" for cell in cells))
-        shape = arch.feature_shapes[i]
+        flops = 3 * case.flops(models, batch)
+        times = (
+            timed(native, rounds=3),
+            timed(grouped(torch.float32), repeats=3, rounds=3),
+            timed(grouped(torch.bfloat16), repeats=3, rounds=3),
+        )
+        cells = [f"{flops / t / 1e9:6.1f} GFLOP/s" for t in times]
+        print(f"{case.name:28s} " + " ".join(f"{cell:>16s}" for cell in cells))
 
 
 def step_profile(models: int, batch: int) -> None:
