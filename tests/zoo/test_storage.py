@@ -316,3 +316,32 @@ def test_first_models_of_a_growing_zoo_are_a_complete_zoo(tmp_path):
     for bad in (2, 13, 4.0):
         with pytest.raises(HyperrepError, match="must be 3..12"):
             part.first(bad)
+
+
+def test_summary_gives_last_epoch_accuracy_per_hyperparameter_value(tmp_path):
+    zoo = create_zoo(tiny_hyp(), tmp_path / "hyp", population_size=4, progress=False)
+    by = zoo.summary()["test_acc_by_hyperparameter"]
+    # independently: a loop over the healthy models' rows at the last epoch
+    rows = zoo.properties
+    last = rows[(rows["epoch"] == 3) & ~rows["diverged"]]
+    expected = {}
+    for _, row in last.iterrows():
+        for column in ("activation", "optimizer", "init", "lr", "weight_decay", "dropout"):
+            expected.setdefault(column, {}).setdefault(row[column], []).append(row["test_acc"])
+    varied = {c: v for c, v in expected.items() if len(v) > 1}
+    assert set(by.index.unique("hyperparameter")) == set(varied) and "activation" in varied
+    for column, values in varied.items():
+        for value, accs in values.items():
+            assert by.loc[(column, value), "models"] == len(accs)
+            assert by.loc[(column, value), "median"] == pytest.approx(float(np.median(accs)))
+    assert (by["epoch"] == 3).all()
+    shown = format_summary(zoo.summary())
+    assert "test accuracy at epoch 3 by hyperparameter" in shown
+    assert f"  activation    {by.loc['activation'].index[0]} " in shown
+
+
+def test_seed_zoo_summary_has_no_hyperparameter_rows(tmp_path):
+    config = create_zoo_config("tetris-seed", n_models=4, epochs=1, dataset_options=TINY)
+    zoo = create_zoo(config, tmp_path / "seed", progress=False)
+    assert zoo.summary()["test_acc_by_hyperparameter"].empty
+    assert "by hyperparameter" not in format_summary(zoo.summary())

@@ -306,6 +306,19 @@ def format_summary(summary: dict) -> str:
             row = acc.loc[e]
             cells = " / ".join(f"{100 * row[c]:5.1f}" for c in ["min", "25%", "50%", "75%", "max"])
             lines.append(f"  epoch {e:3d}  {cells}")
+    by = summary.get("test_acc_by_hyperparameter")
+    if isinstance(by, pd.DataFrame) and not by.empty:
+        lines.append(
+            f"test accuracy at epoch {int(by['epoch'].iloc[0])} by hyperparameter "
+            "(median over healthy models, models in brackets):"
+        )
+        for name in by.index.unique("hyperparameter"):
+            cells = ", ".join(
+                f"{f'{value:g}' if isinstance(value, float) else value} "
+                f"{100 * row['median']:.1f} ({int(row['models'])})"
+                for value, row in by.loc[name].iterrows()
+            )
+            lines.append(f"  {name:12s}  {cells}")
     return "\n".join(lines)
 
 

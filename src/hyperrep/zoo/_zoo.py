@@ -275,7 +275,29 @@ class Zoo:
             "diverged": int(per_model.sum()),
             "missing": int(table["missing"].sum()) if "missing" in table else 0,
             "test_acc_by_epoch": acc,
+            "test_acc_by_hyperparameter": _by_hyperparameter(healthy),
         }
+
+
+HYPERPARAMETER_COLUMNS = ("activation", "optimizer", "init", "lr", "weight_decay", "dropout")
+
+
+def _by_hyperparameter(healthy: pd.DataFrame) -> pd.DataFrame:
+    """Median test accuracy at the last epoch and model count for each value of every
+    hyperparameter the zoo varies (rows: hyperparameter, value); empty for seed zoos."""
+    if healthy.empty:
+        return pd.DataFrame()
+    last = healthy[healthy["epoch"] == healthy["epoch"].max()]
+    parts = {}
+    for column in HYPERPARAMETER_COLUMNS:
+        if column in last and last[column].nunique() > 1:
+            groups = last.groupby(column)["test_acc"]
+            parts[column] = pd.DataFrame({"median": groups.median(), "models": groups.size()})
+    if not parts:
+        return pd.DataFrame()
+    return pd.concat(parts, names=["hyperparameter", "value"]).assign(
+        epoch=int(last["epoch"].iloc[0])
+    )
 
 
 _GGAP = {
