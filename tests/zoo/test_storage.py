@@ -345,3 +345,21 @@ def test_seed_zoo_summary_has_no_hyperparameter_rows(tmp_path):
     zoo = create_zoo(config, tmp_path / "seed", progress=False)
     assert zoo.summary()["test_acc_by_hyperparameter"].empty
     assert "by hyperparameter" not in format_summary(zoo.summary())
+
+
+def test_hyperparameters_drawn_from_a_range_are_shown_in_quartile_bins():
+    from hyperrep.zoo._zoo import _by_hyperparameter
+
+    rng = np.random.default_rng(0)
+    lr = 10 ** rng.uniform(-4, -2, 40)
+    table = pd.DataFrame(
+        {"epoch": 5, "lr": lr, "optimizer": ["adam"] * 20 + ["sgd"] * 20, "test_acc": lr * 10}
+    )
+    by = _by_hyperparameter(table)
+    assert list(by.loc["optimizer"].index) == ["adam", "sgd"]
+    bins = by.loc["lr"]
+    assert len(bins) == 4 and bins["models"].sum() == 40  # not 40 one-model rows
+    # accuracy rises with lr here, so the bins' medians do too
+    starts = [float(label.strip("[]").split(", ")[0]) for label in bins.index]
+    assert starts == sorted(starts)  # listed in the ranges' order
+    assert bins["median"].is_monotonic_increasing

@@ -280,6 +280,7 @@ class Zoo:
 
 
 HYPERPARAMETER_COLUMNS = ("activation", "optimizer", "init", "lr", "weight_decay", "dropout")
+MAX_LEVELS = 12  # more distinct values than this: a range, shown in quartile bins
 
 
 def _by_hyperparameter(healthy: pd.DataFrame) -> pd.DataFrame:
@@ -290,9 +291,16 @@ def _by_hyperparameter(healthy: pd.DataFrame) -> pd.DataFrame:
     last = healthy[healthy["epoch"] == healthy["epoch"].max()]
     parts = {}
     for column in HYPERPARAMETER_COLUMNS:
-        if column in last and last[column].nunique() > 1:
-            groups = last.groupby(column)["test_acc"]
-            parts[column] = pd.DataFrame({"median": groups.median(), "models": groups.size()})
+        if column not in last or last[column].nunique() < 2:
+            continue
+        values = last[column]
+        if values.nunique() > MAX_LEVELS and pd.api.types.is_numeric_dtype(values):
+            # drawn from a range (imported zoos): quartile bins, labelled by their range
+            bins = pd.qcut(values, 4, duplicates="drop")
+            labels = [f"[{b.left:.3g}, {b.right:.3g}]" for b in bins.cat.categories]
+            values = bins.cat.rename_categories(labels)  # ordered as the ranges are
+        groups = last["test_acc"].groupby(values, observed=True)
+        parts[column] = pd.DataFrame({"median": groups.median(), "models": groups.size()})
     if not parts:
         return pd.DataFrame()
     return pd.concat(parts, names=["hyperparameter", "value"]).assign(
