@@ -112,6 +112,8 @@ def _accuracy_over_epochs(ax, name: str, table: pd.DataFrame) -> None:
     shown = epochs[::step]
     data = [100 * table.loc[table["epoch"] == e, "test_acc"].to_numpy() for e in shown]
     ax.boxplot(data, positions=shown, widths=0.6 * step, showfliers=False)
+    ticks = shown[:: max(1, len(shown) // 8)]  # a label per box overlaps at 25 boxes
+    ax.set_xticks(ticks, [str(e) for e in ticks])
     ax.set(xlabel="epoch", ylabel="test accuracy (%)", title=f"{name}: accuracy over epochs")
     ax.grid(alpha=0.3)
 
