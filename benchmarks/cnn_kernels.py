@@ -88,6 +88,12 @@ class ConvCase:
         return 2 * models * batch * self.o * positions * self.c * self.k * self.k
 
 
+def lane_layout(models: int, batch: int) -> tuple[int, int]:
+    """(models sharing a lane row, lane rows) for `models` x `batch`, as lanes_forward does."""
+    group = 16 // math.gcd(batch, 16)
+    return group, -(-models // group)
+
+
 def conv_cases(rows: int, group: int, batch: int) -> list[ConvCase]:
     """The MNIST CNN's convolutions (with the pooling the kernels fuse), in order."""
     arch = create_architecture("mnist-cnn")
@@ -108,8 +114,7 @@ def conv_cases(rows: int, group: int, batch: int) -> list[ConvCase]:
 
 
 def kernel_rates(models: int, batch: int, peak: float) -> None:
-    group = 16 // math.gcd(batch, 16)  # models sharing the lanes, as lanes_forward does
-    rows = -(-models // group)
+    group, rows = lane_layout(models, batch)
     print(
         f"{'layer':28s} {'forward':>16s} {'backward data':>16s} {'backward filter':>16s}"
         f"   ({group} model(s) per lane row)"
@@ -142,8 +147,7 @@ def matmul_bf16_gflops(n: int = 2048) -> float:
 
 def pytorch_rates(models: int, batch: int, peak: float) -> None:
     """One convolution step per shape: C kernels (fp32) vs torch grouped conv fp32 / bf16."""
-    group = 16 // math.gcd(batch, 16)
-    rows = -(-models // group)
+    group, rows = lane_layout(models, batch)
     print(f"\nlarge bf16 matmul: {matmul_bf16_gflops():.1f} GFLOP/s (fp32: {peak:.1f})")
     print(
         f"{'layer (fwd + both bwd)':28s} {'C kernels fp32':>16s} {'torch fp32':>16s} "
