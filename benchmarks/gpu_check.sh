@@ -61,6 +61,10 @@ for dev in cpu "$DEVICE"; do
         --out "$WORK/zoo-$dev" --quiet)
     say "mnist-seed $cnns models x 1 epoch on $dev: $t s"
 done
+t=$(seconds hyperrep zoo create mnist-seed --models "$cnns" --epochs 1 --train-subset \
+    "$SUBSET" --test-subset 2000 --data-dir "$DATA_DIR/mnist" --device "$DEVICE" \
+    --precision bf16 --out "$WORK/zoo-$DEVICE-bf16" --quiet)
+say "mnist-seed $cnns models x 1 epoch on $DEVICE, --precision bf16: $t s"
 
 say "== cpu == $DEVICE: a zoo with dropout, 8 models x 1 epoch"
 "$PYTHON" - "$DATA_DIR/mnist" "$DEVICE" "$WORK" <<'PY' 2>>"$LOG" | tee -a "$SUMMARY"

@@ -50,7 +50,7 @@ def test_gpu_check_dry_run(tmp_path, idx_data):
     )
     summary = (tmp_path / "check" / "summary.txt").read_text()
     assert summary in out or summary.splitlines()[0] in out
-    for line in ("agreement", "speed-up", "on cpu:", "max |w_cpu - w_cpu| 0.00e+00"):
+    for line in ("agreement", "speed-up", "on cpu:", "max |w_cpu - w_cpu| 0.00e+00", "bf16: "):
         assert line in summary, summary
     assert (tmp_path / "check" / "check.tar.gz").is_file()
 

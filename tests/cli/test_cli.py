@@ -4,6 +4,7 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from hyperrep.cli.main import main
@@ -78,6 +79,26 @@ def test_small_mnist_zoos_from_local_files(tmp_path, idx_data, preset):
     assert table["test_acc"].between(0, 1).all()
     if preset != "mnist-seed":
         assert table["activation"].nunique() > 1  # several populations were trained
+
+
+def test_a_bf16_zoo_starts_where_fp32_does_and_trains_apart(tmp_path, idx_data, capsys):
+    def create(precision):
+        out = tmp_path / precision
+        args = ["zoo", "create", "mnist-seed", "--out", str(out), "--models", "3"]
+        args += ["--epochs", "1", "--train-subset", "100", "--test-subset", "64"]
+        args += ["--quiet", "--data-dir", str(idx_data / "mnist"), "--precision", precision]
+        assert main(args) == 0
+        return open_zoo(out)
+
+    fp32, bf16 = create("fp32"), create("bf16")
+    assert (fp32.config.precision, bf16.config.precision) == ("fp32", "bf16")
+    np.testing.assert_array_equal(bf16.weights[:, 0], fp32.weights[:, 0])  # same inits
+    moved = np.abs(fp32.weights[:, 1] - fp32.weights[:, 0]).max()
+    apart = np.abs(bf16.weights[:, 1] - fp32.weights[:, 1]).max()
+    assert 0 < apart < moved
+    capsys.readouterr()
+    assert main(["zoo", "info", str(tmp_path / "bf16")]) == 0
+    assert "bf16 training steps" in capsys.readouterr().out
 
 
 def _subprocess(*args):

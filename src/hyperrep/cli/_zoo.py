@@ -52,6 +52,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "(default on: up to 9x faster, docs/zoo.md; off: zoos of format 4 "
         "and earlier)",
     )
+    create.add_argument(
+        "--precision",
+        choices=["fp32", "bf16"],
+        help="arithmetic of the training steps (default fp32, the authors'; bf16: "
+        "CNNs only, bfloat16 convolutions and products on fp32 master weights, a "
+        "deviation, docs/zoo.md)",
+    )
     create.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     create.add_argument("--data-dir", type=Path, help="folder with MNIST / Fashion-MNIST IDX files")
     create.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -158,6 +165,7 @@ def run_create(args: argparse.Namespace) -> int:
         train_metrics=args.train_metrics,
         model_order=args.model_order,
         flush_subnormals=None if args.flush_subnormals is None else args.flush_subnormals == "on",
+        precision=args.precision,
     )
     try:
         zoo = create_zoo(

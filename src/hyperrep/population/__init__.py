@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     )
     from hyperrep.population._optim import OPTIMIZERS
     from hyperrep.population._reference import evaluate_single, train_single
-    from hyperrep.population._spec import TRAIN_METRICS, ModelSpec
+    from hyperrep.population._spec import PRECISIONS, TRAIN_METRICS, ModelSpec, check_precision
     from hyperrep.population._trainer import (
         PopulationTrainer,
         default_population_size,

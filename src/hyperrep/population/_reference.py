@@ -20,7 +20,7 @@ from hyperrep.population._rng import (
     epoch_order,
     model_generator,
 )
-from hyperrep.population._spec import ModelSpec
+from hyperrep.population._spec import ModelSpec, check_precision
 from hyperrep.population._trainer import EVAL_BATCH
 
 
@@ -55,6 +55,7 @@ def train_single(
     initial: torch.Tensor | None = None,
     train_metrics: str = "running",
     flush_subnormals: bool = True,
+    precision: str = "fp32",
 ) -> Iterator[EpochRecord]:
     """Train one model with torch.nn and torch.optim; yield a record per epoch 0..epochs.
 
@@ -63,8 +64,11 @@ def train_single(
     them: "running" sums loss * batch size and correct predictions over the epoch's
     batches in train mode, before each step, as the authors' `def_net.py` does.
     `flush_subnormals` zeroes subnormal weights and optimizer moments after each step, as
-    the population trainer does (`flush_subnormal_`).
+    the population trainer does (`flush_subnormal_`). `precision` "bf16" runs each
+    step's forward and backward pass under `torch.autocast` in bfloat16, as the
+    population trainer does.
     """
+    check_precision(precision, arch.convolutional)
     if train_metrics not in ("running", "full"):
         raise ValueError(f"train_metrics must be running or full, got {train_metrics!r}")
     model = to_module(
@@ -97,6 +101,7 @@ def train_single(
         )
     order_gen = model_generator(spec.seed, ORDER_STREAM)
     diverged = False
+    device, bf16 = data.x_train.device, precision == "bf16"
 
     def record(epoch: int, running: tuple[float, int, int] | None = None) -> EpochRecord:
         nonlocal diverged
@@ -130,7 +135,8 @@ def train_single(
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
             opt.zero_grad()
-            logits = model(data.x_train[idx])
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                logits = model(data.x_train[idx]).float()
             loss = F.cross_entropy(logits, data.y_train[idx])
             loss.backward()
             loss_sum += float(loss.detach()) * len(idx)

@@ -7,6 +7,19 @@ from dataclasses import dataclass
 # how a record's train loss / accuracy are measured: the epoch's running mean, or a full
 # pass over the training set after the epoch
 TRAIN_METRICS = ("running", "full")
+# the arithmetic of a training step: fp32 throughout, or bf16 matrix products and
+# convolutions (torch.autocast) on fp32 master weights, gradients and optimizer moments
+PRECISIONS = ("fp32", "bf16")
+
+
+def check_precision(precision: str, convolutional: bool) -> None:
+    """Raise a one-line error unless `precision` is known and fits the architecture."""
+    from hyperrep._errors import HyperrepError
+
+    if precision not in PRECISIONS:
+        raise HyperrepError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "bf16" and not convolutional:
+        raise HyperrepError("precision bf16 is for CNN zoos; MLP zoos train in fp32")
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from hyperrep.population._rng import (
     epoch_order,
     model_generator,
 )
-from hyperrep.population._spec import TRAIN_METRICS, ModelSpec
+from hyperrep.population._spec import TRAIN_METRICS, ModelSpec, check_precision
 
 _EVAL_BUDGET = 1 << 22  # activation elements per evaluation batch (cache-sized)
 _CUDA_EVAL_BUDGET = 1 << 28  # on a GPU: large batches, few launches (1 GiB of fp32)
@@ -162,7 +162,9 @@ class PopulationTrainer:
         train_metrics: str = "running",
         *,
         flush_subnormals: bool = True,
+        precision: str = "fp32",
     ) -> None:
+        check_precision(precision, arch.convolutional)
         groups = {spec.group for spec in models}
         if len(groups) != 1:
             raise HyperrepError(
@@ -174,6 +176,7 @@ class PopulationTrainer:
             )
         self.arch, self.data, self.batch_size = arch, data, batch_size
         self.train_metrics = train_metrics
+        self.precision = precision
         self._running: Tally | None = None  # this epoch's training batches, if "running"
         self.activation, optimizer = models[0].group
         self.dense = is_dense(arch)
@@ -245,17 +248,20 @@ class PopulationTrainer:
                 self.dropout_generators,
             )
             return flatten_params(self.arch, grads)
-        logits = population_forward(
-            self.arch,
-            self.activation,
-            self.params,
-            xb,
-            dropout=dropout,
-            dropout_generators=self.dropout_generators,
-        )
+        bf16 = self.precision == "bf16"
+        with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = population_forward(
+                self.arch,
+                self.activation,
+                self.params,
+                xb,
+                dropout=dropout,
+                dropout_generators=self.dropout_generators,
+                differentiable=bf16,
+            )
         if running is not None:
-            running.add(logits.detach(), labels, confusion=False)
-        dlogits = cross_entropy_grad(logits.detach(), labels)
+            running.add(logits.detach().float(), labels, confusion=False)
+        dlogits = cross_entropy_grad(logits.detach().float(), labels).to(logits.dtype)
         return torch.autograd.grad(logits, self.flat, grad_outputs=dlogits)[0]
 
     def record(self) -> EpochRecord:
@@ -309,10 +315,17 @@ def train_population(
     *,
     train_metrics: str = "running",
     flush_subnormals: bool = True,
+    precision: str = "fp32",
 ) -> Iterator[EpochRecord]:
     """Train models that share activation and optimizer; yield a record per epoch 0..epochs."""
     trainer = PopulationTrainer(
-        arch, models, data, batch_size, train_metrics, flush_subnormals=flush_subnormals
+        arch,
+        models,
+        data,
+        batch_size,
+        train_metrics,
+        flush_subnormals=flush_subnormals,
+        precision=precision,
     )
     yield trainer.record()
     while trainer.epoch < epochs:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from hyperrep._errors import HyperrepError
-from hyperrep.population import TRAIN_METRICS, ModelSpec, check_init
+from hyperrep.population import TRAIN_METRICS, ModelSpec, check_init, check_precision
 from hyperrep.zoo._order import balanced_order
 
 GRID_KEYS = ("init", "optimizer", "activation", "lr", "weight_decay", "dropout")
@@ -41,6 +41,9 @@ class ZooConfig:
     in its natural order, and a subset a random draw with seed 0, which cannot grow.
     `flush_subnormals` zeroes subnormal weights and optimizer moments after every step
     (`hyperrep.population`; zoos of format 4 and earlier were trained without it).
+    `precision` is the arithmetic of the training steps: "fp32" (the authors', and every
+    zoo of format 5 and earlier) or "bf16" (CNNs: bfloat16 products on fp32 master
+    weights, docs/zoo.md "bf16").
     `source` marks a zoo imported from another format (`init_scheme` "imported": the init
     names are the source's own); such a zoo is read, never trained or grown.
     """
@@ -64,6 +67,7 @@ class ZooConfig:
     holdout_seed: int = 42
     model_order: str = "balanced"
     flush_subnormals: bool = True
+    precision: str = "fp32"
     source: str | None = None  # imported zoos: where from (they are read, never trained)
 
     def __post_init__(self) -> None:
@@ -78,6 +82,10 @@ class ZooConfig:
             raise HyperrepError(
                 f"model_order must be one of {', '.join(MODEL_ORDERS)}, got {self.model_order!r}"
             )
+        if self.precision != "fp32":
+            from hyperrep.arch import create_architecture
+
+            check_precision(self.precision, create_architecture(self.architecture).convolutional)
         if self.holdout < 0:
             raise HyperrepError(f"holdout must be >= 0, got {self.holdout}")
         missing = [k for k in GRID_KEYS if k not in self.grid]

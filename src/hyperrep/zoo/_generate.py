@@ -106,7 +106,7 @@ def zoo_trainer(
     config: ZooConfig, arch: Architecture, specs: Sequence[ModelSpec], data: TrainData
 ) -> PopulationTrainer:
     """A population of `specs` trained with the zoo's recipe: its batch size, train
-    metrics and subnormal flush."""
+    metrics, subnormal flush and precision."""
     return PopulationTrainer(
         arch,
         specs,
@@ -114,6 +114,7 @@ def zoo_trainer(
         config.batch_size,
         config.train_metrics,
         flush_subnormals=config.flush_subnormals,
+        precision=config.precision,
     )
 
 

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from hyperrep._errors import HyperrepError
 from hyperrep._io import atomic_path, reserve_space
 from hyperrep.arch import Architecture
-from hyperrep.population import EpochRecord, ModelSpec, PopulationTrainer, TrainData
+from hyperrep.population import EpochRecord, ModelSpec, TrainData
 from hyperrep.zoo._config import ZooConfig
 from hyperrep.zoo._integrity import check_weights_file
 from hyperrep.zoo._storage import (
@@ -120,7 +120,7 @@ def _train_task(
 ) -> ChunkResult:
     """Train one population (runs in a Ray worker); reports each saved epoch to the
     `progress` actor."""
-    from hyperrep.zoo._generate import train_chunk
+    from hyperrep.zoo._generate import train_chunk, zoo_trainer
 
     fail_at = _planned_failure(chunk)
     if fail_at == -1:
@@ -131,15 +131,8 @@ def _train_task(
     rows = meta["chunks"][chunk]
     config = meta["config"]
     arch = Architecture.from_dict(meta["architecture"])
-    flush = ZooConfig.from_dict(config).flush_subnormals  # format 4 and earlier: False
-    trainer = PopulationTrainer(
-        arch,
-        specs,
-        _to_device(data, device),
-        config["batch_size"],
-        config["train_metrics"],
-        flush_subnormals=flush,
-    )
+    # from_dict: a zoo of an older format trains with that format's defaults
+    trainer = zoo_trainer(ZooConfig.from_dict(config), arch, specs, _to_device(data, device))
     shape = (len(rows), config["epochs"] + 1, arch.n_params)
     writer = _ChunkWriter(zoo if shared else None, chunk, rows, shape)
     resumed = shared and state_path(zoo, chunk).is_file()  # after the writer's clean-up

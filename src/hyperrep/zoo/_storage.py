@@ -51,7 +51,9 @@ FORMAT = "hyperrep-zoo"
 # 2: config has init_scheme, train_metrics, holdout (1 reads as fan-in/full/0);
 # 3: config has source (imported zoos; older zoos read as None)
 # 4: config has model_order (older grid zoos read as "grid", see ZooConfig.from_dict)
-FORMAT_VERSION = 5
+# 5: config has flush_subnormals (older zoos read as False)
+# 6: config has precision (older zoos read as "fp32")
+FORMAT_VERSION = 6
 META_FILE = "zoo.json"
 WEIGHTS_FILE = "weights.npy"
 PROPERTIES_DIR = "properties"

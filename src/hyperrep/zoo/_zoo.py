@@ -245,7 +245,8 @@ class Zoo:
             data += " " + ", ".join(f"{k}={v}" for k, v in c.dataset_options.items())
         if c.source is not None:
             return f"imported from {c.source} ({c.dataset})"
-        return f"batch {c.batch_size} on {data}; init scheme {c.init_scheme}"
+        line = f"batch {c.batch_size} on {data}; init scheme {c.init_scheme}"
+        return line + ("; bf16 training steps" if c.precision == "bf16" else "")
 
     def load_weights(self, table: pd.DataFrame) -> np.ndarray:
         """Weights (rows, n_params) of the checkpoints listed in `table`, read on demand."""
