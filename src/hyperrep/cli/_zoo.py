@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from hyperrep._errors import HyperrepError
@@ -167,6 +168,12 @@ def run_create(args: argparse.Namespace) -> int:
         flush_subnormals=None if args.flush_subnormals is None else args.flush_subnormals == "on",
         precision=args.precision,
     )
+    if config.precision == "bf16" and args.device == "cpu":
+        print(
+            "note: bf16 steps run on PyTorch operations, not the C kernels; on a CPU "
+            "they are about 8x slower than fp32 (docs/zoo.md)",
+            file=sys.stderr,
+        )
     try:
         zoo = create_zoo(
             config,
