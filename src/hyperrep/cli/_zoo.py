@@ -171,7 +171,7 @@ def run_create(args: argparse.Namespace) -> int:
     if config.precision == "bf16" and args.device == "cpu":
         print(
             "note: bf16 steps run on PyTorch operations, not the C kernels; on a CPU "
-            "they are about 8x slower than fp32 (docs/zoo.md)",
+            "they are 4-8x slower than fp32 (docs/zoo.md)",
             file=sys.stderr,
         )
     try:

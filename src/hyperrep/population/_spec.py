@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hyperrep._errors import HyperrepError
+
 # how a record's train loss / accuracy are measured: the epoch's running mean, or a full
 # pass over the training set after the epoch
 TRAIN_METRICS = ("running", "full")
@@ -14,8 +16,6 @@ PRECISIONS = ("fp32", "bf16")
 
 def check_precision(precision: str, convolutional: bool) -> None:
     """Raise a one-line error unless `precision` is known and fits the architecture."""
-    from hyperrep._errors import HyperrepError
-
     if precision not in PRECISIONS:
         raise HyperrepError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision == "bf16" and not convolutional:
