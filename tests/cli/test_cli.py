@@ -97,7 +97,7 @@ def test_a_bf16_zoo_starts_where_fp32_does_and_trains_apart(tmp_path, idx_data, 
     apart = np.abs(bf16.weights[:, 1] - fp32.weights[:, 1]).max()
     assert 0 < apart < moved
     assert (
-        "about 8x slower than fp32" in capsys.readouterr().err
+        "4-8x slower than fp32" in capsys.readouterr().err
     )  # the bf16 build says what it costs here
     assert main(["zoo", "info", str(tmp_path / "bf16")]) == 0
     assert "bf16 training steps" in capsys.readouterr().out
