@@ -283,8 +283,12 @@ def test_cnn_bf16_gradient_equals_an_autocast_module(mnist, activation):
     from hyperrep.arch import to_module, vector_to_state_dict
 
     arch, data = mnist
-    specs = _specs([(3, "kaiming_normal", "adam", activation, 1e-3, 0.0, 0.0)] * 2)
-    specs[1] = ModelSpec(1, 4, "xavier_uniform", "adam", activation, 1e-3, 0.0, 0.0)
+    specs = _specs(
+        [
+            (3, "kaiming_normal", "adam", activation, 1e-3, 0.0, 0.0),
+            (4, "xavier_uniform", "adam", activation, 1e-3, 0.0, 0.0),
+        ]
+    )
     x = data.x_train[:40].expand(2, 40, 1, 28, 28).contiguous()
     y = data.y_train[:40].expand(2, 40)
     bf16 = population.PopulationTrainer(arch, specs, data, 40, precision="bf16")
