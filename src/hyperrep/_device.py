@@ -18,3 +18,11 @@ def check_device(device: str) -> str:
     if parsed.type not in ("cpu", "cuda"):
         raise HyperrepError(f"device {device!r} is not supported; use cpu or cuda")
     return device
+
+
+def exact_fp32(device: str) -> None:
+    """On CUDA, turn off TensorFloat-32 in convolutions and matrix products (cuDNN uses it
+    for convolutions by default), so fp32 training steps are fp32 as on the CPU."""
+    if torch.device(device).type == "cuda":
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False

@@ -206,3 +206,25 @@ def test_samples_fine_tune_on_another_zoo_of_their_architecture(
     assert main(["sample", str(run_folder), str(tiny_zoo.path), "--out", str(tmp_path / "x"),
                  "--finetune-on", str(other.path)]) == 2  # fmt: skip
     assert "--finetune-on needs --finetune" in capsys.readouterr().err
+
+
+def test_finetune_device_is_checked_before_training(run_folder, tiny_zoo, tmp_path, capsys):
+    """`sample --finetune E --device D` trains where D says; a device PyTorch does not
+    know is refused in one line before anything is sampled or written."""
+    samples = sample_models(load_run(run_folder), tiny_zoo, 2, method="kde", seed=3)
+    cpu = finetune_samples_on(samples, tiny_zoo, "cpu")
+    assert cpu.shape == (2, 2)
+    np.testing.assert_array_equal(cpu, finetune_samples_on(samples, tiny_zoo, "cpu"))
+    out = tmp_path / "bad-device"
+    args = ("--n", "2", "--finetune", "1", "--device", "tpu")
+    assert _sample(run_folder, tiny_zoo, out, *args) == 2
+    err = capsys.readouterr().err
+    assert "device 'tpu' is not supported" in err or "unknown device 'tpu'" in err, err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def finetune_samples_on(samples, zoo, device):
+    from hyperrep.sampling import finetune_samples
+
+    return finetune_samples(samples, zoo, 1, device=device)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
 
 
@@ -115,6 +116,9 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
         "the same architecture, e.g. FASHION-SEED for samples of MNIST-SEED); its own "
         "models are the baseline",
     )
+    sample.add_argument(
+        "--device", default="cpu", help="where --finetune trains: cpu or cuda (default cpu)"
+    )
     sample.set_defaults(run=run_sample)
 
 
@@ -130,6 +134,8 @@ def run_sample(args: argparse.Namespace) -> int:
         save_samples,
     )
     from hyperrep.zoo import open_zoo
+
+    check_device(args.device)  # before anything is sampled or written
 
     run, zoo = load_run(args.run_folder), open_zoo(args.zoo)
     samples = sample_models(
@@ -153,7 +159,7 @@ def run_sample(args: argparse.Namespace) -> int:
             raise HyperrepError(f"{args.finetune_on} holds another architecture than {args.zoo}")
     if args.finetune is not None:
         samples.finetuned_acc = finetune_samples(
-            samples, target, args.finetune, data_dir=args.data_dir
+            samples, target, args.finetune, data_dir=args.data_dir, device=args.device
         )
         samples.meta["finetuned_on"] = {"zoo": str(target.path), "preset": target.config.preset}
     samples.diversity = sample_diversity(

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
+from hyperrep._device import exact_fp32
 from hyperrep._errors import HyperrepError
 from hyperrep.arch import (
     Architecture,
@@ -181,6 +182,7 @@ class PopulationTrainer:
         self.activation, optimizer = models[0].group
         self.dense = is_dense(arch)
         device = data.x_train.device
+        exact_fp32(str(device))  # fp32 steps stay fp32 on a GPU (no TensorFloat-32)
         inits = [
             init_params(arch, s.init, model_generator(s.seed, INIT_STREAM), scheme=s.init_scheme)
             for s in models

@@ -28,7 +28,9 @@ def nearest_distances(
     best = torch.full((len(q),), float("inf"), dtype=torch.float64)
     for start in range(0, len(points), chunk):
         p = torch.from_numpy(np.ascontiguousarray(points[start : start + chunk], np.float64))
-        d = torch.cdist(q, p)
+        # differences, not |q|^2 + |p|^2 - 2 q.p: that form leaves a rounding residue
+        # whose square root is ~1e-7 for a copy (seen on one machine, not another)
+        d = torch.cdist(q, p, compute_mode="donot_use_mm_for_euclid_dist")
         if query_groups is not None and point_groups is not None:
             same = query_groups[:, None] == point_groups[None, start : start + chunk]
             d[torch.from_numpy(same)] = float("inf")

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
 from hyperrep.population import ModelSpec
 from hyperrep.sampling._sample import Samples
@@ -33,12 +34,18 @@ def finetune_specs(zoo: Zoo, n: int, activation: str) -> list[ModelSpec]:
 
 
 def finetune_samples(
-    samples: Samples, zoo: Zoo, epochs: int, *, data_dir: str | Path | None = None
+    samples: Samples,
+    zoo: Zoo,
+    epochs: int,
+    *,
+    data_dir: str | Path | None = None,
+    device: str = "cpu",
 ) -> np.ndarray:
     """Test accuracy (samples, epochs + 1) of the samples trained `epochs` epochs from
     their decoded weights with `zoo`'s recipe and data (epoch 0: as sampled). `zoo` may be
     another zoo of the samples' architecture than the one they were drawn from: transfer,
-    e.g. MNIST samples fine-tuned on a Fashion-MNIST zoo's task."""
+    e.g. MNIST samples fine-tuned on a Fashion-MNIST zoo's task. `device`: where they
+    train (cpu or cuda)."""
     if epochs < 1:
         raise HyperrepError(f"--finetune must be >= 1 epochs, got {epochs}")
     arch, config = zoo.architecture, zoo.config
@@ -48,10 +55,10 @@ def finetune_samples(
             f"{arch.name} has {arch.n_params}"
         )
     specs = finetune_specs(zoo, len(samples.weights), samples.activation)
-    data = load_zoo_data(config, arch, data_dir, "cpu")
+    data = load_zoo_data(config, arch, data_dir, check_device(device))
     trainer = zoo_trainer(config, arch, specs, data)
     with torch.no_grad():
-        trainer.flat.copy_(torch.from_numpy(samples.weights))
+        trainer.flat.copy_(torch.from_numpy(samples.weights).to(trainer.flat.device))
     accuracy = [trainer.record().test_acc]
     for _ in range(epochs):
         trainer.train_epoch()
