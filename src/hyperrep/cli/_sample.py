@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
 
 
@@ -125,6 +124,7 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
 def run_sample(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from hyperrep._device import check_device
     from hyperrep.representation import load_run
     from hyperrep.sampling import (
         evaluate_samples,
