@@ -16,6 +16,7 @@
 #   RUN_EPOCHS   epochs of each representation run (default 60, the CNN recipe's)
 #   FINETUNE     fine-tuning epochs of the samples (default 5)
 #   N_SAMPLES    samples per method (default 100)
+#   TRANSFER     1 (default): build FASHION-SEED too and fine-tune samples on it; 0: not
 #   PROBE_SPEED  1 (default): also time one epoch of a HYP_MODELS-model MNIST-HYP zoo (default
 #                288) on 5,000 images, the speed a HYP zoo builds at on this device
 #   DEADLINE     seconds after which running steps are stopped (default 500)
@@ -31,6 +32,7 @@ MODELS=${MODELS:-288}
 RUN_EPOCHS=${RUN_EPOCHS:-60}
 FINETUNE=${FINETUNE:-5}
 N_SAMPLES=${N_SAMPLES:-100}
+TRANSFER=${TRANSFER:-1}
 PROBE_SPEED=${PROBE_SPEED:-1}
 HYP_MODELS=${HYP_MODELS:-288}
 DEADLINE=${DEADLINE:-500}
@@ -87,8 +89,10 @@ pids=()
 bg() { "$@" & pids+=($!); }
 bg step zoo-mnist hyperrep --threads 2 zoo create mnist-seed --models "$MODELS" \
     --device "$DEVICE" --data-dir "$DATA_DIR" --out "$Z"
-bg step zoo-fashion hyperrep --threads 2 zoo create fashion-seed --models "$MODELS" \
-    --device "$DEVICE" --data-dir "$DATA_DIR" --out "$F"
+if [[ $TRANSFER == 1 ]]; then
+    bg step zoo-fashion hyperrep --threads 2 zoo create fashion-seed --models "$MODELS" \
+        --device "$DEVICE" --data-dir "$DATA_DIR" --out "$F"
+fi
 if [[ $PROBE_SPEED == 1 ]]; then
     bg step hyp-speed hyperrep --threads 2 zoo create mnist-hyp-5-rand-seed --models "$HYP_MODELS" \
         --epochs 1 --train-subset 5000 --test-subset 1000 --device "$DEVICE" \

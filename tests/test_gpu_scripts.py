@@ -70,3 +70,41 @@ def test_gpu_table6_dry_run(tmp_path, idx_data):
     assert "Table 6 on cpu: 12 models per zoo" in summary and "Acc" in summary
     assert "trained on MNIST, tested on FASHION" in summary
     assert "results in" in out and (tmp_path / "t6" / "results.tar.gz").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_gpu_generate_dry_run(tmp_path, idx_data):
+    """Every step of the issue-33 pipeline runs and is packed, the transfer included."""
+    out = _run(
+        "gpu_generate.sh",
+        tmp_path / "gen",
+        idx_data,
+        MODELS="10",
+        RUN_EPOCHS="1",
+        FINETUNE="1",
+        N_SAMPLES="4",
+        HYP_MODELS="4",
+        DEADLINE="800",
+    )
+    summary = (tmp_path / "gen" / "summary.txt").read_text()
+    assert "FAILED" not in summary, summary
+    for step in ("zoo-mnist", "zoo-fashion", "run-w0", "run-w30", "decode-w30", "kde30-w30",
+                 "bkde30", "transfer-w30", "report", "hyp-speed", "cpu-vs-device"):  # fmt: skip
+        assert f"\n{step}: " in summary, step
+    assert "largest weight difference 0.00e+00" in summary  # cpu against cpu
+    assert "samples fine-tuned (median)" in summary and "packed at" in out
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_gpu_step_profile_dry_run(idx_data):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gpu_step_profile.py"), "--device", "cpu",
+         "--data-dir", str(idx_data / "mnist"), "--models", "4", "--images", "40"],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    for line in ("cudnn.benchmark True", "TF32 on", "TF32 off", "im2col+bmm", "per-model loop"):
+        assert line in done.stdout, done.stdout
