@@ -111,16 +111,20 @@ def main() -> None:
     trainer_module.exact_fp32 = exact
     ms, trainer, pop = step_ms("mnist-seed", args.models, args.images, args.data_dir, dev)
     print(f"mnist-seed {pop} models, TF32 off (the zoo's): {ms:.2f} ms/step")
-    if dev.startswith("cuda"):
-        from torch.profiler import ProfilerActivity, profile
+    from torch.profiler import ProfilerActivity, profile
 
-        activities = [ProfilerActivity.CPU, ProfilerActivity.CUDA]
-        with profile(activities=activities) as prof:
-            trainer.train_epoch()
-            _sync(dev)
-        table = prof.key_averages()
+    cuda = dev.startswith("cuda")
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        trainer.train_epoch()
+        _sync(dev)
+    table = prof.key_averages()
+    steps = -(-args.images // 10)
+    ops = sum(e.count for e in table if e.key.startswith("aten::"))
+    print(f"aten operations per step: {ops / steps:.0f}")
+    if cuda:
         print(table.table(sort_by="self_cuda_time_total", row_limit=15))
-        print(table.table(sort_by="self_cpu_time_total", row_limit=15))
+    print(table.table(sort_by="self_cpu_time_total", row_limit=15))
     # the zoo's three convolutions at batch 10 (MNIST CNN: 1->8 k5 on 28, 8->6 k5 on 12,
     # 6->4 k2 on 4)
     for c_in, c_out, k, size in ((1, 8, 5, 28), (8, 6, 5, 12), (6, 4, 2, 4)):

@@ -16,8 +16,10 @@
 #   DEVICE        cuda (default) or cpu (a dry run of this script)
 #   PYTHON        the interpreter with hyperrep installed (default python3)
 #   WORK          scratch folder (default: a new temporary folder)
-# Sizes: the GPU path has not been timed on a GPU yet; the defaults are meant to finish
-# well within 10 minutes and MODELS / RUN_EPOCHS scale the time about linearly.
+# Sizes: on an H200 (2026-12-04) a seed zoo trained at about 2.9 model-epochs/s
+# (docs/scale.md), so the default 200-model zoos alone take about 30 minutes each: over
+# one session's device time until the CUDA step is faster. MODELS / RUN_EPOCHS scale the
+# time about linearly.
 set -euo pipefail
 OUT=${OUT:?set OUT to the folder for the results}
 DATA_DIR=${DATA_DIR:-../shared/data}
