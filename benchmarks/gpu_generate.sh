@@ -162,9 +162,10 @@ while (($(elapsed) < DEADLINE)); do
     sleep 3
 done
 say "== stopped at $(elapsed) s"
-pkill -INT -f "hyperrep.cli.main" 2>/dev/null
+# stop this script's own steps only (each step's command is a child of its subshell)
+for p in "${pids[@]}"; do pkill -INT -P "$p" 2>/dev/null; done
 sleep 3
-pkill -KILL -f "hyperrep.cli.main" 2>/dev/null
+for p in "${pids[@]}"; do pkill -KILL -P "$p" 2>/dev/null; done
 wait 2>/dev/null
 say "== steps (wall seconds)"
 tee -a "$SUMMARY" < "$EVENTS"

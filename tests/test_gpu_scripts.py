@@ -75,7 +75,11 @@ def test_gpu_table6_dry_run(tmp_path, idx_data):
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_gpu_generate_dry_run(tmp_path, idx_data):
-    """Every step of the issue-33 pipeline runs and is packed, the transfer included."""
+    """Every step of the issue-33 pipeline runs and is packed, the transfer included; at
+    the end it stops its own steps only, not other hyperrep processes."""
+    bystander = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(600)", "hyperrep.cli.main"]
+    )
     out = _run(
         "gpu_generate.sh",
         tmp_path / "gen",
@@ -94,6 +98,8 @@ def test_gpu_generate_dry_run(tmp_path, idx_data):
         assert f"\n{step}: " in summary, step
     assert "largest weight difference 0.00e+00" in summary  # cpu against cpu
     assert "samples fine-tuned (median)" in summary and "packed at" in out
+    assert bystander.poll() is None, "the script stopped a process that is not its own"
+    bystander.kill()
 
 
 @pytest.mark.slow
