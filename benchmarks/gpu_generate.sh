@@ -133,7 +133,7 @@ while (($(elapsed) < DEADLINE)); do
         run=$WORK/runs/ecd-$w
         if (($(elapsed) >= DEADLINE - TAIL)) && [[ $started == *" run-$w "* ]] \
             && ! ready "run-$w" && ! grep -q "^run-$w: FAILED" "$EVENTS"; then
-            pkill -INT -f "train $Z --out $run" 2>/dev/null
+            pkill -TERM -f "train $Z --out $run" 2>/dev/null  # background jobs ignore INT
             while pgrep -f "train $Z --out $run" > /dev/null; do sleep 1; done
             echo "run-$w stopped at $(elapsed) s: $(grep -c '"epoch"' "$run/history.json" 2>/dev/null) epochs in history.json" >> "$EVENTS"
         fi
@@ -163,7 +163,7 @@ while (($(elapsed) < DEADLINE)); do
 done
 say "== stopped at $(elapsed) s"
 # stop this script's own steps only (each step's command is a child of its subshell)
-for p in "${pids[@]}"; do pkill -INT -P "$p" 2>/dev/null; done
+for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null; done  # written atomically: safe
 sleep 3
 for p in "${pids[@]}"; do pkill -KILL -P "$p" 2>/dev/null; done
 wait 2>/dev/null
