@@ -67,20 +67,8 @@ t=$(seconds hyperrep zoo create mnist-seed --models "$cnns" --epochs 1 --train-s
 say "mnist-seed $cnns models x 1 epoch on $DEVICE, --precision bf16: $t s"
 
 say "== cpu == $DEVICE: a zoo with dropout, 8 models x 1 epoch"
-"$PYTHON" - "$DATA_DIR/mnist" "$DEVICE" "$WORK" <<'PY' 2>>"$LOG" | tee -a "$SUMMARY"
-import sys
-import numpy as np
-from hyperrep.zoo import create_zoo, create_zoo_config
-data, device, work = sys.argv[1:]
-cfg = create_zoo_config(
-    "mnist-hyp-5-rand-seed", n_models=8, epochs=1, train_subset=2000, test_subset=500
-)
-a = create_zoo(cfg, f"{work}/zc", device="cpu", data_dir=data, progress=False)
-b = create_zoo(cfg, f"{work}/zg", device=device, data_dir=data, progress=False)
-w = np.abs(np.asarray(a.weights) - np.asarray(b.weights)).max()
-acc = np.abs(a.properties.test_acc.to_numpy() - b.properties.test_acc.to_numpy()).max()
-print(f"max |w_cpu - w_{device}| {w:.2e}, max test accuracy difference {acc:.2e}")
-PY
+"$PYTHON" "$(dirname "$0")/cpu_vs_device.py" "$DATA_DIR/mnist" "$DEVICE" "$WORK" 2>>"$LOG" \
+    | tee -a "$SUMMARY"
 
 say "== representation training, E_cD 2 epochs on a $tetris-model Tetris zoo"
 hyperrep zoo create tetris-seed --models "$tetris" --out "$WORK/tz" --quiet >> "$LOG" 2>&1

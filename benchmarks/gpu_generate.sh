@@ -100,22 +100,7 @@ if [[ $PROBE_SPEED == 1 ]]; then
 fi
 
 # CPU == GPU: 8 models with dropout and both optimizers, 1 epoch on 2,000 images
-cat > "$WORK/cpu_vs_device.py" <<'PY'
-import sys
-import numpy as np
-from hyperrep.zoo import create_zoo, create_zoo_config
-data, device, work = sys.argv[1:]
-cfg = create_zoo_config(
-    "mnist-hyp-5-rand-seed", n_models=8, epochs=1, train_subset=2000, test_subset=500
-)
-a = create_zoo(cfg, f"{work}/cmp-cpu", device="cpu", data_dir=data, progress=False)
-b = create_zoo(cfg, f"{work}/cmp-dev", device=device, data_dir=data, progress=False)
-w = np.abs(np.asarray(a.weights) - np.asarray(b.weights)).max()
-acc = np.abs(a.properties.test_acc.to_numpy() - b.properties.test_acc.to_numpy()).max()
-print(f"cpu vs {device}, 8 models x 1 epoch: largest weight difference {w:.2e}, "
-      f"largest test accuracy difference {acc:.4f}")
-PY
-bg step cpu-vs-device "$PYTHON" "$WORK/cpu_vs_device.py" "$DATA_DIR" "$DEVICE" "$WORK"
+bg step cpu-vs-device "$PYTHON" "$(dirname "$0")/cpu_vs_device.py" "$DATA_DIR" "$DEVICE" "$WORK"
 
 started=" "
 start_once() {  # start_once NAME COMMAND...: start a step (in the background) once

@@ -96,7 +96,7 @@ def test_gpu_generate_dry_run(tmp_path, idx_data):
     for step in ("zoo-mnist", "zoo-fashion", "run-w0", "run-w30", "decode-w30", "kde30-w30",
                  "bkde30", "transfer-w30", "report", "hyp-speed", "cpu-vs-device"):  # fmt: skip
         assert f"\n{step}: " in summary, step
-    assert "largest weight difference 0.00e+00" in summary  # cpu against cpu
+    assert "max |w_cpu - w_cpu| 0.00e+00" in summary  # cpu against cpu
     assert "samples fine-tuned (median)" in summary and "packed at" in out
     assert bystander.poll() is None, "the script stopped a process that is not its own"
     bystander.kill()
