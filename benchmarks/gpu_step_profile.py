@@ -119,7 +119,7 @@ def main() -> None:
         trainer.train_epoch()
         _sync(dev)
     table = prof.key_averages()
-    steps = -(-args.images // 10)
+    steps = -(-args.images // trainer.batch_size)
     ops = sum(e.count for e in table if e.key.startswith("aten::"))
     print(f"aten operations per step: {ops / steps:.0f}")
     if cuda:

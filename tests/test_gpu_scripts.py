@@ -80,26 +80,28 @@ def test_gpu_generate_dry_run(tmp_path, idx_data):
     bystander = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(600)", "hyperrep.cli.main"]
     )
-    out = _run(
-        "gpu_generate.sh",
-        tmp_path / "gen",
-        idx_data,
-        MODELS="10",
-        RUN_EPOCHS="1",
-        FINETUNE="1",
-        N_SAMPLES="4",
-        HYP_MODELS="4",
-        DEADLINE="800",
-    )
-    summary = (tmp_path / "gen" / "summary.txt").read_text()
-    assert "FAILED" not in summary, summary
-    for step in ("zoo-mnist", "zoo-fashion", "run-w0", "run-w30", "decode-w30", "kde30-w30",
-                 "bkde30", "transfer-w30", "report", "hyp-speed", "cpu-vs-device"):  # fmt: skip
-        assert f"\n{step}: " in summary, step
-    assert "max |w_cpu - w_cpu| 0.00e+00" in summary  # cpu against cpu
-    assert "samples fine-tuned (median)" in summary and "packed at" in out
-    assert bystander.poll() is None, "the script stopped a process that is not its own"
-    bystander.kill()
+    try:
+        out = _run(
+            "gpu_generate.sh",
+            tmp_path / "gen",
+            idx_data,
+            MODELS="10",
+            RUN_EPOCHS="1",
+            FINETUNE="1",
+            N_SAMPLES="4",
+            HYP_MODELS="4",
+            DEADLINE="800",
+        )
+        summary = (tmp_path / "gen" / "summary.txt").read_text()
+        assert "FAILED" not in summary, summary
+        for step in ("zoo-mnist", "zoo-fashion", "run-w0", "run-w30", "decode-w30", "kde30-w30",
+                     "bkde30", "transfer-w30", "report", "hyp-speed", "cpu-vs-device"):  # fmt: skip
+            assert f"\n{step}: " in summary, step
+        assert "max |w_cpu - w_cpu| 0.00e+00" in summary  # cpu against cpu
+        assert "samples fine-tuned (median)" in summary and "packed at" in out
+        assert bystander.poll() is None, "the script stopped a process that is not its own"
+    finally:
+        bystander.kill()
 
 
 @pytest.mark.slow
