@@ -1,8 +1,15 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from hyperrep.cli.main import main
-from hyperrep.probes import structure_table, weight_space_structure
+from hyperrep.probes import (
+    load_structure,
+    save_structure,
+    settings_differ,
+    structure_table,
+    weight_space_structure,
+)
 from hyperrep.zoo import create_zoo, create_zoo_config, load_checkpoints
 
 
@@ -76,11 +83,71 @@ def test_compare_command_writes_figure_and_tables(hyp_zoo, tiny_zoo, tmp_path, c
         )
         == 0
     )
-    assert {p.name for p in out.iterdir()} == {"figure3.png", "structure.csv", "structure.md"}
+    assert {p.name for p in out.iterdir()} == {
+        "figure3.png",
+        "structure.csv",
+        "structure.md",
+        "structures",
+    }
+    assert {p.name for p in (out / "structures").iterdir()} == {"SEED", "HYP"}
     assert_plot(out / "figure3.png", min_side=800)
     text = (out / "structure.md").read_text()
     assert "| quantity | SEED | HYP |" in text and "knn_activation" in text
     assert "pearson_mean_weight_acc" in capsys.readouterr().out
+
+    # drawn again from the saved HYP column beside the zoo itself: the same numbers
+    again = tmp_path / "again"
+    saved = out / "structures" / "HYP"
+    code = main(
+        ["zoo", "compare", str(saved), str(hyp_zoo.path), "--out", str(again)]
+        + ["--names", "saved", "fresh", "--umap-points", "60"]
+    )
+    assert code == 0
+    table = pd.read_csv(again / "structure.csv", index_col=0)
+    pd.testing.assert_series_equal(table.loc["saved"], table.loc["fresh"], check_names=False)
+    assert_plot(again / "figure3.png", min_side=800)
+    # a saved column asked for other settings is drawn as saved, and says so
+    code = main(["zoo", "compare", str(saved), "--out", str(tmp_path / "third"), "--seed", "3"])
+    assert code == 0 and "shown as saved (seed: saved 0, asked 3)" in capsys.readouterr().out
+
+
+def test_a_saved_structure_reads_back_equal(hyp_zoo, tmp_path):
+    structure = weight_space_structure(hyp_zoo, "HYP", umap_points=40, seed=1, weight_limit=5.0)
+    back = load_structure(save_structure(structure, tmp_path / "s"))
+    assert back.name == "HYP" and back.numbers == structure.numbers
+    assert back.settings == {"seed": 1, "umap_points": 40, "weight_limit": 5.0}
+    np.testing.assert_array_equal(back.mean_weight, structure.mean_weight)
+    pd.testing.assert_frame_equal(back.embedding, structure.embedding, check_dtype=False)
+    expected = structure.table.reset_index(drop=True)
+    pd.testing.assert_frame_equal(back.table[expected.columns], expected, check_dtype=False)
+    assert settings_differ(back, seed=1, weight_limit=5.0) == []
+    assert settings_differ(back, seed=2, umap_points=40) == ["seed: saved 1, asked 2"]
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: (d / "umap.csv").unlink(), "umap.csv is missing"),
+        (lambda d: (d / "structure.json").write_text('{"format": 9}'), "not a zoo structure"),
+        (lambda d: (d / "umap.csv").write_text("row,x,y\n99999,0,0\n"), "a row outside"),
+        (lambda d: (d / "umap.csv").write_text("a,b\n1,2\n"), "the columns row, x, y"),
+    ],
+)
+def test_a_damaged_saved_structure_is_refused_in_one_line(
+    hyp_zoo, tmp_path, capsys, damage, message
+):
+    folder = save_structure(weight_space_structure(hyp_zoo, umap_points=20), tmp_path / "s")
+    damage(folder)
+    code = main(["zoo", "compare", str(folder), "--out", str(tmp_path / "f")])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and not (tmp_path / "f").exists()
+    assert err.count("\n") == 0 and message in err
+
+
+def test_compare_refuses_two_columns_of_one_name(tiny_zoo, tmp_path, capsys):
+    code = main(["zoo", "compare", str(tiny_zoo.path), str(tiny_zoo.path), "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and "give --names" in err and err.count("\n") == 0
 
 
 def test_compare_refuses_mismatched_names_in_one_line(tiny_zoo, tmp_path, capsys):

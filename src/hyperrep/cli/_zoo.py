@@ -109,9 +109,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description="Accuracy over epochs, accuracy over mean weight and UMAP of W by "
         "activation, init and epoch, one column per zoo (figure3.png); the mean-weight / "
         "accuracy correlation and how separable init and activation are in W "
-        "(structure.csv, structure.md; the columns are described in docs/zoo.md).",
+        "(structure.csv, structure.md; the columns are described in docs/zoo.md). Each "
+        "zoo's share is saved under structures/, a small folder that later compares take "
+        "in place of the zoo.",
     )
-    compare.add_argument("zoos", type=Path, nargs="+", metavar="ZOO", help="zoo folders")
+    compare.add_argument(
+        "zoos",
+        type=Path,
+        nargs="+",
+        metavar="ZOO",
+        help="zoo folders, or folders under an earlier compare's structures/ (drawn as saved)",
+    )
     compare.add_argument("--out", required=True, type=Path, help="folder for the figure and tables")
     compare.add_argument("--names", nargs="+", help="column titles (default: the zoos' presets)")
     compare.add_argument(
@@ -228,9 +236,20 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    import dataclasses
+    import re
+
     from tqdm.auto import tqdm
 
-    from hyperrep.probes import structure_table, weight_space_structure
+    from hyperrep.probes import (
+        ZooStructure,
+        is_saved_structure,
+        load_structure,
+        save_structure,
+        settings_differ,
+        structure_table,
+        weight_space_structure,
+    )
     from hyperrep.report import markdown_table, plot_zoo_structure
     from hyperrep.zoo import open_zoo
 
@@ -238,18 +257,33 @@ def run_compare(args: argparse.Namespace) -> int:
         raise HyperrepError(f"--names gives {len(args.names)} names for {len(args.zoos)} zoos")
     if args.umap_points < 0:
         raise HyperrepError(f"--umap-points must be >= 0, got {args.umap_points}")
-    zoos = [open_zoo(path) for path in args.zoos]  # every folder checked before any work
-    names = args.names or [zoo.config.preset for zoo in zoos]
-    structures = [
-        weight_space_structure(
-            zoo, name, umap_points=args.umap_points, seed=args.seed, weight_limit=args.weight_limit
-        )
-        for zoo, name in tqdm(
-            list(zip(zoos, names, strict=True)), desc="zoos", unit="zoo", dynamic_ncols=True
-        )
+    # every folder is checked before any work: a zoo, or a structure saved by compare
+    sources = [load_structure(p) if is_saved_structure(p) else open_zoo(p) for p in args.zoos]
+    names = args.names or [
+        s.name if isinstance(s, ZooStructure) else s.config.preset for s in sources
     ]
+    folders = [re.sub(r"[^A-Za-z0-9._-]+", "_", name) for name in names]
+    if len(set(folders)) < len(folders):
+        raise HyperrepError(f"two columns would share a name ({', '.join(names)}): give --names")
+    requested = {
+        "seed": args.seed,
+        "umap_points": args.umap_points,
+        "weight_limit": args.weight_limit,
+    }
+    structures = []
+    for source, name in tqdm(
+        list(zip(sources, names, strict=True)), desc="zoos", unit="zoo", dynamic_ncols=True
+    ):
+        if not isinstance(source, ZooStructure):
+            structures.append(weight_space_structure(source, name, **requested))
+            continue
+        for differ in settings_differ(source, **requested):
+            print(f"{name}: shown as saved ({differ})")
+        structures.append(dataclasses.replace(source, name=name))
     try:
         args.out.mkdir(parents=True, exist_ok=True)
+        for structure, folder in zip(structures, folders, strict=True):
+            save_structure(structure, args.out / "structures" / folder)
     except OSError as err:
         raise HyperrepError(f"cannot write to {args.out}: {err.strerror or err}") from err
     table = structure_table(structures)
@@ -258,7 +292,10 @@ def run_compare(args: argparse.Namespace) -> int:
     (args.out / "structure.md").write_text(shown + "\n")
     plot_zoo_structure(structures, args.out / "figure3.png")
     print(shown)
-    print(f"figure3.png, structure.csv and structure.md written to {args.out}")
+    print(
+        f"figure3.png, structure.csv, structure.md and structures/ (to draw again without "
+        f"the zoos) written to {args.out}"
+    )
     return 0
 
 

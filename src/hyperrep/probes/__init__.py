@@ -26,7 +26,15 @@ from hyperrep.probes._results import (
     umap_embeddings,
 )
 from hyperrep.probes._sources import run_label, run_labels, zoo_features
-from hyperrep.probes._structure import ZooStructure, structure_table, weight_space_structure
+from hyperrep.probes._structure import (
+    ZooStructure,
+    is_saved_structure,
+    load_structure,
+    save_structure,
+    settings_differ,
+    structure_table,
+    weight_space_structure,
+)
 from hyperrep.probes._tasks import Task, tasks_for
 
 __all__ = [
@@ -61,6 +69,10 @@ __all__ = [
     "umap_embeddings",
     "zoo_features",
     "ZooStructure",
+    "is_saved_structure",
+    "load_structure",
+    "save_structure",
+    "settings_differ",
     "structure_table",
     "weight_space_structure",
 ]

@@ -9,11 +9,18 @@ space that random seeds are said to disperse. Each claim becomes a number:
   ``chance_L`` (the test split's most frequent value), ``silhouette_L`` (of L's groups in
   standardised W, on a seeded sample of checkpoints; 1 = tight separate clusters, 0 =
   overlapping).
+
+A `ZooStructure` saves to a small folder (`save_structure`, `load_structure`; format in
+docs/zoo.md), so the figure can be drawn again, beside other zoos, without the zoo.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +28,8 @@ from scipy.stats import spearmanr
 from sklearn.metrics import silhouette_score
 from sklearn.neighbors import KNeighborsClassifier
 
+from hyperrep._errors import HyperrepError
+from hyperrep._io import atomic_path, write_json_atomic
 from hyperrep.probes._linear import Standardizer, fit_softmax
 from hyperrep.probes._results import fit_umap
 from hyperrep.weights import raw_features
@@ -40,6 +49,7 @@ class ZooStructure:
     mean_weight: np.ndarray
     embedding: pd.DataFrame  # x, y and the table's row index ("row") of each point
     numbers: dict[str, float]
+    settings: dict[str, float | int | None] = field(default_factory=dict)
 
 
 def weight_space_structure(
@@ -85,7 +95,98 @@ def weight_space_structure(
         shown = np.sort(rng.choice(len(table), min(umap_points, len(table)), replace=False))
         xy = fit_umap(np.nan_to_num(standardised[shown]), seed)
         embedding = pd.DataFrame({"row": shown, "x": xy[:, 0], "y": xy[:, 1]})
-    return ZooStructure(name or zoo.config.preset, table, mean_weight, embedding, numbers)
+    settings = {"seed": seed, "umap_points": umap_points, "weight_limit": weight_limit}
+    return ZooStructure(name or zoo.config.preset, table, mean_weight, embedding, numbers, settings)
+
+
+STRUCTURE_FORMAT = 1
+_SAVED = ("structure.json", "checkpoints.csv.gz", "umap.csv")
+_TABLE_COLUMNS = ("model_id", "epoch", "test_acc", "split")
+
+
+def is_saved_structure(folder: str | os.PathLike[str]) -> bool:
+    """Whether `folder` holds a structure written by `save_structure`."""
+    return (Path(folder) / "structure.json").is_file()
+
+
+def save_structure(structure: ZooStructure, folder: str | os.PathLike[str]) -> Path:
+    """Write `structure` to `folder`: structure.json (name, numbers, settings),
+    checkpoints.csv.gz (the table with each checkpoint's mean weight), umap.csv."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    table = structure.table.reset_index(drop=True).assign(mean_weight=structure.mean_weight)
+    with atomic_path(folder / "checkpoints.csv.gz") as tmp:
+        table.to_csv(tmp, index=False, compression={"method": "gzip", "mtime": 0})
+    with atomic_path(folder / "umap.csv") as tmp:
+        structure.embedding.to_csv(tmp, index=False)
+    write_json_atomic(
+        folder / "structure.json",
+        {
+            "format": STRUCTURE_FORMAT,
+            "name": structure.name,
+            "numbers": structure.numbers,
+            "settings": structure.settings,
+        },
+    )
+    return folder
+
+
+def load_structure(folder: str | os.PathLike[str]) -> ZooStructure:
+    """A structure written by `save_structure`; a missing or malformed file is a
+    `HyperrepError` naming it."""
+    folder = Path(folder)
+    for name in _SAVED:
+        if not (folder / name).is_file():
+            raise HyperrepError(f"{folder} is not a saved zoo structure: {name} is missing")
+    try:
+        meta = json.loads((folder / "structure.json").read_text())
+        table = pd.read_csv(folder / "checkpoints.csv.gz")
+        embedding = pd.read_csv(folder / "umap.csv")
+    except (ValueError, OSError, UnicodeDecodeError) as err:
+        raise HyperrepError(f"cannot read the zoo structure in {folder}: {err}") from err
+    if not isinstance(meta, dict) or meta.get("format") != STRUCTURE_FORMAT:
+        raise HyperrepError(
+            f"{folder / 'structure.json'}: not a zoo structure of format {STRUCTURE_FORMAT}"
+        )
+    numbers = meta.get("numbers")
+    if not isinstance(meta.get("name"), str) or not isinstance(numbers, dict):
+        raise HyperrepError(f"{folder / 'structure.json'}: needs a name and numbers")
+    if not all(isinstance(v, int | float) for v in numbers.values()):
+        raise HyperrepError(f"{folder / 'structure.json'}: every number must be a number")
+    missing = [c for c in (*_TABLE_COLUMNS, "mean_weight") if c not in table]
+    if missing:
+        raise HyperrepError(f"{folder / 'checkpoints.csv.gz'} lacks columns {missing}")
+    if list(embedding.columns) != ["row", "x", "y"]:
+        raise HyperrepError(f"{folder / 'umap.csv'} must have the columns row, x, y")
+    rows = embedding["row"].to_numpy()
+    if len(rows) and (rows.min() < 0 or rows.max() >= len(table) or np.any(rows % 1)):
+        raise HyperrepError(f"{folder / 'umap.csv'}: a row outside checkpoints.csv.gz")
+    embedding["row"] = embedding["row"].astype(int)
+    mean_weight = table.pop("mean_weight").to_numpy(np.float64)
+    return ZooStructure(
+        meta["name"],
+        table,
+        mean_weight,
+        embedding,
+        {k: float(v) for k, v in numbers.items()},
+        dict(meta.get("settings") or {}),
+    )
+
+
+def settings_differ(structure: ZooStructure, **requested: float | int | None) -> list[str]:
+    """The requested settings a saved `structure` was not computed with, as 'name: saved
+    S, asked R' strings (a setting it does not record is not compared)."""
+    differ = []
+    for key, asked in requested.items():
+        if key not in structure.settings:
+            continue
+        saved = structure.settings[key]
+        same = saved == asked or (
+            isinstance(saved, float) and isinstance(asked, float) and math.isclose(saved, asked)
+        )
+        if not same:
+            differ.append(f"{key}: saved {saved}, asked {asked}")
+    return differ
 
 
 def structure_table(structures: list[ZooStructure]) -> pd.DataFrame:
