@@ -33,7 +33,7 @@ from hyperrep._io import atomic_path, write_json_atomic
 from hyperrep.probes._linear import Standardizer, fit_softmax
 from hyperrep.probes._results import fit_umap
 from hyperrep.weights import raw_features
-from hyperrep.zoo import Zoo, load_checkpoints
+from hyperrep.zoo import HYPERPARAMETER_COLUMNS, Zoo, load_checkpoints
 
 STRUCTURE_LABELS = ("activation", "init")
 SILHOUETTE_POINTS = 3000
@@ -102,6 +102,8 @@ def weight_space_structure(
 STRUCTURE_FORMAT = 1
 _SAVED = ("structure.json", "checkpoints.csv.gz", "umap.csv")
 _TABLE_COLUMNS = ("model_id", "epoch", "test_acc", "split")
+# what the figure and its numbers read; the zoo's other columns (losses, F1s) are not saved
+_SAVED_COLUMNS = (*_TABLE_COLUMNS, "seed", *HYPERPARAMETER_COLUMNS)
 
 
 def is_saved_structure(folder: str | os.PathLike[str]) -> bool:
@@ -111,10 +113,12 @@ def is_saved_structure(folder: str | os.PathLike[str]) -> bool:
 
 def save_structure(structure: ZooStructure, folder: str | os.PathLike[str]) -> Path:
     """Write `structure` to `folder`: structure.json (name, numbers, settings),
-    checkpoints.csv.gz (the table with each checkpoint's mean weight), umap.csv."""
+    checkpoints.csv.gz (the table's ids, epoch, test accuracy, split, seed and
+    hyperparameters, and each checkpoint's mean weight), umap.csv."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    table = structure.table.reset_index(drop=True).assign(mean_weight=structure.mean_weight)
+    kept = [c for c in _SAVED_COLUMNS if c in structure.table]
+    table = structure.table[kept].reset_index(drop=True).assign(mean_weight=structure.mean_weight)
     with atomic_path(folder / "checkpoints.csv.gz") as tmp:
         table.to_csv(tmp, index=False, compression={"method": "gzip", "mtime": 0})
     with atomic_path(folder / "umap.csv") as tmp:

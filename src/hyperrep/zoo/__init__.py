@@ -24,4 +24,4 @@ if TYPE_CHECKING:
     from hyperrep.zoo._processes import SplitTrainer
     from hyperrep.zoo._ray import RayOptions
     from hyperrep.zoo._storage import ZooWriter, is_zoo
-    from hyperrep.zoo._zoo import Zoo, open_zoo
+    from hyperrep.zoo._zoo import HYPERPARAMETER_COLUMNS, Zoo, open_zoo
