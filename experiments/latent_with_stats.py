@@ -58,7 +58,8 @@ def main() -> None:
         f"{source.over_limit} left out above the weight limit {source.weight_limit}"
     )
     predictions = evaluate_probes(source, tasks_for(source.table), progress=True)
-    pd.set_option("display.width", 200)
+    pd.set_option("display.width", 250)
+    pd.set_option("display.max_columns", None)
     print(f"\nR^2 (%), accuracy (%) for Act / Init / Opt\n{results_table(predictions).round(1)}")
     print(f"\nKendall's tau\n{tau_table(predictions).round(3)}")
     print(f"\n{time.perf_counter() - start:.0f} s")

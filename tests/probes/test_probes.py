@@ -164,6 +164,23 @@ def test_softmax_probe_is_the_optimum_of_its_objective(features, atol):
     )
 
 
+def test_softmax_probe_does_not_depend_on_the_thread_count():
+    # large enough for lbfgs and for BLAS to split its products over threads: unpinned,
+    # the coefficients of 1 and 2 threads differ in the last bits (9e-15 on a 2-core
+    # AMD EPYC), and on a 96-model MNIST-HYP zoo such differences flipped the chosen C
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(1500, 700))
+    labels = (x[:, :4] @ rng.normal(size=(4, 3))).argmax(1).astype(str)
+    fits = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads):
+            probe = fit_softmax(x[:1200], labels[:1200], x[1200:], labels[1200:], cs=[1e3])
+        fits.append(probe.model.coef_)
+    np.testing.assert_array_equal(fits[0], fits[1])
+
+
 def test_softmax_probe_picks_the_c_with_the_best_validation_accuracy():
     rng = np.random.default_rng(6)
     labels = rng.choice(["a", "b", "c", "d"], size=200)
