@@ -241,15 +241,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
     from tqdm.auto import tqdm
 
-    from hyperrep.probes import (
-        ZooStructure,
-        is_saved_structure,
-        load_structure,
-        save_structure,
-        settings_differ,
-        structure_table,
-        weight_space_structure,
-    )
+    from hyperrep import probes
     from hyperrep.report import markdown_table, plot_zoo_structure
     from hyperrep.zoo import open_zoo
 
@@ -258,9 +250,11 @@ def run_compare(args: argparse.Namespace) -> int:
     if args.umap_points < 0:
         raise HyperrepError(f"--umap-points must be >= 0, got {args.umap_points}")
     # every folder is checked before any work: a zoo, or a structure saved by compare
-    sources = [load_structure(p) if is_saved_structure(p) else open_zoo(p) for p in args.zoos]
+    sources = [
+        probes.load_structure(p) if probes.is_saved_structure(p) else open_zoo(p) for p in args.zoos
+    ]
     names = args.names or [
-        s.name if isinstance(s, ZooStructure) else s.config.preset for s in sources
+        s.name if isinstance(s, probes.ZooStructure) else s.config.preset for s in sources
     ]
     folders = [re.sub(r"[^A-Za-z0-9._-]+", "_", name) for name in names]
     if len(set(folders)) < len(folders):
@@ -274,19 +268,19 @@ def run_compare(args: argparse.Namespace) -> int:
     for source, name in tqdm(
         list(zip(sources, names, strict=True)), desc="zoos", unit="zoo", dynamic_ncols=True
     ):
-        if not isinstance(source, ZooStructure):
-            structures.append(weight_space_structure(source, name, **requested))
+        if not isinstance(source, probes.ZooStructure):
+            structures.append(probes.weight_space_structure(source, name, **requested))
             continue
-        for differ in settings_differ(source, **requested):
+        for differ in probes.settings_differ(source, **requested):
             print(f"{name}: shown as saved ({differ})")
         structures.append(dataclasses.replace(source, name=name))
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         for structure, folder in zip(structures, folders, strict=True):
-            save_structure(structure, args.out / "structures" / folder)
+            probes.save_structure(structure, args.out / "structures" / folder)
     except OSError as err:
         raise HyperrepError(f"cannot write to {args.out}: {err.strerror or err}") from err
-    table = structure_table(structures)
+    table = probes.structure_table(structures)
     table.to_csv(args.out / "structure.csv")
     shown = markdown_table(table.T.round(3), index_name="quantity")
     (args.out / "structure.md").write_text(shown + "\n")

@@ -17,7 +17,6 @@ docs/zoo.md), so the figure can be drawn again, beside other zoos, without the z
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,10 +184,7 @@ def settings_differ(structure: ZooStructure, **requested: float | int | None) ->
         if key not in structure.settings:
             continue
         saved = structure.settings[key]
-        same = saved == asked or (
-            isinstance(saved, float) and isinstance(asked, float) and math.isclose(saved, asked)
-        )
-        if not same:
+        if saved != asked:  # JSON keeps floats exactly: equal settings read back equal
             differ.append(f"{key}: saved {saved}, asked {asked}")
     return differ
 
