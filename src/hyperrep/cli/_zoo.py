@@ -241,7 +241,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
     from tqdm.auto import tqdm
 
-    from hyperrep import probes
+    import hyperrep.probes as probes
     from hyperrep.report import markdown_table, plot_zoo_structure
     from hyperrep.zoo import open_zoo
 
