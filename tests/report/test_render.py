@@ -10,6 +10,7 @@ import pytest
 from hyperrep import HyperrepError
 from hyperrep.probes import ProbeResults, probe_zoo
 from hyperrep.report import render_report
+from hyperrep.zoo import create_zoo, create_zoo_config
 
 
 def test_saved_results_load_back_and_render_without_the_zoo(tiny_zoo, tmp_path, assert_plot):
@@ -37,6 +38,22 @@ def test_saved_results_load_back_and_render_without_the_zoo(tiny_zoo, tmp_path, 
         "umap.png",
     ):
         assert_plot(moved / png)
+
+
+def test_categorical_predictions_are_saved_and_score_as_the_table(tmp_path):
+    config = create_zoo_config(
+        "tetris-hyp", n_models=30, epochs=2, dataset_options={"n_train": 128, "n_test": 64}
+    )
+    results = probe_zoo(create_zoo(config, tmp_path / "zoo", progress=False), umap_points=0)
+    results.save(tmp_path / "saved")
+    saved = ProbeResults.load(tmp_path / "saved").classifications
+    table = results.tables["id"]
+    assert set(saved["task"]) == {"Act", "Init"} == set(table.index) & {"Act", "Init", "Opt"}
+    assert set(saved["representation"]) == set(table.columns)
+    for (task, rep), rows in saved.groupby(["task", "representation"]):
+        assert rows["y_true"].map(type).eq(str).all()
+        accuracy = 100 * (rows["y_true"] == rows["y_pred"]).mean()  # by hand, not sklearn
+        assert accuracy == pytest.approx(table.loc[task, rep], abs=0.051)
 
 
 def test_a_folder_without_results_is_one_clear_error(tmp_path):

@@ -12,6 +12,8 @@ A results folder holds
 - ``predictions.parquet``: one row per test checkpoint, representation, probe family and
   regression task: ``representation, family, task, column, domain, y_true, y_pred,
   model_index, epoch`` (folders written before the gbm probes lack ``family``: linear);
+- ``classifications.parquet``: the same for the categorical tasks, with ``y_true`` and
+  ``y_pred`` the class labels as strings (folders written before 2026-12-05 lack it);
 - ``probes.safetensors`` / ``probes.json``: the fitted probes (`hyperrep predict`; see
   `_bundle.py`);
 - ``checkpoints.parquet``: per probed checkpoint ``zoo, epoch, test_acc, mean_weight``;
@@ -70,6 +72,8 @@ class ProbeResults:
     runs: dict[str, str] = field(default_factory=dict)
     # averaged latents: column name -> number of input permutations
     permutations: dict[str, int] = field(default_factory=dict)
+    # categorical tasks' test predictions, as `predictions` (labels as strings)
+    classifications: pd.DataFrame = field(default_factory=lambda: _empty_frame())
 
     def save(self, out: str | Path) -> Path:
         out = Path(out)
@@ -82,6 +86,7 @@ class ProbeResults:
             table.to_csv(out / f"{stem}.csv")
             self.taus[domain].to_csv(out / f"{stem}_kendall_tau.csv")
         self.predictions.to_parquet(out / "predictions.parquet", index=False)
+        self.classifications.to_parquet(out / "classifications.parquet", index=False)
         self.checkpoints.to_parquet(out / "checkpoints.parquet", index=False)
         if self.embeddings is not None:
             self.embeddings.to_parquet(out / "embeddings.parquet", index=False)
@@ -104,6 +109,7 @@ class ProbeResults:
                 tables[domain] = pd.read_csv(folder / f"{stem}.csv", index_col=0)
                 taus[domain] = pd.read_csv(folder / f"{stem}_kendall_tau.csv", index_col=0)
             embeddings = folder / "embeddings.parquet"
+            classes = folder / "classifications.parquet"
             return cls(
                 tables,
                 taus,
@@ -111,6 +117,7 @@ class ProbeResults:
                 pd.read_parquet(folder / "checkpoints.parquet"),
                 pd.read_parquet(embeddings) if embeddings.is_file() else None,
                 meta,
+                classifications=pd.read_parquet(classes) if classes.is_file() else _empty_frame(),
             )
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise HyperrepError(
@@ -210,7 +217,7 @@ def probe_zoo(
     return ProbeResults(
         tables,
         taus,
-        _prediction_frame(predictions, tested),
+        _prediction_frame(predictions, tested, "regression"),
         _checkpoint_frame(per_zoo),
         umap_embeddings(source, umap_points, progress=progress) if umap_points else None,
         meta,
@@ -218,6 +225,7 @@ def probe_zoo(
         zoo.architecture,
         labels,
         averaged,
+        _prediction_frame(predictions, tested, "classification"),
     )
 
 
@@ -245,13 +253,32 @@ def _test_rows(features: CheckpointFeatures) -> pd.DataFrame:
     return table.loc[table["split"] == "test", ["model_index", "epoch"]].reset_index(drop=True)
 
 
+_PREDICTION_COLUMNS = [
+    "representation",
+    "family",
+    "task",
+    "column",
+    "domain",
+    "y_true",
+    "y_pred",
+    "model_index",
+    "epoch",
+]
+
+
+def _empty_frame() -> pd.DataFrame:
+    return pd.DataFrame(columns=_PREDICTION_COLUMNS)
+
+
 def _prediction_frame(
-    predictions: list[Prediction], tested: dict[str, pd.DataFrame | None]
+    predictions: list[Prediction], tested: dict[str, pd.DataFrame | None], kind: str
 ) -> pd.DataFrame:
-    """Regression predictions, with the model and epoch of each test checkpoint."""
+    """The test predictions of one kind of task ("regression": floats, "classification":
+    labels as strings), with the model and epoch of each test checkpoint."""
+    value = float if kind == "regression" else str
     frames = []
     for p in predictions:
-        if p.task.kind != "regression":
+        if p.task.kind != kind:
             continue
         frame = pd.DataFrame(
             {
@@ -260,23 +287,12 @@ def _prediction_frame(
                 "task": p.task.name,
                 "column": p.task.column,
                 "domain": p.domain,
-                "y_true": np.asarray(p.y_true, float),
-                "y_pred": np.asarray(p.y_pred, float),
+                "y_true": np.asarray(p.y_true).astype(value),
+                "y_pred": np.asarray(p.y_pred).astype(value),
             }
         )
         frames.append(pd.concat([frame, tested[p.domain]], axis=1))
-    columns = [
-        "representation",
-        "family",
-        "task",
-        "column",
-        "domain",
-        "y_true",
-        "y_pred",
-        "model_index",
-        "epoch",
-    ]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True) if frames else _empty_frame()
 
 
 def _checkpoint_frame(per_zoo: dict[str, CheckpointFeatures]) -> pd.DataFrame:
