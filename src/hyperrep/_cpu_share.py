@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -64,3 +66,15 @@ class FairThreads:
         if threads != torch.get_num_threads():
             torch.set_num_threads(threads)
         return threads
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """torch (and so the C kernels) computing with `n` threads, restored afterwards."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -8,11 +8,13 @@ trained here equals the same model trained alone (see `_reference.py`).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator, Sequence
 
 import torch
 
+from hyperrep._cpu_share import torch_threads
 from hyperrep._device import exact_fp32
 from hyperrep._errors import HyperrepError
 from hyperrep.arch import (
@@ -207,8 +209,25 @@ class PopulationTrainer:
         """Per-slot views (M, *shape) of the flat parameter buffer."""
         return unflatten_params(self.arch, self.flat)
 
+    def _alone_on_one_thread(self) -> contextlib.AbstractContextManager:
+        """One CPU thread for a population of one model, restored afterwards.
+
+        With several models torch splits each batched product by model, so a model's
+        arithmetic does not depend on the thread count; a lone model's product is
+        split inside the matrix instead (torch.bmm of one 10 x 576 @ 576 x 10 differs
+        by 1e-6 between 1 and 2 threads), which would make its bytes depend on the
+        load `FairThreads` reacts to (tests/population/test_threads.py).
+        """
+        if len(self.dropout) > 1 or self.flat.device.type != "cpu":
+            return contextlib.nullcontext()
+        return torch_threads(1)
+
     def train_epoch(self) -> None:
         """One pass over the training set, each model in its own order."""
+        with self._alone_on_one_thread():
+            self._train_epoch()
+
+    def _train_epoch(self) -> None:
         data, n = self.data, self.data.x_train.shape[0]
         x_shape = data.x_train.shape[1:]
         dropout = self.dropout if any(p > 0 for p in self.dropout) else None
@@ -274,9 +293,16 @@ class PopulationTrainer:
         means at epoch 0 and right after `load_state_dict`, when no batch was seen.
         """
         running = self._running if self.epoch > 0 else None
-        return _record(
-            self.epoch, self.arch, self.activation, self.params, self.data, self.diverged, running
-        )
+        with self._alone_on_one_thread():
+            return _record(
+                self.epoch,
+                self.arch,
+                self.activation,
+                self.params,
+                self.data,
+                self.diverged,
+                running,
+            )
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """CPU tensors that restore this trainer exactly (see `load_state_dict`)."""

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from hyperrep._cpu_share import FairThreads
+from hyperrep._cpu_share import FairThreads, torch_threads
 from hyperrep._device import check_device
 from hyperrep._errors import HyperrepError
 from hyperrep._lock import writer_lock
@@ -118,18 +118,6 @@ def zoo_trainer(
     )
 
 
-@contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
-    """torch (and so the C kernels) computing with `n` threads, restored afterwards."""
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _finished_chunks(path: Path) -> bool:
     try:
         return bool(read_json(path / PROGRESS_FILE)["done"])
@@ -190,7 +178,7 @@ def create_zoo(
     mlp_workers = None  # worker processes per MLP population (`worker_count`)
     if not arch.convolutional and torch.device(device).type == "cpu" and ray is None:
         mlp_workers, threads = threads, 1
-    with writer_lock(out, "zoo"), _torch_threads(threads):
+    with writer_lock(out, "zoo"), torch_threads(threads):
         fair = FairThreads(torch.get_num_threads()) if adapt else None
         _refuse_damaged(Path(out))
         plan = stored_plan(Path(out), config, models, size)
