@@ -8,6 +8,7 @@ import os
 import socket
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hyperrep._errors import HyperrepError
@@ -121,3 +122,41 @@ def test_the_local_backend_takes_over_a_population_a_ray_task_left(local_ray, lo
     assert (path / "state" / "chunk-00000.weights.npy").is_file()
     create_zoo(_CONFIG, path, population_size=4, progress=False)
     _assert_same_zoo(local_zoo, path)
+
+
+def test_a_cnn_task_takes_idle_cores_and_trains_the_local_bytes(tmp_path, idx_data, monkeypatch):
+    """`use_idle_cores`: the task's population adapts its threads (FairThreads, up to the
+    machine's cores) and still trains what the local backend trains."""
+    from hyperrep import _cpu_share
+    from hyperrep.arch import Architecture
+    from hyperrep.zoo._generate import load_zoo_data
+    from hyperrep.zoo._ray import _train_task
+
+    config = create_zoo_config("mnist-seed", n_models=4, epochs=2, train_subset=200, test_subset=50)
+    local = create_zoo(
+        config, tmp_path / "local", data_dir=idx_data, population_size=2, progress=False, threads=1
+    )
+    meta = json.loads((local.path / "zoo.json").read_text())
+    limits, updates = [], []
+
+    class Recorder(_cpu_share.FairThreads):
+        def __init__(self, limit: int) -> None:
+            limits.append(limit)
+            super().__init__(limit)
+
+        def update(self) -> int:
+            updates.append(super().update())
+            return updates[-1]
+
+    monkeypatch.setattr(_cpu_share, "FairThreads", Recorder)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    arch = Architecture.from_dict(meta["architecture"])
+    data = load_zoo_data(config, arch, idx_data, "cpu")
+    rows = meta["chunks"][1]
+    specs = [config.models()[r] for r in rows]
+    args = (str(tmp_path / "elsewhere"), "token", meta, 1, specs, data, "cpu", 1)
+    result = _train_task(*args, idle_cores=True)
+    assert limits == [os.cpu_count()] and len(updates) == 2  # before each epoch
+    assert np.array_equal(result.weights, np.load(local.path / "weights.npy")[rows])
+    _train_task(*args, idle_cores=False)
+    assert limits == [os.cpu_count()] and len(updates) == 2, "without idle_cores: fixed"

@@ -60,6 +60,10 @@ class RayOptions:
     # back to the driver (a node may see another folder under the same path)
     shared_folder: bool | None = None
     runtime_env: dict[str, Any] | None = None  # Ray's: env_vars, pip, working_dir, ...
+    # CNN populations on a local instance take up cores other processes leave idle (the
+    # last population of a build would otherwise train alone on one thread); None: on a
+    # local CPU instance only, True / False: always / never
+    use_idle_cores: bool | None = None
 
 
 @dataclass
@@ -117,9 +121,12 @@ def _train_task(
     device: str,
     threads: int,
     progress: Any = None,
+    idle_cores: bool = False,
 ) -> ChunkResult:
     """Train one population (runs in a Ray worker); reports each saved epoch to the
-    `progress` actor."""
+    `progress` actor. With `idle_cores`, a CNN population trains on `threads` threads
+    plus the worker machine's cores that other processes leave idle (`FairThreads`)."""
+    from hyperrep._cpu_share import FairThreads
     from hyperrep.zoo._generate import train_chunk, zoo_trainer
 
     fail_at = _planned_failure(chunk)
@@ -136,6 +143,9 @@ def _train_task(
     shape = (len(rows), config["epochs"] + 1, arch.n_params)
     writer = _ChunkWriter(zoo if shared else None, chunk, rows, shape)
     resumed = shared and state_path(zoo, chunk).is_file()  # after the writer's clean-up
+    adapt = idle_cores and arch.convolutional and "OMP_NUM_THREADS" not in os.environ
+    # the C kernels split work by model, so a zoo's bytes do not depend on the threads
+    fair = FairThreads(max(threads, os.cpu_count() or 1)) if adapt else None
 
     def on_epoch(_: int, epoch: int) -> None:
         if progress is not None:
@@ -151,6 +161,7 @@ def _train_task(
         config["epochs"],  # type: ignore[arg-type]
         tqdm(disable=True),
         on_epoch,
+        fair,
     )
     if shared:
         writer.weights.flush()
@@ -265,6 +276,9 @@ def train_chunks_ray(
     )
     task_device = "cuda" if options.gpus_per_task > 0 else device
     threads = max(1, int(options.cpus_per_task))
+    idle_cores = options.use_idle_cores
+    if idle_cores is None:
+        idle_cores = options.address is None and options.gpus_per_task == 0
     epochs = writer.meta["config"]["epochs"]
     failed: dict[int, str] = {}
     progress = ray.remote(num_cpus=0)(_Progress).remote()
@@ -288,6 +302,7 @@ def train_chunks_ray(
                 task_device,
                 threads,
                 progress,
+                idle_cores,
             ): c
             for c in todo
         }
