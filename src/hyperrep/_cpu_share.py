@@ -37,10 +37,12 @@ def _machine_busy_seconds() -> float | None:
 
 
 class FairThreads:
-    """Adjusts torch's thread count to the cores left free by other processes."""
+    """Adjusts torch's thread count to the cores left free by other processes, between
+    `minimum` and `limit`."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, minimum: int = 1) -> None:
         self.limit = max(1, limit)
+        self.minimum = min(self.limit, max(1, minimum))
         self.cores = os.cpu_count() or 1
         self._mark = self._sample()
 
@@ -62,7 +64,7 @@ class FairThreads:
         if others is None:
             return torch.get_num_threads()
         self._mark = self._sample()
-        threads = min(self.limit, max(1, round(self.cores - others)))
+        threads = min(self.limit, max(self.minimum, round(self.cores - others)))
         if threads != torch.get_num_threads():
             torch.set_num_threads(threads)
         return threads

@@ -62,6 +62,20 @@ def test_fair_threads_leave_the_cores_others_use(monkeypatch):
         torch.set_num_threads(before)
 
 
+def test_fair_threads_never_go_below_their_minimum(monkeypatch):
+    clock = _Clock(monkeypatch)
+    monkeypatch.setattr(_cpu_share.os, "cpu_count", lambda: 4)
+    before = torch.get_num_threads()
+    try:
+        fair = FairThreads(limit=4, minimum=2)
+        clock.advance(wall=10, own=20, others=35)  # 3.5 cores busy elsewhere: 1 left
+        assert fair.update() == 2 and torch.get_num_threads() == 2
+        clock.advance(wall=10, own=20, others=0)
+        assert fair.update() == 4
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_fair_threads_without_proc_stat_keep_the_count(monkeypatch):
     monkeypatch.setattr(_cpu_share, "_machine_busy_seconds", lambda: None)
     fair = FairThreads(limit=2)

@@ -140,9 +140,9 @@ def test_a_cnn_task_takes_idle_cores_and_trains_the_local_bytes(tmp_path, idx_da
     limits, updates = [], []
 
     class Recorder(_cpu_share.FairThreads):
-        def __init__(self, limit: int) -> None:
-            limits.append(limit)
-            super().__init__(limit)
+        def __init__(self, limit: int, minimum: int = 1) -> None:
+            limits.append((limit, minimum))
+            super().__init__(limit, minimum)
 
         def update(self) -> int:
             updates.append(super().update())
@@ -156,7 +156,7 @@ def test_a_cnn_task_takes_idle_cores_and_trains_the_local_bytes(tmp_path, idx_da
     specs = [config.models()[r] for r in rows]
     args = (str(tmp_path / "elsewhere"), "token", meta, 1, specs, data, "cpu", 1)
     result = _train_task(*args, idle_cores=True)
-    assert limits == [os.cpu_count()] and len(updates) == 2  # before each epoch
+    assert limits == [(os.cpu_count(), 1)] and len(updates) == 2  # before each epoch
     assert np.array_equal(result.weights, np.load(local.path / "weights.npy")[rows])
     _train_task(*args, idle_cores=False)
-    assert limits == [os.cpu_count()] and len(updates) == 2, "without idle_cores: fixed"
+    assert limits == [(os.cpu_count(), 1)] and len(updates) == 2, "without idle_cores: fixed"

@@ -145,7 +145,8 @@ def _train_task(
     resumed = shared and state_path(zoo, chunk).is_file()  # after the writer's clean-up
     adapt = idle_cores and arch.convolutional and "OMP_NUM_THREADS" not in os.environ
     # the C kernels split work by model, so a zoo's bytes do not depend on the threads
-    fair = FairThreads(max(threads, os.cpu_count() or 1)) if adapt else None
+    # never below the task's own CPUs
+    fair = FairThreads(max(threads, os.cpu_count() or 1), threads) if adapt else None
 
     def on_epoch(_: int, epoch: int) -> None:
         if progress is not None:
