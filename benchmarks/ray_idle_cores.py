@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hyperrep.zoo import create_zoo, create_zoo_config
-from hyperrep.zoo._ray import RayOptions
+from hyperrep.zoo import RayOptions, create_zoo, create_zoo_config
 
 
 def main() -> None:
