@@ -89,6 +89,13 @@ def stored_plan(
     return stored + [[old_count + r for r in rows] for rows in new_chunks], True
 
 
+def adapts_threads(arch: Architecture) -> bool:
+    """Whether a population of `arch` may follow the cores other processes leave free
+    (`FairThreads`): CNNs, unless OMP_NUM_THREADS pins the thread count. The C kernels
+    split work by model, so a zoo's bytes do not depend on the threads."""
+    return arch.convolutional and "OMP_NUM_THREADS" not in os.environ
+
+
 def load_zoo_data(
     config: ZooConfig, arch: Architecture, data_dir: str | Path | None, device: str
 ) -> TrainData:
@@ -174,7 +181,7 @@ def create_zoo(
     arch = create_architecture(config.architecture)
     models = config.models()
     size = population_size or default_population_size(arch, device)
-    adapt = threads is None and arch.convolutional and "OMP_NUM_THREADS" not in os.environ
+    adapt = threads is None and adapts_threads(arch)
     mlp_workers = None  # worker processes per MLP population (`worker_count`)
     if not arch.convolutional and torch.device(device).type == "cpu" and ray is None:
         mlp_workers, threads = threads, 1

@@ -127,7 +127,7 @@ def _train_task(
     `progress` actor. With `idle_cores`, a CNN population trains on `threads` threads
     plus the worker machine's cores that other processes leave idle (`FairThreads`)."""
     from hyperrep._cpu_share import FairThreads
-    from hyperrep.zoo._generate import train_chunk, zoo_trainer
+    from hyperrep.zoo._generate import adapts_threads, train_chunk, zoo_trainer
 
     fail_at = _planned_failure(chunk)
     if fail_at == -1:
@@ -143,10 +143,9 @@ def _train_task(
     shape = (len(rows), config["epochs"] + 1, arch.n_params)
     writer = _ChunkWriter(zoo if shared else None, chunk, rows, shape)
     resumed = shared and state_path(zoo, chunk).is_file()  # after the writer's clean-up
-    adapt = idle_cores and arch.convolutional and "OMP_NUM_THREADS" not in os.environ
-    # the C kernels split work by model, so a zoo's bytes do not depend on the threads
-    # never below the task's own CPUs
-    fair = FairThreads(max(threads, os.cpu_count() or 1), threads) if adapt else None
+    fair = None
+    if idle_cores and adapts_threads(arch):  # never below the task's own CPUs
+        fair = FairThreads(max(threads, os.cpu_count() or 1), threads)
 
     def on_epoch(_: int, epoch: int) -> None:
         if progress is not None:
