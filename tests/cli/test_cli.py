@@ -192,6 +192,19 @@ def test_representation_commands_reject_bad_input_in_one_line(tmp_path, tiny_zoo
             ["train", str(tiny_zoo.path), "--out", str(tmp_path / "r"), "--compression", "80"],
             "leaves a latent of 1 for 100 parameters; use at most 50",
         ),
+        (
+            [
+                "train",
+                str(tiny_zoo.path),
+                "--out",
+                str(tmp_path / "r"),
+                "--behaviour-weight",
+                "1",
+                "--behaviour-pool",
+                "8",
+            ],
+            "behaviour pool must be 0 or at least the 64 behaviour inputs, got 8",
+        ),
     ]
     for args, message in cases:
         result = run_cli(*args)

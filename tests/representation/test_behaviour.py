@@ -118,3 +118,51 @@ def test_a_run_with_the_behavioural_term_records_it(tiny_zoo, tiny_run_config, t
         tiny_zoo, tiny_run_config("ecd"), tmp_path / "plain", progress=False
     )
     assert "train_behaviour" not in plain[-1]
+
+
+def test_a_pool_draws_each_steps_inputs_and_matches_a_plain_module_on_them():
+    arch = create_architecture("tetris-mlp")
+    pool = torch.randn(30, *arch.input_shape, generator=torch.Generator().manual_seed(4))
+    original = _vectors(arch, 3, seed=6)
+    decoded = original + 0.3 * torch.randn(original.shape, generator=torch.Generator())
+    activations = np.array(["tanh", "relu", "tanh"])
+    behaviour = Behaviour.of(arch, original, activations, pool, per_step=8)
+    rows = torch.tensor([2, 0, 1])
+    # without a generator: the pool's first 8 inputs, as a fixed set of 8 would give
+    fixed = Behaviour.of(arch, original, activations, pool[:8])
+    assert torch.allclose(behaviour.loss(decoded, rows), fixed.loss(decoded, rows))
+    # with one: the inputs its randperm picks, against the plain per-model loop
+    g = torch.Generator().manual_seed(9)
+    drawn = behaviour.loss(decoded, rows, generator=g)
+    pick = torch.randperm(30, generator=torch.Generator().manual_seed(9))[:8]
+    assert not torch.equal(pick.sort().values, torch.arange(8))
+    expected = _plain_kl(arch, activations[rows.numpy()], original[rows], decoded, pool[pick])
+    assert torch.allclose(drawn, expected, rtol=1e-4, atol=1e-6)
+    # the next step draws other inputs
+    assert not torch.allclose(behaviour.loss(decoded, rows, generator=g), drawn)
+    with pytest.raises(HyperrepError, match="a step uses 1 to 30 inputs, got 31"):
+        Behaviour.of(arch, original, activations, pool, per_step=31)
+
+
+def test_a_behaviour_pool_smaller_than_the_inputs_is_refused():
+    with pytest.raises(HyperrepError, match="behaviour pool must be 0 or at least the 64"):
+        TrainConfig(behaviour_weight=1.0, behaviour_pool=10)
+    assert TrainConfig(behaviour_weight=1.0, behaviour_pool=64).behaviour_pool == 64
+
+
+def test_a_run_with_a_behaviour_pool_draws_other_training_inputs_and_is_seeded(
+    tiny_zoo, tiny_run_config, tmp_path
+):
+    from dataclasses import replace
+
+    from hyperrep.representation import train_representation
+
+    config = tiny_run_config("ecd")
+    fixed = replace(config, train=replace(config.train, behaviour_weight=2.0, behaviour_inputs=8))
+    pooled = replace(fixed, train=replace(fixed.train, behaviour_pool=40))
+    a = train_representation(tiny_zoo, fixed, tmp_path / "fixed", progress=False)
+    b = train_representation(tiny_zoo, pooled, tmp_path / "pooled", progress=False)
+    again = train_representation(tiny_zoo, pooled, tmp_path / "again", progress=False)
+    assert a[-1]["train_behaviour"] != b[-1]["train_behaviour"]  # other inputs in training
+    assert b == again  # seeded: the same draws
+    assert np.isfinite(b[-1]["val_behaviour"]) and b[-1]["val_behaviour"] > 0

@@ -109,6 +109,13 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         help="training inputs in that batch (default 64)",
     )
     train.add_argument(
+        "--behaviour-pool",
+        type=int,
+        metavar="P",
+        help="draw each step's B inputs afresh from P training inputs (default 0: the same "
+        "B inputs every step)",
+    )
+    train.add_argument(
         "--data-dir", type=Path, help="folder with the MNIST / Fashion-MNIST files (behaviour)"
     )
     train.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
@@ -159,6 +166,7 @@ def run_train(args: argparse.Namespace) -> int:
         "weight_limit",
         "behaviour_weight",
         "behaviour_inputs",
+        "behaviour_pool",
     )
     train_overrides = {k: getattr(args, k) for k in train_keys}
     if args.normalize is not None:

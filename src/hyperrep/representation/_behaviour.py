@@ -5,7 +5,9 @@ network's, averaged over inputs and checkpoints (the group's "Structure is not e
 ICLR 2025 workshop, matches decoded and original outputs on probe inputs; REFERENCE.md).
 
 Permuting hidden neurons leaves a network's function unchanged, so one set of targets per
-checkpoint serves every permuted view of it.
+checkpoint serves every permuted view of it. With a pool, the targets are computed once on
+all of the pool's inputs and each training step draws its inputs from them: the decoder
+sees many inputs at the cost of a few.
 """
 
 from __future__ import annotations
@@ -49,12 +51,14 @@ def _log_probs(
 @dataclass
 class Behaviour:
     """The probe inputs and, for each checkpoint of one split, its activation and its
-    original's log-probabilities on them."""
+    original's log-probabilities on them. A loss uses `per_step` of the inputs: drawn by
+    a generator, or the first `per_step` without one."""
 
     arch: Architecture
-    inputs: torch.Tensor  # (B, *input)
+    inputs: torch.Tensor  # (P, *input): the pool
     activations: np.ndarray  # (rows,) activation name of each checkpoint
-    targets: torch.Tensor  # (rows, B, classes) log-probabilities of the originals
+    targets: torch.Tensor  # (rows, P, classes) log-probabilities of the originals
+    per_step: int
 
     @classmethod
     def of(
@@ -63,10 +67,15 @@ class Behaviour:
         weights: torch.Tensor,
         activations: np.ndarray,
         inputs: torch.Tensor,
+        per_step: int | None = None,
     ) -> Behaviour:
-        """Targets of the checkpoints `weights` (raw, flat; rows aligned with `activations`)."""
+        """Targets of the checkpoints `weights` (raw, flat; rows aligned with `activations`)
+        on the pool `inputs`, of which a loss uses `per_step` (default: all)."""
         if len(activations) != weights.shape[0]:
             raise HyperrepError("one activation per checkpoint is needed")
+        per_step = inputs.shape[0] if per_step is None else per_step
+        if not 1 <= per_step <= inputs.shape[0]:
+            raise HyperrepError(f"a step uses 1 to {inputs.shape[0]} inputs, got {per_step}")
         targets = None
         with torch.no_grad():
             for activation in np.unique(activations):
@@ -77,20 +86,32 @@ class Behaviour:
                         targets = out.new_empty(weights.shape[0], *out.shape[1:])
                     targets[part] = out
         assert targets is not None
-        return cls(arch, inputs, np.asarray(activations), targets)
+        return cls(arch, inputs, np.asarray(activations), targets, per_step)
 
-    def loss(self, weights: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        """Mean KL(original || decoded) over the probe inputs and over the decoded networks
-        `weights` (raw, flat, differentiable), row i decoded from checkpoint `rows[i]`."""
+    def loss(
+        self, weights: torch.Tensor, rows: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Mean KL(original || decoded) over `per_step` probe inputs and over the decoded
+        networks `weights` (raw, flat, differentiable), row i decoded from checkpoint
+        `rows[i]`. The inputs are drawn from the pool by `generator` (a CPU generator) when
+        the pool holds more; otherwise they are the pool's first `per_step`."""
+        pool = self.inputs.shape[0]
+        if generator is not None and self.per_step < pool:
+            pick = torch.randperm(pool, generator=generator)[: self.per_step]
+        else:
+            pick = torch.arange(self.per_step)
+        inputs = self.inputs[pick.to(self.inputs.device)]
         rows = rows.cpu()
         kinds = self.activations[rows.numpy()]
         total = weights.new_zeros(())
         for activation in np.unique(kinds):
             mine = torch.as_tensor(np.flatnonzero(kinds == activation))
             student = _log_probs(
-                self.arch, str(activation), weights[mine.to(weights.device)], self.inputs, True
+                self.arch, str(activation), weights[mine.to(weights.device)], inputs, True
             )
-            teacher = self.targets[rows[mine].to(self.targets.device)]
+            teacher = self.targets[rows[mine].to(self.targets.device)][
+                :, pick.to(self.targets.device)
+            ]
             kl = (teacher.exp() * (teacher - student)).sum(dim=-1)  # (models, inputs)
             total = total + kl.mean(dim=1).sum()
         return total / weights.shape[0]
@@ -103,14 +124,19 @@ def split_behaviours(
     data_dir: str | Path | None,
     device: str,
 ) -> dict[str, Behaviour]:
-    """The behavioural targets of the train and val splits of `data` (a `zoo`'s checkpoints):
-    `train.behaviour_inputs` of the zoo's training inputs drawn by `train.seed`."""
+    """The behavioural targets of the train and val splits of `data` (a `zoo`'s checkpoints)
+    on a pool of the zoo's training inputs drawn by `train.seed`: `train.behaviour_pool`
+    of them, or `train.behaviour_inputs` without a pool. Its first `behaviour_inputs` are
+    the same inputs either way, and the ones validation uses."""
     x_train = load_zoo_data(zoo.config, zoo.architecture, data_dir, device).x_train
-    inputs = probe_inputs(x_train, train.behaviour_inputs, train.seed)
+    pool = max(train.behaviour_pool, train.behaviour_inputs)
+    inputs = probe_inputs(x_train, pool, train.seed)
     activations = checkpoint_activations(zoo, data.table)
     out = {}
     for split in ("train", "val"):
         rows = (data.table["split"] == split).to_numpy()
         weights = data.split(split).to(device)
-        out[split] = Behaviour.of(zoo.architecture, weights, activations[rows], inputs)
+        out[split] = Behaviour.of(
+            zoo.architecture, weights, activations[rows], inputs, train.behaviour_inputs
+        )
     return out

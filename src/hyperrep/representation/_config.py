@@ -115,6 +115,8 @@ class TrainConfig:
     # network's on `behaviour_inputs` training inputs (_behaviour.py); 0: off
     behaviour_weight: float = 0.0
     behaviour_inputs: int = 64
+    # 0: the same `behaviour_inputs` every step; n: each step draws them from n inputs
+    behaviour_pool: int = 0
     seed: int = 0
     amp: bool = True  # bfloat16 autocast on CUDA; ignored on CPU
     cpu_bf16: bool = False  # bfloat16 autocast on CPU too (about 1.6x faster steps here)
@@ -146,6 +148,11 @@ class TrainConfig:
             raise HyperrepError("the behavioural term needs a decoder (variant ed or ecd)")
         if self.behaviour_inputs < 1:
             raise HyperrepError(f"behaviour inputs must be >= 1, got {self.behaviour_inputs}")
+        if self.behaviour_pool and self.behaviour_pool < self.behaviour_inputs:
+            raise HyperrepError(
+                f"behaviour pool must be 0 or at least the {self.behaviour_inputs} behaviour "
+                f"inputs, got {self.behaviour_pool}"
+            )
         if self.epochs < 1 or self.batch_size < 2:
             raise HyperrepError("need epochs >= 1 and batch size >= 2")
 

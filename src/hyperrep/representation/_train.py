@@ -121,10 +121,11 @@ class Trainer:
             if rows is None:
                 raise HyperrepError("the behavioural term needs the batch's checkpoint rows")
             targets = self.behaviours[split]
+            draws = generator if split == "train" else None  # validation: fixed inputs
 
             def behaviour(decoded: torch.Tensor) -> torch.Tensor:
                 views = decoded.shape[0] // len(rows)  # each view's rows in the batch's order
-                return targets.loss(self.normalizer.inverse(decoded), rows.repeat(views))
+                return targets.loss(self.normalizer.inverse(decoded), rows.repeat(views), draws)
 
         return objective(self.model, self.views, x, self.config.train, generator,
                          layers=self.layer_ids, ranks=self.ranks, shard=shard,
