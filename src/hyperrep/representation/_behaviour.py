@@ -96,11 +96,11 @@ class Behaviour:
         `rows[i]`. The inputs are drawn from the pool by `generator` (a CPU generator) when
         the pool holds more; otherwise they are the pool's first `per_step`."""
         pool = self.inputs.shape[0]
+        pick: slice | torch.Tensor = slice(self.per_step)  # a view: no copy a step
         if generator is not None and self.per_step < pool:
             pick = torch.randperm(pool, generator=generator)[: self.per_step]
-        else:
-            pick = torch.arange(self.per_step)
-        inputs = self.inputs[pick.to(self.inputs.device)]
+            pick = pick.to(self.inputs.device)
+        inputs = self.inputs[pick]
         rows = rows.cpu()
         kinds = self.activations[rows.numpy()]
         total = weights.new_zeros(())
@@ -109,9 +109,7 @@ class Behaviour:
             student = _log_probs(
                 self.arch, str(activation), weights[mine.to(weights.device)], inputs, True
             )
-            teacher = self.targets[rows[mine].to(self.targets.device)][
-                :, pick.to(self.targets.device)
-            ]
+            teacher = self.targets[rows[mine].to(self.targets.device)][:, pick]
             kl = (teacher.exp() * (teacher - student)).sum(dim=-1)  # (models, inputs)
             total = total + kl.mean(dim=1).sum()
         return total / weights.shape[0]
